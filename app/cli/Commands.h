@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace heatlens::cli {
+
+// Each command parses its own arguments and returns the process exit code.
+int runExplain(const std::vector<std::string> &args);
+int runTrain(const std::vector<std::string> &args);
+int runInspect(const std::vector<std::string> &args);
+int runListMethods();
+
+} // namespace heatlens::cli

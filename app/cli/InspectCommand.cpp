@@ -1,0 +1,76 @@
+#include "Args.h"
+#include "Commands.h"
+
+#include "core/explain/MethodRegistry.h"
+#include "core/model/Model.h"
+
+#include <iostream>
+
+namespace heatlens::cli {
+
+namespace {
+
+std::string typeName(ParamType type)
+{
+    switch (type) {
+    case ParamType::Bool:
+        return "bool";
+    case ParamType::Int:
+        return "int";
+    case ParamType::Double:
+        return "number";
+    case ParamType::Choice:
+        return "choice";
+    case ParamType::Layer:
+        return "layer";
+    }
+    return "?";
+}
+
+void printParam(const ParamSpec &p)
+{
+    std::cout << "    " << p.name << " (" << typeName(p.type) << ", default "
+              << paramValueText(p.defaultValue);
+    if (p.type == ParamType::Int || p.type == ParamType::Double)
+        std::cout << ", " << p.min << ".." << p.max;
+    if (p.type == ParamType::Choice) {
+        std::cout << ", one of";
+        for (const auto &c : p.choices)
+            std::cout << " " << c;
+    }
+    std::cout << "): " << p.help << "\n";
+}
+
+} // namespace
+
+int runListMethods()
+{
+    for (const auto &m : MethodRegistry::instance().methods()) {
+        std::cout << m->id() << "  [" << m->family() << "]  " << m->name() << ": "
+                  << m->description() << "\n";
+        for (const auto &p : m->params())
+            printParam(p);
+    }
+    return 0;
+}
+
+int runInspect(const std::vector<std::string> &argv)
+{
+    Args args(argv, {"model"}, {"help"});
+    if (args.has("help")) {
+        std::cout << "usage: heatlens-cli inspect --model M\n\nPrints the model card as Heatlens "
+                     "completed it, and the module tree (layers for CAM methods).\n";
+        return 0;
+    }
+    auto model = Model::load(args.required("model"));
+    std::cout << modelCardToJson(model->card());
+    for (const auto &w : model->warnings())
+        std::cout << "warning: " << w << "\n";
+    std::cout << "default CAM layer: " << model->defaultCamLayer() << "\nlayers:\n";
+    for (const auto &layer : model->layers())
+        std::cout << std::string(size_t(2 + 2 * layer.depth), ' ') << layer.path << "  ("
+                  << layer.type << ")\n";
+    return 0;
+}
+
+} // namespace heatlens::cli

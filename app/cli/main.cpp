@@ -1,0 +1,72 @@
+#include "Args.h"
+#include "Commands.h"
+
+#include "core/jobs/CancelToken.h"
+
+#include <c10/util/Exception.h>
+
+#include <iostream>
+
+namespace {
+
+const char *kUsage = R"(usage: heatlens-cli <command> [options]
+
+Commands:
+  explain        explain one image with one method; writes overlay PNG, raw map .npy, JSON
+  train          train the demo CNN on Fashion-MNIST (or an image folder) with LibTorch
+  inspect        print a model's card and module tree
+  --list-methods list attribution methods and their parameters
+  --help         this text; "heatlens-cli <command> --help" for a command's options
+)";
+
+// The first non-empty line: LibTorch messages carry backtraces and source excerpts after it.
+std::string firstLine(const std::string &text)
+{
+    size_t begin = text.find_first_not_of("\n ");
+    if (begin == std::string::npos)
+        return text;
+    return text.substr(begin, text.find('\n', begin) - begin);
+}
+
+int dispatch(const std::string &command, const std::vector<std::string> &rest)
+{
+    using namespace heatlens::cli;
+    if (command == "explain")
+        return runExplain(rest);
+    if (command == "train")
+        return runTrain(rest);
+    if (command == "inspect")
+        return runInspect(rest);
+    if (command == "--list-methods" || command == "list-methods")
+        return runListMethods();
+    if (command == "--help" || command == "-h" || command == "help") {
+        std::cout << kUsage;
+        return 0;
+    }
+    throw UsageError("unknown command \"" + command + "\" (try heatlens-cli --help)");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    try {
+        return dispatch(argv[1], std::vector<std::string>(argv + 2, argv + argc));
+    } catch (const heatlens::cli::UsageError &e) {
+        std::cerr << "heatlens-cli: " << e.what() << "\n";
+        return 2;
+    } catch (const heatlens::Cancelled &) {
+        std::cerr << "heatlens-cli: cancelled; nothing was written\n";
+        return 130;
+    } catch (const c10::Error &e) {
+        std::cerr << "heatlens-cli: " << firstLine(e.what_without_backtrace()) << "\n";
+        return 1;
+    } catch (const std::exception &e) {
+        std::cerr << "heatlens-cli: " << firstLine(e.what()) << "\n";
+        return 1;
+    }
+}

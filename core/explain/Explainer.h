@@ -1,0 +1,45 @@
+#pragma once
+
+#include "core/explain/Method.h"
+
+#include <opencv2/core/mat.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace heatlens {
+
+struct Prediction
+{
+    std::vector<float> logits;
+    std::vector<float> probabilities;
+    int predicted = -1;
+    std::vector<int> topK(int k) const; // class indices, most probable first
+};
+
+// Logits and softmax probabilities of one preprocessed input [1, C, H, W].
+Prediction predictInput(const Model &model, const torch::Tensor &input);
+
+// One explanation of one image, end to end: preprocess, predict, explain the target (the
+// predicted class when target < 0), bring the map to the image's native frame.
+struct ExplainJob
+{
+    ModelPtr model;
+    cv::Mat image;
+    std::string methodId;
+    Params params; // may be partial: missing parameters take their defaults
+    int target = -1;
+};
+
+struct ExplainOutcome
+{
+    Prediction prediction;
+    Explanation explanation; // map at model-input resolution
+    cv::Mat nativeMap;       // the same map in the image's native frame
+    InputGeometry geometry;
+};
+
+ExplainOutcome runExplain(const ExplainJob &job, const JobContext &ctx);
+
+} // namespace heatlens

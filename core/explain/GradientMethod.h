@@ -1,0 +1,34 @@
+#pragma once
+
+#include "core/explain/Method.h"
+
+namespace heatlens {
+
+// Base of the gradient family. Owns the pipeline (argument checks, timing, reduction of
+// per-element attributions to a map); a method implements attribute() and may change reduce().
+class GradientMethod : public Method
+{
+public:
+    std::string family() const override { return "gradient"; }
+    Explanation explain(const ExplainRequest &request, const JobContext &ctx) const final;
+
+protected:
+    // Attributions per input element, shape of request.input ([1, C, H, W]).
+    virtual torch::Tensor attribute(const ExplainRequest &request, const JobContext &ctx,
+                                    Explanation &out) const = 0;
+    // Per-element attributions -> [H, W]. Default: sum over channels, signed.
+    virtual torch::Tensor reduce(const torch::Tensor &attributions, const Params &params,
+                                 bool &signedMap) const;
+
+    // d logit[target] / d input for every row of `batch`; counts the passes in `out`.
+    static torch::Tensor targetGradient(const Model &model, const torch::Tensor &batch, int target,
+                                        Explanation &out);
+};
+
+// Shared request checks for every family: input shape and target range.
+void checkRequest(const ExplainRequest &request, const std::string &methodId);
+
+// [H, W] float tensor -> CV_32FC1 (copied).
+cv::Mat tensorToMap(const torch::Tensor &map);
+
+} // namespace heatlens

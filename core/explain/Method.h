@@ -1,0 +1,58 @@
+#pragma once
+
+#include "core/explain/Params.h"
+#include "core/jobs/Progress.h"
+#include "core/model/Model.h"
+
+#include <opencv2/core/mat.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace heatlens {
+
+// What to explain: a preprocessed input [1, C, H, W] of `model`, for class `target`.
+struct ExplainRequest
+{
+    ModelPtr model;
+    torch::Tensor input;
+    int target = 0;
+    Params params; // complete: every declared parameter has a value
+};
+
+// An H x W float map at model-input resolution, with how it was made.
+struct Explanation
+{
+    cv::Mat map; // CV_32FC1, input height x width
+    bool signedMap = false;
+    std::string methodId;
+    Params params;
+    int target = -1;
+    std::string layer; // the layer used, for layer methods
+    double seconds = 0.0;
+    int forwardPasses = 0;               // images passed forward
+    int backwardPasses = 0;              // images passed backward
+    std::map<std::string, double> stats; // e.g. completeness_gap for Integrated Gradients
+    std::vector<std::string> warnings;
+};
+
+// One attribution method. Implementations are stateless and const: one instance serves every
+// request, from any thread. A method never mutates the model it is given.
+class Method
+{
+public:
+    virtual ~Method() = default;
+
+    virtual std::string id() const = 0;     // kebab-case: "integrated-gradients"
+    virtual std::string name() const = 0;   // for menus: "Integrated Gradients"
+    virtual std::string family() const = 0; // gradient | cam | perturbation | transformer
+    virtual std::string description() const = 0;
+    virtual std::vector<ParamSpec> params() const = 0;
+
+    // Throws std::invalid_argument for bad requests (message names the parameter and value),
+    // Cancelled when ctx is cancelled.
+    virtual Explanation explain(const ExplainRequest &request, const JobContext &ctx) const = 0;
+};
+
+} // namespace heatlens

@@ -1,0 +1,43 @@
+#include "core/explain/MethodRegistry.h"
+
+#include <stdexcept>
+
+namespace heatlens {
+
+// Factories, one per method file.
+std::unique_ptr<Method> makeSaliency();
+std::unique_ptr<Method> makeIntegratedGradients();
+std::unique_ptr<Method> makeGradCam();
+
+MethodRegistry::MethodRegistry()
+{
+    m_methods.push_back(makeSaliency());
+    m_methods.push_back(makeIntegratedGradients());
+    m_methods.push_back(makeGradCam());
+}
+
+const MethodRegistry &MethodRegistry::instance()
+{
+    static const MethodRegistry registry;
+    return registry;
+}
+
+const Method *MethodRegistry::find(const std::string &id) const
+{
+    for (const auto &m : m_methods)
+        if (m->id() == id)
+            return m.get();
+    return nullptr;
+}
+
+const Method &MethodRegistry::get(const std::string &id) const
+{
+    if (const Method *m = find(id))
+        return *m;
+    std::string known;
+    for (const auto &m : m_methods)
+        known += (known.empty() ? "" : ", ") + m->id();
+    throw std::invalid_argument("unknown method \"" + id + "\" (known: " + known + ")");
+}
+
+} // namespace heatlens

@@ -1,0 +1,92 @@
+#include "core/io/ExplanationExport.h"
+
+#include "core/io/AtomicFile.h"
+#include "core/io/JsonSummary.h"
+#include "core/io/Npy.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <filesystem>
+#include <stdexcept>
+
+namespace heatlens {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+void refuseExisting(const std::vector<std::string> &paths)
+{
+    for (const auto &p : paths)
+        if (fs::exists(p))
+            throw std::runtime_error(p + " already exists; choose another --out folder or "
+                                         "allow overwriting (--force)");
+}
+
+void writePng(const std::string &path, const cv::Mat &rgb)
+{
+    cv::Mat bgr;
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    std::vector<uchar> bytes;
+    if (!cv::imencode(".png", bgr, bytes))
+        throw std::runtime_error("cannot encode " + path);
+    writeFileAtomically(path, [&](std::ostream &out) {
+        out.write(reinterpret_cast<const char *>(bytes.data()), std::streamsize(bytes.size()));
+    });
+}
+
+} // namespace
+
+std::string safeStem(const std::string &id)
+{
+    std::string stem = fs::path(id).has_extension() && fs::path(id).has_parent_path()
+                           ? fs::path(id).stem().string()
+                           : id;
+    for (char &c : stem)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+            c = '-';
+    return stem.empty() ? "image" : stem;
+}
+
+cv::Mat renderOverlay(const cv::Mat &image, const cv::Mat &nativeMap, bool signedMap,
+                      const ExportOptions &options)
+{
+    const int shorter = std::min(image.cols, image.rows);
+    const int scale = shorter >= options.minSide ? 1 : (options.minSide + shorter - 1) / shorter;
+    cv::Mat map;
+    cv::resize(nativeMap, map, cv::Size(image.cols * scale, image.rows * scale), 0, 0,
+               cv::INTER_NEAREST);
+    Normalization norm;
+    norm.signedMap = signedMap;
+    norm.clipPercentile = options.clipPercentile;
+    cv::Mat normalized;
+    normalizeMap(map, norm, normalized);
+    ColorMapId id = options.colorMap;
+    if (signedMap && id != ColorMapId::CoolWarm && id != ColorMapId::Bwr)
+        id = ColorMapId::CoolWarm;
+    return overlayHeatmap(image, colorize(normalized, id), options.alpha);
+}
+
+ExportedFiles exportExplanation(const Model &model, const cv::Mat &image,
+                                const std::string &imageId, const ExplainOutcome &outcome,
+                                const std::map<std::string, double> &timings,
+                                const std::string &dir, const std::string &stem,
+                                const ExportOptions &options)
+{
+    fs::create_directories(dir);
+    ExportedFiles files;
+    files.overlayPng = (fs::path(dir) / (stem + ".png")).string();
+    files.mapNpy = (fs::path(dir) / (stem + ".npy")).string();
+    files.summaryJson = (fs::path(dir) / (stem + ".json")).string();
+    if (!options.overwrite)
+        refuseExisting({files.overlayPng, files.mapNpy, files.summaryJson});
+    writePng(files.overlayPng,
+             renderOverlay(image, outcome.nativeMap, outcome.explanation.signedMap, options));
+    writeNpy(files.mapNpy, outcome.explanation.map);
+    writeTextAtomically(files.summaryJson,
+                        explanationSummaryJson(model, imageId, outcome, timings));
+    return files;
+}
+
+} // namespace heatlens

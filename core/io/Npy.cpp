@@ -1,0 +1,81 @@
+#include "core/io/Npy.h"
+
+#include "core/io/AtomicFile.h"
+
+#include <cstdint>
+#include <fstream>
+#include <regex>
+#include <stdexcept>
+
+namespace heatlens {
+
+namespace {
+
+std::string npyHeader(int rows, int cols)
+{
+    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
+                       std::to_string(rows) + ", " + std::to_string(cols) + "), }";
+    // magic (6) + version (2) + header length (2) + dict + padding + '\n' is a multiple of 64.
+    size_t total = 10 + dict.size() + 1;
+    dict.append((64 - total % 64) % 64, ' ');
+    dict.push_back('\n');
+    std::string header("\x93NUMPY\x01\x00", 8);
+    header.push_back(static_cast<char>(dict.size() & 0xff));
+    header.push_back(static_cast<char>((dict.size() >> 8) & 0xff));
+    return header + dict;
+}
+
+[[noreturn]] void fail(const std::string &path, const std::string &what)
+{
+    throw std::runtime_error(path + ": " + what);
+}
+
+} // namespace
+
+void writeNpy(const std::string &path, const cv::Mat &map)
+{
+    if (map.type() != CV_32FC1)
+        fail(path, "writeNpy expects a single-channel float32 map");
+    cv::Mat contiguous = map.isContinuous() ? map : map.clone();
+    writeFileAtomically(path, [&](std::ostream &out) {
+        out << npyHeader(contiguous.rows, contiguous.cols);
+        out.write(reinterpret_cast<const char *>(contiguous.data),
+                  static_cast<std::streamsize>(contiguous.total() * sizeof(float)));
+    });
+}
+
+cv::Mat readNpy(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        fail(path, "cannot be opened");
+    char magic[10];
+    if (!in.read(magic, 10) || std::string(magic, 6) != "\x93NUMPY" || magic[6] != 1)
+        fail(path, "not a version 1 .npy file");
+    const auto headerLen = static_cast<uint8_t>(magic[8]) | (static_cast<uint8_t>(magic[9]) << 8);
+    std::string header(headerLen, '\0');
+    if (!in.read(header.data(), headerLen))
+        fail(path, "truncated header");
+    if (header.find("'descr': '<f4'") == std::string::npos ||
+        header.find("'fortran_order': False") == std::string::npos)
+        fail(path, "only little-endian float32 C-order arrays are supported");
+    std::smatch m;
+    static const std::regex shape2(R"('shape': \((\d+), (\d+)\))");
+    static const std::regex shape1(R"('shape': \((\d+),\))");
+    int rows = 1, cols = 0;
+    if (std::regex_search(header, m, shape2)) {
+        rows = std::stoi(m[1]);
+        cols = std::stoi(m[2]);
+    } else if (std::regex_search(header, m, shape1)) {
+        cols = std::stoi(m[1]);
+    } else {
+        fail(path, "unsupported shape in header");
+    }
+    cv::Mat map(rows, cols, CV_32FC1);
+    if (!in.read(reinterpret_cast<char *>(map.data),
+                 static_cast<std::streamsize>(map.total() * sizeof(float))))
+        fail(path, "truncated data");
+    return map;
+}
+
+} // namespace heatlens

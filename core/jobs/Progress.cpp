@@ -1,0 +1,32 @@
+#include "core/jobs/Progress.h"
+
+#include <algorithm>
+
+namespace heatlens {
+
+void JobContext::report(double fraction, const std::string &message) const
+{
+    if (m_callback)
+        m_callback({std::clamp(fraction, 0.0, 1.0), message, cv::Mat()});
+}
+
+void JobContext::reportPartial(double fraction, const cv::Mat &partial,
+                               const std::string &message) const
+{
+    if (m_callback)
+        m_callback({std::clamp(fraction, 0.0, 1.0), message, partial});
+}
+
+JobContext JobContext::sub(double begin, double end) const
+{
+    if (!m_callback)
+        return JobContext({}, m_token);
+    auto parent = m_callback;
+    return JobContext(
+        [parent, begin, end](const ProgressUpdate &u) {
+            parent({begin + (end - begin) * u.fraction, u.message, u.partialMap});
+        },
+        m_token);
+}
+
+} // namespace heatlens

@@ -1,0 +1,170 @@
+#include "core/model/LayerTap.h"
+
+#include "core/model/TorchRuntime.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace heatlens {
+
+namespace {
+
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+// "features.block1.conv" for a node inlined from that submodule's methods; "" at top level.
+std::string modulePath(const Node *node)
+{
+    auto callstack = node->callstack();
+    if (!callstack)
+        return {};
+    std::string path;
+    for (const auto &entry : (*callstack)->vec()) {
+        const auto &info = std::get<2>(entry);
+        if (!info || info->instance_name() == "SELF")
+            continue;
+        path += path.empty() ? info->instance_name() : "." + info->instance_name();
+    }
+    return path;
+}
+
+bool within(const std::string &path, const std::string &scope)
+{
+    return path == scope ||
+           (path.size() > scope.size() && path.compare(0, scope.size(), scope) == 0 &&
+            path[scope.size()] == '.');
+}
+
+bool isTensor(const Value *v)
+{
+    return v->type()->cast<c10::TensorType>() != nullptr;
+}
+
+std::shared_ptr<Graph> inlinedForward(const torch::jit::Module &module)
+{
+    auto method = module.find_method("forward");
+    if (!method)
+        throw std::invalid_argument("the model has no forward method");
+    auto graph = method->graph()->copy();
+    torch::jit::Inline(*graph);
+    try {
+        // Functional ops, so that a tapped value is not overwritten by a later in-place op.
+        torch::jit::RemoveTensorMutation(graph);
+    } catch (const std::exception &) {
+        // Keep the graph as it is: correct values, only less isolated from in-place ops.
+    }
+    return graph;
+}
+
+// For each top-level node's module path, every prefix ("a", "a.b", "a.b.c") owns it.
+// Returns, per module path, the last tensor value produced inside the scope and used outside.
+std::map<std::string, Value *> scopeOutputs(Graph &graph)
+{
+    std::unordered_map<const Node *, std::string> paths;
+    for (Node *node : graph.nodes())
+        paths[node] = modulePath(node);
+    std::map<std::string, Value *> outputs;
+    for (Node *node : graph.nodes()) {
+        const std::string &path = paths[node];
+        for (size_t cut = 0; cut != std::string::npos && !path.empty();) {
+            cut = path.find('.', cut + 1);
+            const std::string scope = path.substr(0, cut);
+            for (Value *out : node->outputs()) {
+                if (!isTensor(out))
+                    continue;
+                bool escapes = false;
+                for (const auto &use : out->uses()) {
+                    const Node *user = use.user;
+                    while (user->owningBlock() != graph.block())
+                        user = user->owningBlock()->owningNode();
+                    if (user == graph.return_node() || !within(paths[user], scope))
+                        escapes = true;
+                }
+                if (escapes)
+                    outputs[scope] = out;
+            }
+        }
+    }
+    return outputs;
+}
+
+int depthOf(const std::string &path)
+{
+    return int(std::count(path.begin(), path.end(), '.'));
+}
+
+} // namespace
+
+LayerTap::LayerTap(const torch::jit::Module &module, const std::vector<std::string> &layerPaths)
+    : m_module(module)
+    , m_paths(layerPaths)
+{
+    auto graph = inlinedForward(module);
+    auto outputs = scopeOutputs(*graph);
+    std::vector<Value *> values{graph->outputs().at(0)};
+    for (const auto &path : layerPaths) {
+        auto it = outputs.find(path);
+        if (it == outputs.end()) {
+            bool exists = false;
+            for (const auto &sub : module.named_modules())
+                exists = exists || sub.name == path;
+            throw std::invalid_argument(
+                exists ? "layer \"" + path +
+                             "\": its output could not be located in forward's "
+                             "graph (computed inside control flow or unused)"
+                       : "layer \"" + path + "\" is not a submodule of the model");
+        }
+        values.push_back(it->second);
+    }
+    torch::jit::WithInsertPoint guard(graph->return_node());
+    Value *tuple = graph->insertNode(graph->createTuple(values))->output();
+    graph->eraseOutput(0);
+    graph->registerOutput(tuple);
+    m_function =
+        std::make_shared<torch::jit::GraphFunction>("heatlens_tapped_forward", graph, nullptr);
+}
+
+LayerTap::~LayerTap() = default;
+
+LayerTap::Output LayerTap::run(const torch::Tensor &input) const
+{
+    PlainExecutionGuard plain;
+    torch::jit::Stack stack{m_module._ivalue(), input};
+    m_function->run(stack);
+    auto elements = stack.at(0).toTupleRef().elements();
+    Output out;
+    out.logits = elements.at(0).toTensor();
+    for (size_t i = 1; i < elements.size(); ++i)
+        out.taps.push_back(elements[i].toTensor());
+    return out;
+}
+
+std::vector<std::string> LayerTap::tappableLayers(const torch::jit::Module &module)
+{
+    auto graph = inlinedForward(module);
+    auto outputs = scopeOutputs(*graph);
+    std::unordered_map<const Value *, size_t> order;
+    size_t index = 0;
+    for (Node *node : graph->nodes())
+        for (Value *out : node->outputs())
+            order[out] = index++;
+    std::vector<std::string> paths;
+    for (const auto &entry : outputs)
+        paths.push_back(entry.first);
+    std::stable_sort(paths.begin(), paths.end(), [&](const auto &a, const auto &b) {
+        const size_t oa = order[outputs[a]], ob = order[outputs[b]];
+        return oa != ob ? oa < ob : depthOf(a) < depthOf(b);
+    });
+    return paths;
+}
+
+} // namespace heatlens

@@ -1,0 +1,299 @@
+#include "core/model/Model.h"
+
+#include "core/model/LayerTap.h"
+#include "core/model/TorchRuntime.h"
+
+#include <filesystem>
+#include <sstream>
+
+namespace heatlens {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string firstLine(const std::string &text)
+{
+    auto end = text.find('\n');
+    return end == std::string::npos ? text : text.substr(0, end);
+}
+
+[[noreturn]] void fail(const std::string &source, const std::string &what)
+{
+    throw ModelError(source + ": " + what);
+}
+
+torch::jit::Module loadArchive(const std::string &path)
+{
+    std::error_code ec;
+    if (!fs::exists(path, ec))
+        fail(path, "no such file");
+    if (fs::is_directory(path, ec))
+        fail(path, "is a folder, not a TorchScript file");
+    try {
+        return torch::jit::load(path);
+    } catch (const c10::Error &e) {
+        fail(path, "not a TorchScript archive (" + firstLine(e.what_without_backtrace()) + ")");
+    } catch (const std::exception &e) {
+        fail(path, "not a TorchScript archive (" + firstLine(e.what()) + ")");
+    }
+}
+
+std::string shapeText(const std::vector<int64_t> &shape)
+{
+    std::ostringstream out;
+    out << "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+        out << (i ? ", " : "") << shape[i];
+    out << "]";
+    return out.str();
+}
+
+// Runs forward on zeros of `shape`; returns the output or throws with the model's reason.
+c10::IValue tryForward(torch::jit::Module &module, const std::vector<int64_t> &shape)
+{
+    torch::NoGradGuard noGrad;
+    PlainExecutionGuard plain;
+    return module.forward({torch::zeros(shape)});
+}
+
+struct ProbeResult
+{
+    std::vector<int64_t> shape;
+    c10::IValue output;
+};
+
+// Input shapes to try when the card does not say: the card's partial answer first.
+std::vector<std::vector<int64_t>> candidateShapes(const ModelCard &card)
+{
+    std::vector<int64_t> channels =
+        card.inputChannels ? std::vector<int64_t>{card.inputChannels} : std::vector<int64_t>{3, 1};
+    std::vector<std::pair<int64_t, int64_t>> sizes;
+    if (card.inputHeight > 0)
+        sizes.push_back({card.inputHeight, card.inputWidth});
+    else
+        sizes = {{224, 224}, {28, 28}, {32, 32}, {64, 64}, {96, 96}, {128, 128}, {256, 256}};
+    std::vector<std::vector<int64_t>> shapes;
+    for (auto [h, w] : sizes)
+        for (auto c : channels)
+            shapes.push_back({1, c, h, w});
+    return shapes;
+}
+
+ProbeResult probeInput(torch::jit::Module &module, const ModelCard &card, const std::string &path)
+{
+    std::string lastError;
+    for (const auto &shape : candidateShapes(card)) {
+        try {
+            return {shape, tryForward(module, shape)};
+        } catch (const c10::Error &e) {
+            lastError = firstLine(e.what_without_backtrace());
+        } catch (const std::exception &e) {
+            lastError = firstLine(e.what());
+        }
+    }
+    const bool fromCard = card.inputHeight > 0 && card.inputChannels > 0;
+    fail(path, std::string("the model rejects ") +
+                   (fromCard ? "the input shape " + shapeText(candidateShapes(card)[0]) +
+                                   " given by its card"
+                             : "every input shape tried (1 or 3 channels, 28..256 pixels); give "
+                               "input.size and input.channels in the model card") +
+                   " (" + lastError + ")");
+}
+
+int64_t validateLogits(const c10::IValue &output, const std::string &path)
+{
+    if (!output.isTensor())
+        fail(path,
+             "forward returns " + output.tagKind() + ", expected a [N, classes] tensor of logits");
+    const auto &t = output.toTensor();
+    if (t.dim() != 2 || t.size(0) != 1)
+        fail(path, "forward returns a tensor of shape " + shapeText(t.sizes().vec()) +
+                       " for one image, expected [1, classes] logits");
+    if (!t.is_floating_point())
+        fail(path, "forward returns " + std::string(c10::toString(t.scalar_type())) +
+                       " values, expected floating-point logits");
+    if (t.size(1) < 2)
+        fail(path, "forward returns a single score per image; Heatlens explains classifiers "
+                   "with at least two classes");
+    return t.size(1);
+}
+
+std::string fileKey(const std::string &path)
+{
+    std::error_code ec;
+    auto size = fs::file_size(path, ec);
+    auto time = fs::last_write_time(path, ec).time_since_epoch().count();
+    return fs::absolute(path).string() + "|" + std::to_string(size) + "|" + std::to_string(time);
+}
+
+} // namespace
+
+std::shared_ptr<const Model> Model::load(const std::string &path)
+{
+    auto module = loadArchive(path);
+    ModelCard card;
+    try {
+        if (auto read = readModelCard(cardPathFor(path)))
+            card = *read;
+    } catch (const std::exception &e) {
+        throw ModelError(e.what());
+    }
+    auto model = std::shared_ptr<Model>(new Model());
+    model->m_path = path;
+    model->m_cacheKey = fileKey(path);
+    model->m_module = module;
+    model->m_card = card;
+    if (model->m_card.name.empty())
+        model->m_card.name = fs::path(path).stem().string();
+    model->validateAndComplete(path);
+    return model;
+}
+
+std::shared_ptr<const Model> Model::fromModule(torch::jit::Module module, ModelCard card,
+                                               const std::string &source)
+{
+    static std::atomic<int> counter{0};
+    auto model = std::shared_ptr<Model>(new Model());
+    model->m_path = source;
+    model->m_cacheKey = "memory:" + source + "#" + std::to_string(counter++);
+    model->m_module = module;
+    model->m_card = card;
+    if (model->m_card.name.empty())
+        model->m_card.name = source;
+    model->validateAndComplete(source);
+    return model;
+}
+
+void Model::validateAndComplete(const std::string &source)
+{
+    if (!m_module.find_method("forward"))
+        fail(source, "the TorchScript module has no forward method");
+    m_module.eval();
+    for (auto p : m_module.parameters())
+        p.set_requires_grad(false);
+    ProbeResult probe = probeInput(m_module, m_card, source);
+    m_card.inputChannels = int(probe.shape[1]);
+    m_card.inputHeight = int(probe.shape[2]);
+    m_card.inputWidth = int(probe.shape[3]);
+    const int64_t classes = validateLogits(probe.output, source);
+    if (m_card.labels.empty())
+        for (int64_t i = 0; i < classes; ++i)
+            m_card.labels.push_back("class " + std::to_string(i));
+    if (int64_t(m_card.labels.size()) != classes)
+        fail(source, "the model card lists " + std::to_string(m_card.labels.size()) +
+                         " labels but the model outputs " + std::to_string(classes) + " classes");
+    const size_t statCount = m_card.mean.size();
+    if (statCount != 0 && statCount != 1 && int(statCount) != m_card.inputChannels)
+        fail(source, "the model card's input.mean has " + std::to_string(statCount) +
+                         " values for a " + std::to_string(m_card.inputChannels) +
+                         "-channel input");
+    if (statCount == 1) {
+        m_card.mean.assign(m_card.inputChannels, m_card.mean[0]);
+        m_card.std.assign(m_card.inputChannels, m_card.std[0]);
+    }
+    auto probs = probe.output.toTensor();
+    if (probs.min().item<double>() >= 0.0 && std::abs(probs.sum().item<double>() - 1.0) < 1e-4)
+        m_warnings.push_back(source + ": the output looks like probabilities (non-negative, sums "
+                                      "to 1); Heatlens expects logits, so gradients will be "
+                                      "those of the probabilities");
+    try {
+        torch::NoGradGuard noGrad;
+        PlainExecutionGuard plain;
+        m_module.forward(
+            {torch::zeros({2, m_card.inputChannels, m_card.inputHeight, m_card.inputWidth})});
+    } catch (const std::exception &) {
+        fail(source, "the model accepts one image but not a batch of two; export it with a "
+                     "free batch dimension");
+    }
+    if (!m_card.camLayer.empty() && !hasLayer(m_card.camLayer))
+        fail(source, "the model card's cam_layer \"" + m_card.camLayer +
+                         "\" is not a submodule of the model");
+    m_defaultCamLayer = m_card.camLayer.empty() ? findLastSpatialLayer() : m_card.camLayer;
+}
+
+std::string Model::displayName() const
+{
+    return m_card.name;
+}
+
+const std::string &Model::label(int index) const
+{
+    static const std::string unknown = "?";
+    return index >= 0 && index < numClasses() ? m_card.labels[size_t(index)] : unknown;
+}
+
+torch::Tensor Model::preprocess(const cv::Mat &image, InputGeometry *geometry) const
+{
+    return preprocessImage(image, m_card, geometry);
+}
+
+torch::Tensor Model::predict(const torch::Tensor &input) const
+{
+    torch::InferenceMode inference;
+    PlainExecutionGuard plain;
+    return m_module.forward({input}).toTensor();
+}
+
+torch::Tensor Model::forward(const torch::Tensor &input) const
+{
+    PlainExecutionGuard plain;
+    return m_module.forward({input}).toTensor();
+}
+
+std::vector<LayerInfo> Model::layers() const
+{
+    std::vector<LayerInfo> layers;
+    for (const auto &sub : m_module.named_modules()) {
+        if (sub.name.empty())
+            continue;
+        LayerInfo info;
+        info.path = sub.name;
+        info.type = sub.value.type()->name() ? sub.value.type()->name()->name() : "Module";
+        info.depth = int(std::count(sub.name.begin(), sub.name.end(), '.'));
+        info.isLeaf = sub.value.children().size() == 0;
+        layers.push_back(info);
+    }
+    return layers;
+}
+
+bool Model::hasLayer(const std::string &path) const
+{
+    for (const auto &sub : m_module.named_modules())
+        if (sub.name == path)
+            return true;
+    return false;
+}
+
+std::string Model::defaultCamLayer() const
+{
+    return m_defaultCamLayer;
+}
+
+std::string Model::findLastSpatialLayer() const
+{
+    std::string best;
+    try {
+        auto candidates = LayerTap::tappableLayers(m_module);
+        LayerTap tap(m_module, candidates);
+        torch::NoGradGuard noGrad;
+        auto out = tap.run(blackInput(m_card));
+        // The last spatial output in execution order; candidates are sorted so that the
+        // shallowest module producing a value comes first.
+        const torch::Tensor *last = nullptr;
+        for (size_t i = 0; i < candidates.size(); ++i) {
+            const auto &t = out.taps[i];
+            const bool spatial =
+                (t.dim() == 4 && t.size(2) * t.size(3) > 1) || (t.dim() == 3 && t.size(1) > 1);
+            if (spatial && (!last || !t.is_same(*last))) {
+                best = candidates[i];
+                last = &out.taps[i];
+            }
+        }
+    } catch (const std::exception &) {
+        return {};
+    }
+    return best;
+}
+
+} // namespace heatlens

@@ -1,0 +1,81 @@
+#pragma once
+
+#include "core/model/ModelCard.h"
+#include "core/model/Preprocess.h"
+
+#include <torch/script.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace heatlens {
+
+// A model load failed; the message names the file and what is wrong.
+class ModelError : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// One named submodule, for layer pickers: "features.block1.conv" of type "Conv2d".
+struct LayerInfo
+{
+    std::string path;
+    std::string type;
+    int depth = 0;
+    bool isLeaf = true;
+};
+
+// A TorchScript classifier and its card. Loading validates the model (forward exists, accepts
+// the card's input shape, returns [N, classes] logits) and completes the card by probing.
+// The module is kept in eval mode with frozen parameters; methods never mutate it: anything
+// that needs a different state works on a private clone (see LayerTap, future guards).
+class Model
+{
+public:
+    // Loads `path` and the sidecar card beside it (same stem, .json) when present.
+    static std::shared_ptr<const Model> load(const std::string &path);
+    // Wraps an in-memory module (tests, trainer); `source` names it in messages.
+    static std::shared_ptr<const Model> fromModule(torch::jit::Module module, ModelCard card,
+                                                   const std::string &source);
+
+    const std::string &path() const { return m_path; }
+    const ModelCard &card() const { return m_card; }
+    std::string displayName() const;
+    int numClasses() const { return int(m_card.labels.size()); }
+    const std::string &label(int index) const;
+    // Identity for caches: path + file time + size (or a unique id for in-memory models).
+    const std::string &cacheKey() const { return m_cacheKey; }
+    const std::vector<std::string> &warnings() const { return m_warnings; }
+
+    torch::Tensor preprocess(const cv::Mat &image, InputGeometry *geometry = nullptr) const;
+    // Logits [N, classes] for an input batch; runs without autograd.
+    torch::Tensor predict(const torch::Tensor &input) const;
+    // Logits with autograd (for gradient methods); the module itself is not modified.
+    torch::Tensor forward(const torch::Tensor &input) const;
+
+    std::vector<LayerInfo> layers() const;
+    bool hasLayer(const std::string &path) const;
+    // A sensible default for CAM methods: the card's cam_layer, else the last layer whose
+    // output is spatial (probed once at load).
+    std::string defaultCamLayer() const;
+
+    const torch::jit::Module &module() const { return m_module; }
+
+private:
+    Model() = default;
+    void validateAndComplete(const std::string &source);
+    std::string findLastSpatialLayer() const;
+
+    std::string m_path;
+    std::string m_cacheKey;
+    ModelCard m_card;
+    std::vector<std::string> m_warnings;
+    mutable torch::jit::Module m_module; // mutable: forward() is non-const in LibTorch
+    std::string m_defaultCamLayer;
+};
+
+using ModelPtr = std::shared_ptr<const Model>;
+
+} // namespace heatlens
