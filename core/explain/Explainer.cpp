@@ -1,5 +1,6 @@
 #include "core/explain/Explainer.h"
 
+#include "core/data/Dataset.h"
 #include "core/explain/MethodRegistry.h"
 
 #include <algorithm>
@@ -42,6 +43,49 @@ ExplainOutcome runExplain(const ExplainJob &job, const JobContext &ctx)
     outcome.explanation = method.explain(request, ctx);
     outcome.nativeMap = mapToNative(outcome.explanation.map, outcome.geometry);
     return outcome;
+}
+
+namespace {
+
+// Preprocesses what it can of indices[begin, end); `rows` gets the position of each input.
+torch::Tensor preprocessBatch(const Model &model, const Dataset &dataset,
+                              const std::vector<size_t> &indices, size_t begin, size_t end,
+                              std::vector<size_t> &rows)
+{
+    std::vector<torch::Tensor> inputs;
+    for (size_t i = begin; i < end; ++i) {
+        try {
+            inputs.push_back(model.preprocess(dataset.load(indices[i]).image));
+            rows.push_back(i);
+        } catch (const std::exception &) {
+            // Left at -1: the browser shows the sample as unreadable.
+        }
+    }
+    return inputs.empty() ? torch::Tensor() : torch::cat(inputs);
+}
+
+} // namespace
+
+std::vector<int> predictSamples(const Model &model, const Dataset &dataset,
+                                const std::vector<size_t> &indices, int batch,
+                                const JobContext &ctx)
+{
+    std::vector<int> predicted(indices.size(), -1);
+    const size_t step = size_t(std::max(1, batch));
+    for (size_t begin = 0; begin < indices.size(); begin += step) {
+        ctx.throwIfCancelled();
+        const size_t end = std::min(indices.size(), begin + step);
+        std::vector<size_t> rows;
+        auto input = preprocessBatch(model, dataset, indices, begin, end, rows);
+        if (input.defined()) {
+            auto classes = model.predict(input).argmax(1);
+            for (size_t r = 0; r < rows.size(); ++r)
+                predicted[rows[r]] = int(classes[int64_t(r)].item<int64_t>());
+        }
+        ctx.report(double(end) / double(indices.size()),
+                   std::to_string(end) + " of " + std::to_string(indices.size()) + " images");
+    }
+    return predicted;
 }
 
 } // namespace heatlens

@@ -42,4 +42,12 @@ struct ExplainOutcome
 
 ExplainOutcome runExplain(const ExplainJob &job, const JobContext &ctx);
 
+class Dataset;
+
+// Predicted class of each listed sample, forward-only in batches; -1 where a sample cannot be
+// decoded or preprocessed.
+std::vector<int> predictSamples(const Model &model, const Dataset &dataset,
+                                const std::vector<size_t> &indices, int batch,
+                                const JobContext &ctx);
+
 } // namespace heatlens

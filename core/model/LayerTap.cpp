@@ -4,7 +4,6 @@
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
-#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
 
 #include <algorithm>
@@ -49,13 +48,47 @@ bool isTensor(const Value *v)
     return v->type()->cast<c10::TensorType>() != nullptr;
 }
 
+// The callee of a prim::CallMethod / prim::CallFunction node, or null.
+torch::jit::GraphFunction *calleeOf(Node *node)
+{
+    torch::jit::Function *fn = nullptr;
+    if (node->kind() == c10::prim::CallMethod) {
+        if (auto type = node->input(0)->type()->cast<c10::ClassType>())
+            fn = &type->getMethod(node->s(c10::attr::name));
+    } else if (node->kind() == c10::prim::CallFunction) {
+        if (auto type = node->input(0)->type()->cast<c10::FunctionType>())
+            fn = type->function();
+    }
+    return fn ? torch::jit::tryToGraphFunction(*fn) : nullptr;
+}
+
+// Inlines every call, innermost first, from the callees' own (unoptimised) graphs. Unlike
+// torch::jit::Inline, which splices in cached optimised graphs and loses the caller's module
+// path when those were made without inlining, every node ends with its full module path.
+void inlineAll(torch::jit::Block *block)
+{
+    for (auto it = block->nodes().begin(); it != block->nodes().end();) {
+        Node *node = *it++;
+        for (auto *sub : node->blocks())
+            inlineAll(sub);
+        torch::jit::GraphFunction *callee = calleeOf(node);
+        if (!callee)
+            continue;
+        auto body = callee->graph()->copy();
+        inlineAll(body->block());
+        if (node->kind() == c10::prim::CallFunction)
+            node->removeInput(0); // the function constant
+        torch::jit::inlineCallTo(node, callee, body.get());
+    }
+}
+
 std::shared_ptr<Graph> inlinedForward(const torch::jit::Module &module)
 {
     auto method = module.find_method("forward");
     if (!method)
         throw std::invalid_argument("the model has no forward method");
     auto graph = method->graph()->copy();
-    torch::jit::Inline(*graph);
+    inlineAll(graph->block());
     try {
         // Functional ops, so that a tapped value is not overwritten by a later in-place op.
         torch::jit::RemoveTensorMutation(graph);

@@ -1,0 +1,58 @@
+#include "ui/MainWindow.h"
+#include "ui/Session.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QTimer>
+
+int main(int argc, char **argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("Heatlens"));
+    QApplication::setOrganizationName(QStringLiteral("Heatlens"));
+    QApplication::setApplicationVersion(QStringLiteral(HEATLENS_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Explanation viewer for image classifiers"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addOption({QStringLiteral("model"), QStringLiteral("TorchScript model to open."),
+                      QStringLiteral("file")});
+    parser.addOption({QStringLiteral("dataset"),
+                      QStringLiteral("Dataset to open (image folder, IDX files, list file)."),
+                      QStringLiteral("path")});
+    parser.addOption(
+        {QStringLiteral("index"), QStringLiteral("Image to show first."), QStringLiteral("n")});
+    parser.addOption({QStringLiteral("method"), QStringLiteral("Method id, e.g. grad-cam."),
+                      QStringLiteral("id")});
+    parser.addOption({QStringLiteral("demo"), QStringLiteral("Open the demo model and data.")});
+    parser.addPositionalArgument(QStringLiteral("paths"), QStringLiteral("Models or datasets."));
+    parser.process(app);
+
+    heatlens::ui::MainWindow window;
+    auto *session = window.session();
+    if (parser.isSet(QStringLiteral("method"))) {
+        try {
+            session->setMethod(parser.value(QStringLiteral("method")));
+        } catch (const std::exception &e) {
+            window.showError(QString::fromUtf8(e.what()));
+        }
+    }
+    if (parser.isSet(QStringLiteral("model")))
+        session->openModel(parser.value(QStringLiteral("model")));
+    if (parser.isSet(QStringLiteral("dataset")))
+        session->openDataset(parser.value(QStringLiteral("dataset")));
+    for (const QString &path : parser.positionalArguments())
+        window.openPath(path);
+    if (parser.isSet(QStringLiteral("demo")))
+        QMetaObject::invokeMethod(
+            &window, [&window] { window.openDemo(); }, Qt::QueuedConnection);
+    if (parser.isSet(QStringLiteral("index"))) {
+        const int index = parser.value(QStringLiteral("index")).toInt();
+        QObject::connect(session, &heatlens::ui::Session::datasetChanged, session,
+                         [session, index] { session->setCurrentIndex(index); });
+    }
+    window.resize(1280, 820);
+    window.show();
+    return app.exec();
+}

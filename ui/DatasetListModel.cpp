@@ -1,0 +1,149 @@
+#include "ui/DatasetListModel.h"
+
+#include "ui/ImageConvert.h"
+#include "ui/Session.h"
+
+#include <QPainter>
+#include <QPointer>
+#include <QThreadPool>
+
+#include <opencv2/imgproc.hpp>
+
+namespace heatlens::ui {
+
+namespace {
+
+constexpr int kThumb = 72;
+
+QImage makeThumbnail(const cv::Mat &image)
+{
+    QImage full = sampleToQImage(image);
+    // Small images are enlarged without smoothing so that pixels stay visible.
+    const auto mode = full.width() < kThumb ? Qt::FastTransformation : Qt::SmoothTransformation;
+    return full.scaled(kThumb, kThumb, Qt::KeepAspectRatio, mode);
+}
+
+QImage filled(const QColor &color, const QString &text)
+{
+    QImage image(kThumb, kThumb, QImage::Format_RGB888);
+    image.fill(color);
+    QPainter p(&image);
+    p.setPen(Qt::white);
+    p.drawText(image.rect(), Qt::AlignCenter, text);
+    return image;
+}
+
+} // namespace
+
+DatasetListModel::DatasetListModel(Session *session, QObject *parent)
+    : QAbstractListModel(parent)
+    , m_session(session)
+    , m_thumbnails(4000)
+    , m_placeholder(filled(QColor(70, 70, 70), QString()))
+    , m_broken(filled(QColor(140, 40, 40), tr("unreadable")))
+{
+    connect(session, &Session::datasetChanged, this, &DatasetListModel::reset);
+    connect(session, &Session::modelChanged, this, &DatasetListModel::reset);
+    connect(session, &Session::predictionsChanged, this, [this] {
+        if (rowCount() > 0)
+            Q_EMIT dataChanged(index(0), index(rowCount() - 1), {Qt::DisplayRole, PredictedRole});
+    });
+}
+
+void DatasetListModel::reset()
+{
+    beginResetModel();
+    m_dataset = m_session->dataset();
+    m_thumbnails.clear();
+    m_loading.clear();
+    ++m_generation;
+    endResetModel();
+}
+
+int DatasetListModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() || !m_dataset ? 0 : int(m_dataset->size());
+}
+
+QString DatasetListModel::labelName(int label) const
+{
+    if (label < 0)
+        return tr("?");
+    if (m_session->model())
+        return QString::fromStdString(m_session->model()->label(label));
+    const auto &names = m_dataset ? m_dataset->classNames() : std::vector<std::string>{};
+    return size_t(label) < names.size() ? QString::fromStdString(names[size_t(label)])
+                                        : QString::number(label);
+}
+
+QVariant DatasetListModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid() || !m_dataset)
+        return {};
+    const int row = index.row();
+    const int label = m_dataset->label(size_t(row));
+    const int predicted = m_session->predictionFor(row);
+    switch (role) {
+    case Qt::DisplayRole: {
+        QString text = labelName(label);
+        if (predicted >= 0)
+            text += (predicted == label ? QStringLiteral(" \u2713") : QStringLiteral(" \u2717 ")) +
+                    (predicted == label ? QString() : labelName(predicted));
+        return text;
+    }
+    case Qt::ToolTipRole:
+        return tr("%1\ntrue: %2\npredicted: %3")
+            .arg(QString::fromStdString(m_dataset->sampleId(size_t(row))), labelName(label),
+                 predicted >= 0 ? labelName(predicted) : tr("not computed"));
+    case Qt::DecorationRole:
+        return thumbnail(row);
+    case LabelRole:
+        return label;
+    case PredictedRole:
+        return predicted;
+    case IdRole:
+        return QString::fromStdString(m_dataset->sampleId(size_t(row)));
+    }
+    return {};
+}
+
+QImage DatasetListModel::thumbnail(int row) const
+{
+    if (const QImage *cached = m_thumbnails.object(row))
+        return *cached;
+    requestThumbnail(row);
+    return m_placeholder;
+}
+
+void DatasetListModel::requestThumbnail(int row) const
+{
+    if (m_loading.contains(row))
+        return;
+    m_loading.insert(row);
+    auto dataset = m_dataset;
+    const int generation = m_generation;
+    QPointer<DatasetListModel> self(const_cast<DatasetListModel *>(this));
+    QThreadPool::globalInstance()->start([dataset, row, generation, self] {
+        QImage thumb;
+        bool ok = true;
+        try {
+            thumb = makeThumbnail(dataset->load(size_t(row)).image);
+        } catch (const std::exception &) {
+            ok = false;
+        }
+        if (!self)
+            return;
+        QMetaObject::invokeMethod(
+            self.data(),
+            [self, row, generation, thumb, ok] {
+                if (!self || generation != self->m_generation)
+                    return;
+                self->m_loading.remove(row);
+                self->m_thumbnails.insert(row, new QImage(ok ? thumb : self->m_broken));
+                Q_EMIT self->dataChanged(self->index(row), self->index(row), {Qt::DecorationRole});
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+} // namespace heatlens::ui

@@ -1,0 +1,46 @@
+#pragma once
+
+#include "core/data/Dataset.h"
+
+#include <QAbstractListModel>
+#include <QCache>
+#include <QImage>
+#include <QSet>
+
+#include <memory>
+#include <vector>
+
+namespace heatlens::ui {
+
+class Session;
+
+// The samples of the session's dataset for a list view: thumbnails decoded lazily on a thread
+// pool (never on the GUI thread), true label and, once known, the predicted label.
+class DatasetListModel : public QAbstractListModel
+{
+    Q_OBJECT
+
+public:
+    enum Role { LabelRole = Qt::UserRole + 1, PredictedRole, IdRole };
+
+    explicit DatasetListModel(Session *session, QObject *parent = nullptr);
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role) const override;
+    QString labelName(int label) const;
+
+private:
+    void reset();
+    QImage thumbnail(int row) const;
+    void requestThumbnail(int row) const;
+
+    Session *m_session;
+    std::shared_ptr<const Dataset> m_dataset;
+    mutable QCache<int, QImage> m_thumbnails;
+    mutable QSet<int> m_loading;
+    QImage m_placeholder;
+    QImage m_broken;
+    int m_generation = 0;
+};
+
+} // namespace heatlens::ui

@@ -1,0 +1,241 @@
+#include "ui/HeatmapView.h"
+
+#include "ui/ImageConvert.h"
+
+#include <QMouseEvent>
+#include <QPainter>
+#include <QWheelEvent>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+
+namespace heatlens::ui {
+
+namespace {
+
+constexpr int kBarWidth = 16;
+constexpr int kBarMargin = 56;
+
+bool isDiverging(ColorMapId id)
+{
+    return id == ColorMapId::CoolWarm || id == ColorMapId::Bwr;
+}
+
+} // namespace
+
+HeatmapView::HeatmapView(QWidget *parent)
+    : QWidget(parent)
+{
+    setMouseTracking(true);
+    setMinimumSize(200, 200);
+    setAutoFillBackground(true);
+    setFocusPolicy(Qt::ClickFocus);
+    QPalette p = palette();
+    p.setColor(QPalette::Window, QColor(40, 40, 44));
+    setPalette(p);
+}
+
+void HeatmapView::setImage(const cv::Mat &image)
+{
+    const QSize before = m_image.size();
+    m_image = image.empty() ? QImage() : sampleToQImage(image);
+    m_map = cv::Mat();
+    m_overlay = QImage();
+    if (m_image.size() != before)
+        m_fit = true;
+    update();
+}
+
+void HeatmapView::setMap(const cv::Mat &map, bool signedMap)
+{
+    m_map = map;
+    m_signed = signedMap;
+    rebuildOverlay();
+}
+
+void HeatmapView::setColorMap(ColorMapId id)
+{
+    m_colorMap = id;
+    rebuildOverlay();
+}
+
+void HeatmapView::setOpacity(double opacity)
+{
+    m_opacity = opacity;
+    update();
+}
+
+void HeatmapView::setClipPercentile(double percentile)
+{
+    m_clip = percentile;
+    rebuildOverlay();
+}
+
+void HeatmapView::setShowAbsolute(bool absolute)
+{
+    m_absolute = absolute;
+    rebuildOverlay();
+}
+
+void HeatmapView::setMessage(const QString &message)
+{
+    m_message = message;
+    update();
+}
+
+void HeatmapView::fitToWindow()
+{
+    m_fit = true;
+    update();
+}
+
+void HeatmapView::rebuildOverlay()
+{
+    m_overlay = QImage();
+    if (m_map.empty()) {
+        update();
+        return;
+    }
+    cv::Mat values = m_absolute ? cv::abs(m_map) : m_map;
+    Normalization norm;
+    norm.signedMap = m_signed && !m_absolute;
+    norm.clipPercentile = m_clip;
+    cv::Mat normalized;
+    m_scale = normalizeMap(values, norm, normalized);
+    // Signed maps need a diverging map to keep the sign readable; others use the choice.
+    const ColorMapId id =
+        norm.signedMap && !isDiverging(m_colorMap) ? ColorMapId::CoolWarm : m_colorMap;
+    m_overlay = toQImage(colorize(normalized, id));
+    cv::Mat ramp(256, 1, CV_32F);
+    for (int i = 0; i < 256; ++i)
+        ramp.at<float>(255 - i) = norm.signedMap ? float(i) / 127.5f - 1.0f : float(i) / 255.0f;
+    m_bar = toQImage(colorize(ramp, id));
+    update();
+}
+
+QRectF HeatmapView::imageRect() const
+{
+    if (m_image.isNull())
+        return {};
+    const QRectF area = rect().adjusted(8, 8, -kBarMargin - 8, -8);
+    double zoom = m_zoom;
+    QPointF pan = m_pan;
+    if (m_fit) {
+        zoom = std::min(area.width() / m_image.width(), area.height() / m_image.height());
+        pan = QPointF();
+    }
+    const QSizeF size(m_image.width() * zoom, m_image.height() * zoom);
+    return QRectF(area.center() - QPointF(size.width(), size.height()) / 2 + pan, size);
+}
+
+QRect HeatmapView::colorBarRect() const
+{
+    return QRect(width() - kBarMargin + 6, 24, kBarWidth, std::max(40, height() - 48));
+}
+
+void HeatmapView::paintEvent(QPaintEvent *)
+{
+    QPainter painter(this);
+    if (m_image.isNull()) {
+        painter.setPen(Qt::lightGray);
+        painter.drawText(rect(), Qt::AlignCenter,
+                         m_message.isEmpty() ? tr("Open a dataset and pick an image") : m_message);
+        return;
+    }
+    const QRectF target = imageRect();
+    // Small images (28x28) are shown as crisp pixels, large ones smoothly.
+    painter.setRenderHint(QPainter::SmoothPixmapTransform, target.width() < m_image.width());
+    painter.drawImage(target, m_image);
+    if (!m_overlay.isNull()) {
+        painter.setOpacity(m_opacity);
+        painter.drawImage(target, m_overlay);
+        painter.setOpacity(1.0);
+        paintColorBar(painter);
+    }
+    if (!m_message.isEmpty()) {
+        painter.setPen(Qt::white);
+        painter.drawText(rect().adjusted(10, 6, -kBarMargin, -6), Qt::AlignTop | Qt::AlignLeft,
+                         m_message);
+    }
+}
+
+void HeatmapView::paintColorBar(QPainter &painter)
+{
+    const QRect bar = colorBarRect();
+    painter.drawImage(bar, m_bar);
+    painter.setPen(Qt::lightGray);
+    painter.drawRect(bar);
+    const bool signedBar = m_signed && !m_absolute;
+    const QString top = QString::number(m_scale, 'g', 3);
+    const QString bottom = signedBar ? QString::number(-m_scale, 'g', 3) : QStringLiteral("0");
+    painter.drawText(QRect(bar.left() - 20, 4, kBarMargin, 18), Qt::AlignCenter, top);
+    painter.drawText(QRect(bar.left() - 20, bar.bottom() + 2, kBarMargin, 18), Qt::AlignCenter,
+                     bottom);
+}
+
+void HeatmapView::wheelEvent(QWheelEvent *event)
+{
+    if (m_image.isNull())
+        return;
+    const QRectF before = imageRect();
+    const double current = before.width() / m_image.width();
+    const double factor = std::pow(1.0015, event->angleDelta().y());
+    const double zoom = std::clamp(current * factor, 0.05, 200.0);
+    // Keep the image point under the cursor fixed.
+    const QPointF cursor = event->position();
+    const QPointF rel = (cursor - before.topLeft()) / current;
+    m_fit = false;
+    m_zoom = zoom;
+    m_pan = QPointF();
+    const QRectF centred = imageRect();
+    m_pan = cursor - (centred.topLeft() + rel * zoom);
+    update();
+    event->accept();
+}
+
+void HeatmapView::mousePressEvent(QMouseEvent *event)
+{
+    if (m_fit && !m_image.isNull()) {
+        m_zoom = imageRect().width() / m_image.width();
+        m_pan = QPointF();
+        m_fit = false;
+    }
+    m_dragStart = event->position().toPoint();
+    m_panStart = m_pan;
+}
+
+void HeatmapView::mouseMoveEvent(QMouseEvent *event)
+{
+    if (event->buttons() & Qt::LeftButton) {
+        m_pan = m_panStart + (event->position().toPoint() - m_dragStart);
+        update();
+    }
+    reportHover(event->position());
+}
+
+void HeatmapView::mouseDoubleClickEvent(QMouseEvent *)
+{
+    fitToWindow();
+}
+
+void HeatmapView::resizeEvent(QResizeEvent *)
+{
+    update();
+}
+
+void HeatmapView::reportHover(const QPointF &pos)
+{
+    const QRectF r = imageRect();
+    if (m_image.isNull() || !r.contains(pos))
+        return;
+    const int x = int((pos.x() - r.left()) / r.width() * m_image.width());
+    const int y = int((pos.y() - r.top()) / r.height() * m_image.height());
+    QString text = tr("x %1  y %2").arg(x).arg(y);
+    if (!m_map.empty() && x < m_map.cols && y < m_map.rows)
+        text += tr("  value %1").arg(double(m_map.at<float>(y, x)), 0, 'g', 4);
+    Q_EMIT hovered(text);
+}
+
+} // namespace heatlens::ui

@@ -1,0 +1,197 @@
+#include "ui/JobRunner.h"
+
+#include <QPointer>
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace heatlens::ui {
+
+struct JobRunner::Entry
+{
+    Job job;
+    CancelToken token;
+    QPointer<QObject> context;
+    std::chrono::steady_clock::time_point lastReport;
+};
+
+namespace {
+
+QString firstLine(const std::string &text)
+{
+    const auto begin = text.find_first_not_of("\n ");
+    if (begin == std::string::npos)
+        return QString::fromStdString(text);
+    return QString::fromStdString(text.substr(begin, text.find('\n', begin) - begin));
+}
+
+} // namespace
+
+JobRunner::JobRunner(QObject *parent)
+    : QObject(parent)
+    , m_worker([this] { workerLoop(); })
+{}
+
+JobRunner::~JobRunner()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+        m_pending.clear();
+        if (m_running)
+            m_running->token.cancel();
+    }
+    m_wake.notify_all();
+    m_worker.join();
+}
+
+void JobRunner::submit(Job job)
+{
+    auto entry = std::make_shared<Entry>();
+    entry->context = job.context;
+    entry->job = std::move(job);
+    {
+        std::lock_guard lock(m_mutex);
+        const QString &slot = entry->job.slot;
+        dropPending(slot);
+        if (m_running && m_running->job.slot == slot)
+            m_running->token.cancel();
+        m_pending.push_back(entry);
+    }
+    setBusy(true);
+    m_wake.notify_one();
+}
+
+void JobRunner::dropPending(const QString &slot)
+{
+    m_pending.erase(std::remove_if(m_pending.begin(), m_pending.end(),
+                                   [&](const auto &e) { return e->job.slot == slot; }),
+                    m_pending.end());
+}
+
+void JobRunner::cancel(const QString &slot)
+{
+    std::lock_guard lock(m_mutex);
+    dropPending(slot);
+    if (m_running && m_running->job.slot == slot)
+        m_running->token.cancel();
+}
+
+void JobRunner::cancelAll()
+{
+    std::lock_guard lock(m_mutex);
+    m_pending.clear();
+    if (m_running)
+        m_running->token.cancel();
+}
+
+bool JobRunner::isBusy() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_running || !m_pending.empty();
+}
+
+void JobRunner::setBusy(bool busy)
+{
+    QMetaObject::invokeMethod(
+        this,
+        [this, busy] {
+            if (busy == m_busy || (!busy && isBusy()))
+                return;
+            m_busy = busy;
+            Q_EMIT busyChanged(busy);
+        },
+        Qt::QueuedConnection);
+}
+
+void JobRunner::workerLoop()
+{
+    for (;;) {
+        std::shared_ptr<Entry> entry;
+        {
+            std::unique_lock lock(m_mutex);
+            m_wake.wait(lock, [this] { return m_stopping || !m_pending.empty(); });
+            if (m_stopping)
+                return;
+            entry = m_pending.front();
+            m_pending.pop_front();
+            m_running = entry;
+        }
+        runEntry(entry);
+        {
+            std::lock_guard lock(m_mutex);
+            m_running.reset();
+        }
+        setBusy(false);
+    }
+}
+
+void JobRunner::forwardProgress(const std::shared_ptr<Entry> &entry, const ProgressUpdate &update)
+{
+    // At most ~30 reports a second reach the GUI, but always the final one and partial maps.
+    const auto now = std::chrono::steady_clock::now();
+    if (update.fraction < 1.0 && update.partialMap.empty() &&
+        now - entry->lastReport < std::chrono::milliseconds(33))
+        return;
+    entry->lastReport = now;
+    QMetaObject::invokeMethod(
+        this,
+        [this, entry, update] {
+            if (entry->token.isCancelled())
+                return;
+            Q_EMIT progress(entry->job.description, update.fraction,
+                            QString::fromStdString(update.message));
+            if (entry->job.partial && entry->context)
+                entry->job.partial(update);
+        },
+        Qt::QueuedConnection);
+}
+
+void JobRunner::runEntry(const std::shared_ptr<Entry> &entry)
+{
+    JobContext ctx([this, entry](const ProgressUpdate &u) { forwardProgress(entry, u); },
+                   entry->token);
+    QObject *context = entry->context ? entry->context.data() : this;
+    try {
+        ctx.throwIfCancelled();
+        std::any result = entry->job.work(ctx);
+        ctx.throwIfCancelled();
+        QMetaObject::invokeMethod(
+            context,
+            [entry, result = std::move(result)] {
+                if (!entry->token.isCancelled() && entry->context && entry->job.done)
+                    entry->job.done(result);
+            },
+            Qt::QueuedConnection);
+        return;
+    } catch (const Cancelled &) {
+        QMetaObject::invokeMethod(
+            this, [this, entry] { Q_EMIT cancelled(entry->job.description); },
+            Qt::QueuedConnection);
+        return;
+    } catch (const c10::Error &e) {
+        const QString message = firstLine(e.what_without_backtrace());
+        QMetaObject::invokeMethod(
+            context, [this, entry, message] { reportFailure(entry, message); },
+            Qt::QueuedConnection);
+    } catch (const std::exception &e) {
+        const QString message = firstLine(e.what());
+        QMetaObject::invokeMethod(
+            context, [this, entry, message] { reportFailure(entry, message); },
+            Qt::QueuedConnection);
+    }
+}
+
+void JobRunner::reportFailure(const std::shared_ptr<Entry> &entry, const QString &message)
+{
+    if (entry->token.isCancelled())
+        return;
+    if (entry->job.failed && entry->context)
+        entry->job.failed(message);
+    else
+        Q_EMIT error(entry->job.description + ": " + message);
+}
+
+} // namespace heatlens::ui

@@ -1,0 +1,271 @@
+#include "ui/MainWindow.h"
+
+#include "core/io/ExplanationExport.h"
+#include "core/model/Zoo.h"
+#include "ui/DatasetBrowser.h"
+#include "ui/ExplainView.h"
+#include "ui/HeatmapView.h"
+#include "ui/JobRunner.h"
+#include "ui/MethodPanel.h"
+#include "ui/PredictionPanel.h"
+#include "ui/Session.h"
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTime>
+
+#include <filesystem>
+
+namespace heatlens::ui {
+
+namespace {
+
+QDockWidget *dock(QMainWindow *window, const QString &title, const QString &name, QWidget *w,
+                  Qt::DockWidgetArea area)
+{
+    auto *d = new QDockWidget(title, window);
+    d->setObjectName(name); // for saveState/restoreState
+    d->setWidget(w);
+    window->addDockWidget(area, d);
+    return d;
+}
+
+} // namespace
+
+MainWindow::MainWindow(QWidget *parent)
+    : QMainWindow(parent)
+    , m_runner(new JobRunner(this))
+    , m_session(new Session(m_runner, this))
+    , m_explain(new ExplainView(m_session, this))
+{
+    auto *tabs = new QTabWidget(this);
+    tabs->addTab(m_explain, tr("Explain"));
+    setCentralWidget(tabs);
+    buildDocks();
+    buildMenus();
+    buildStatusBar();
+    setAcceptDrops(true);
+    connect(m_session, &Session::errorOccurred, this, &MainWindow::showError);
+    connect(m_session, &Session::warning, this, &MainWindow::logMessage);
+    connect(m_runner, &JobRunner::error, this, &MainWindow::showError);
+    connect(m_session, &Session::modelChanged, this, &MainWindow::updateTitle);
+    connect(m_session, &Session::datasetChanged, this, &MainWindow::updateTitle);
+    updateTitle();
+    restoreLayout();
+}
+
+MainWindow::~MainWindow()
+{
+    m_runner->cancelAll();
+}
+
+void MainWindow::buildDocks()
+{
+    m_browser = new DatasetBrowser(m_session, this);
+    m_prediction = new PredictionPanel(m_session, this);
+    m_methods = new MethodPanel(m_session, this);
+    m_log = new QPlainTextEdit(this);
+    m_log->setReadOnly(true);
+    m_log->setMaximumBlockCount(2000);
+    dock(this, tr("Dataset"), QStringLiteral("dataset"), m_browser, Qt::LeftDockWidgetArea);
+    dock(this, tr("Prediction"), QStringLiteral("prediction"), m_prediction,
+         Qt::RightDockWidgetArea);
+    dock(this, tr("Method"), QStringLiteral("method"), m_methods, Qt::RightDockWidgetArea);
+    auto *log = dock(this, tr("Log"), QStringLiteral("log"), m_log, Qt::BottomDockWidgetArea);
+    auto *data = findChild<QDockWidget *>(QStringLiteral("dataset"));
+    resizeDocks({data}, {330}, Qt::Horizontal);
+    resizeDocks({log}, {110}, Qt::Vertical);
+}
+
+void MainWindow::buildMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("Open &model..."), QKeySequence::Open, this, &MainWindow::openModelDialog);
+    file->addAction(tr("Open &dataset..."), QKeySequence(tr("Ctrl+D")), this,
+                    &MainWindow::openDatasetDialog);
+    file->addAction(tr("Open &demo (CNN on Fashion-MNIST)"), QKeySequence(tr("Ctrl+Shift+D")), this,
+                    &MainWindow::openDemo);
+    file->addSeparator();
+    file->addAction(tr("&Export explanation..."), QKeySequence(tr("Ctrl+E")), this,
+                    &MainWindow::exportExplanation);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    for (auto *d : findChildren<QDockWidget *>())
+        view->addAction(d->toggleViewAction());
+    view->addAction(tr("&Fit image"), QKeySequence(tr("Ctrl+0")), this,
+                    [this] { m_explain->heatmap()->fitToWindow(); });
+    QMenu *explain = menuBar()->addMenu(tr("&Explain"));
+    explain->addAction(tr("&Recompute"), QKeySequence::Refresh, m_session, &Session::recompute);
+    explain->addAction(tr("&Cancel"), QKeySequence(Qt::Key_Escape), m_runner,
+                       &JobRunner::cancelAll);
+    explain->addAction(tr("&Predict all images"), QKeySequence(tr("Ctrl+P")), m_session,
+                       &Session::predictAll);
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Heatlens"), this, [this] {
+        QMessageBox::about(this, tr("About Heatlens"),
+                           tr("Heatlens %1: why did the classifier decide?\n"
+                              "Saliency maps for TorchScript image classifiers.")
+                               .arg(QApplication::applicationVersion()));
+    });
+}
+
+void MainWindow::buildStatusBar()
+{
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 1000);
+    m_progress->setMaximumWidth(260);
+    m_progress->setVisible(false);
+    m_status = new QLabel(this);
+    m_cancel = new QPushButton(tr("Cancel"), this);
+    m_cancel->setVisible(false);
+    statusBar()->addWidget(m_progress);
+    statusBar()->addWidget(m_status, 1);
+    statusBar()->addPermanentWidget(m_cancel);
+    connect(m_cancel, &QPushButton::clicked, m_runner, &JobRunner::cancelAll);
+    connect(m_runner, &JobRunner::busyChanged, this, [this](bool busy) {
+        m_progress->setVisible(busy);
+        m_cancel->setVisible(busy);
+        m_progress->setValue(0);
+        if (!busy)
+            m_status->setText(tr("Ready"));
+    });
+    connect(m_runner, &JobRunner::progress, this,
+            [this](const QString &what, double fraction, const QString &message) {
+                m_progress->setValue(int(fraction * 1000));
+                m_status->setText(message.isEmpty() ? what : what + QStringLiteral(": ") + message);
+            });
+    connect(m_runner, &JobRunner::cancelled, this,
+            [this](const QString &what) { logMessage(tr("Cancelled: %1").arg(what)); });
+}
+
+void MainWindow::openPath(const QString &path)
+{
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix == QLatin1String("pt") || suffix == QLatin1String("pth") ||
+        suffix == QLatin1String("torchscript"))
+        m_session->openModel(path);
+    else
+        m_session->openDataset(path);
+}
+
+void MainWindow::openModelDialog()
+{
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open TorchScript model"), QString(),
+        tr("TorchScript models (*.pt *.pth *.torchscript);;All files (*)"));
+    if (!path.isEmpty())
+        m_session->openModel(path);
+}
+
+void MainWindow::openDatasetDialog()
+{
+    const QString path = QFileDialog::getExistingDirectory(
+        this, tr("Open dataset folder (image folder or IDX files)"));
+    if (!path.isEmpty())
+        m_session->openDataset(path);
+}
+
+void MainWindow::openDemo()
+{
+    const std::string model = demoModelPath("demo-cnn");
+    if (!std::filesystem::exists(model)) {
+        showError(tr("The demo model is not trained yet (%1). Run \"heatlens-cli zoo\" or the "
+                     "first command of the README.")
+                      .arg(QString::fromStdString(model)));
+        return;
+    }
+    m_session->openModel(QString::fromStdString(model));
+    m_session->openDataset(QString::fromStdString(demoDatasetPath()));
+}
+
+void MainWindow::exportExplanation()
+{
+    const auto &outcome = m_session->outcome();
+    if (!outcome) {
+        showError(tr("Nothing to export yet: pick an image and wait for its explanation."));
+        return;
+    }
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export to folder"));
+    if (dir.isEmpty())
+        return;
+    try {
+        const std::string stem =
+            safeStem(m_session->sampleId().toStdString()) + "-" + outcome->explanation.methodId;
+        auto files = heatlens::exportExplanation(
+            *m_session->model(), m_session->image(), m_session->sampleId().toStdString(), *outcome,
+            {{"method", outcome->explanation.seconds}}, dir.toStdString(), stem, ExportOptions());
+        logMessage(tr("Exported %1").arg(QString::fromStdString(files.overlayPng)));
+    } catch (const std::exception &e) {
+        showError(tr("Export failed:\n%1").arg(QString::fromUtf8(e.what())));
+    }
+}
+
+void MainWindow::showError(const QString &message)
+{
+    logMessage(message);
+    // Non-modal: a dialog must never block the event loop (or an offscreen test).
+    auto *box =
+        new QMessageBox(QMessageBox::Warning, tr("Heatlens"), message, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void MainWindow::logMessage(const QString &message)
+{
+    m_log->appendPlainText(QTime::currentTime().toString(QStringLiteral("HH:mm:ss ")) + message);
+}
+
+void MainWindow::updateTitle()
+{
+    QStringList parts{QStringLiteral("Heatlens")};
+    if (m_session->model())
+        parts << QString::fromStdString(m_session->model()->displayName());
+    if (m_session->dataset())
+        parts << QString::fromStdString(m_session->dataset()->source());
+    setWindowTitle(parts.join(QStringLiteral(" \u2014 ")));
+}
+
+void MainWindow::restoreLayout()
+{
+    QSettings settings;
+    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    QSettings settings;
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+    m_runner->cancelAll();
+    event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    if (event->mimeData()->hasUrls())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    for (const QUrl &url : event->mimeData()->urls())
+        if (url.isLocalFile())
+            openPath(url.toLocalFile());
+}
+
+} // namespace heatlens::ui

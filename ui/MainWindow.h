@@ -1,0 +1,69 @@
+#pragma once
+
+#include <QMainWindow>
+
+class QLabel;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+
+namespace heatlens::ui {
+
+class DatasetBrowser;
+class ExplainView;
+class JobRunner;
+class MethodPanel;
+class PredictionPanel;
+class Session;
+
+// Assembles the window: docks, menus, actions, status bar. Behaviour lives in the Session and
+// the views; this class only wires them.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+
+public:
+    explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    Session *session() const { return m_session; }
+    JobRunner *runner() const { return m_runner; }
+    ExplainView *explainView() const { return m_explain; }
+    DatasetBrowser *browser() const { return m_browser; }
+    MethodPanel *methodPanel() const { return m_methods; }
+    PredictionPanel *predictionPanel() const { return m_prediction; }
+
+    // Opens a path dropped or given on the command line: a .pt model or a dataset.
+    void openPath(const QString &path);
+    void openDemo();
+    void showError(const QString &message);
+    void logMessage(const QString &message);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
+
+private:
+    void buildDocks();
+    void buildMenus();
+    void buildStatusBar();
+    void openModelDialog();
+    void openDatasetDialog();
+    void exportExplanation();
+    void updateTitle();
+    void restoreLayout();
+
+    JobRunner *m_runner;
+    Session *m_session;
+    ExplainView *m_explain;
+    DatasetBrowser *m_browser = nullptr;
+    PredictionPanel *m_prediction = nullptr;
+    MethodPanel *m_methods = nullptr;
+    QPlainTextEdit *m_log = nullptr;
+    QProgressBar *m_progress = nullptr;
+    QLabel *m_status = nullptr;
+    QPushButton *m_cancel = nullptr;
+};
+
+} // namespace heatlens::ui

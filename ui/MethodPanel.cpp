@@ -1,0 +1,174 @@
+#include "ui/MethodPanel.h"
+
+#include "core/explain/MethodRegistry.h"
+#include "ui/Session.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QSpinBox>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+
+namespace heatlens::ui {
+
+namespace {
+
+QString qs(const std::string &s)
+{
+    return QString::fromStdString(s);
+}
+
+} // namespace
+
+MethodPanel::MethodPanel(Session *session, QWidget *parent)
+    : QWidget(parent)
+    , m_session(session)
+    , m_method(new QComboBox(this))
+    , m_description(new QLabel(this))
+    , m_formHost(new QWidget(this))
+    , m_form(new QFormLayout(m_formHost))
+{
+    for (const auto &method : MethodRegistry::instance().methods())
+        m_method->addItem(qs(method->name()), qs(method->id()));
+    m_description->setWordWrap(true);
+    m_description->setStyleSheet(QStringLiteral("color: palette(mid);"));
+    m_form->setContentsMargins(0, 0, 0, 0);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addWidget(m_method);
+    layout->addWidget(m_description);
+    layout->addWidget(m_formHost);
+    layout->addStretch(1);
+    connect(m_method, &QComboBox::currentIndexChanged, this,
+            [this](int i) { m_session->setMethod(m_method->itemData(i).toString()); });
+    connect(session, &Session::methodChanged, this, &MethodPanel::rebuildForm);
+    connect(session, &Session::modelChanged, this, &MethodPanel::rebuildForm);
+    rebuildForm();
+}
+
+void MethodPanel::rebuildForm()
+{
+    const Method &method = MethodRegistry::instance().get(m_session->methodId().toStdString());
+    // Parameter edits also signal methodChanged; the form already shows them, and rebuilding
+    // would delete the editor that is emitting.
+    const QString key = m_session->methodId() + QLatin1Char('|') +
+                        (m_session->model() ? qs(m_session->model()->cacheKey()) : QString());
+    if (key == m_builtFor)
+        return;
+    m_builtFor = key;
+    {
+        const QSignalBlocker block(m_method);
+        m_method->setCurrentIndex(m_method->findData(qs(method.id())));
+    }
+    m_description->setText(qs(method.description()));
+    while (m_form->rowCount() > 0)
+        m_form->removeRow(0);
+    m_layers = nullptr;
+    const Params values = m_session->params();
+    for (const auto &spec : method.params()) {
+        QWidget *editor = editorFor(spec, values.get(spec.name));
+        editor->setToolTip(qs(spec.help));
+        if (spec.type == ParamType::Layer)
+            m_form->addRow(new QLabel(qs(spec.label), m_formHost));
+        m_form->addRow(spec.type == ParamType::Layer ? QString() : qs(spec.label), editor);
+    }
+}
+
+QWidget *MethodPanel::editorFor(const ParamSpec &spec, const ParamValue &value)
+{
+    const std::string name = spec.name;
+    switch (spec.type) {
+    case ParamType::Bool: {
+        auto *box = new QCheckBox(m_formHost);
+        box->setChecked(std::get<bool>(value));
+        connect(box, &QCheckBox::toggled, this, [this, name](bool on) { commit(name, on); });
+        return box;
+    }
+    case ParamType::Int: {
+        auto *box = new QSpinBox(m_formHost);
+        box->setRange(int(spec.min), int(spec.max));
+        box->setValue(std::get<int>(value));
+        box->setKeyboardTracking(false); // recompute on Enter, not on every keystroke
+        connect(box, &QSpinBox::valueChanged, this, [this, name](int v) { commit(name, v); });
+        return box;
+    }
+    case ParamType::Double: {
+        auto *box = new QDoubleSpinBox(m_formHost);
+        box->setRange(spec.min, spec.max);
+        box->setDecimals(3);
+        box->setSingleStep((spec.max - spec.min) / 100.0);
+        box->setValue(std::holds_alternative<double>(value) ? std::get<double>(value)
+                                                            : std::get<int>(value));
+        box->setKeyboardTracking(false);
+        connect(box, &QDoubleSpinBox::valueChanged, this,
+                [this, name](double v) { commit(name, v); });
+        return box;
+    }
+    case ParamType::Choice: {
+        auto *box = new QComboBox(m_formHost);
+        for (const auto &choice : spec.choices)
+            box->addItem(qs(choice));
+        box->setCurrentText(qs(std::get<std::string>(value)));
+        connect(box, &QComboBox::currentTextChanged, this,
+                [this, name](const QString &t) { commit(name, t.toStdString()); });
+        return box;
+    }
+    case ParamType::Layer:
+        m_layers = new QTreeWidget(m_formHost);
+        m_layers->setHeaderLabels({tr("Layer"), tr("Type")});
+        m_layers->setMinimumHeight(220);
+        m_layers->header()->setSectionResizeMode(0, QHeaderView::Stretch);
+        fillLayers(std::get<std::string>(value));
+        connect(m_layers, &QTreeWidget::itemClicked, this, [this, name](QTreeWidgetItem *item) {
+            commit(name, item->data(0, Qt::UserRole).toString().toStdString());
+        });
+        return m_layers;
+    }
+    return new QWidget(m_formHost);
+}
+
+void MethodPanel::fillLayers(const std::string &selected)
+{
+    const auto &model = m_session->model();
+    if (!model)
+        return;
+    const std::string current = selected.empty() ? model->defaultCamLayer() : selected;
+    auto *automatic = new QTreeWidgetItem(
+        m_layers, {tr("(model default: %1)").arg(qs(model->defaultCamLayer())), QString()});
+    automatic->setData(0, Qt::UserRole, QString());
+    std::map<std::string, QTreeWidgetItem *> items;
+    for (const auto &layer : model->layers()) {
+        const auto dot = layer.path.rfind('.');
+        auto parent =
+            dot == std::string::npos ? items.end() : items.find(layer.path.substr(0, dot));
+        auto *item = parent == items.end() ? new QTreeWidgetItem(m_layers)
+                                           : new QTreeWidgetItem(parent->second);
+        item->setText(0, qs(dot == std::string::npos ? layer.path : layer.path.substr(dot + 1)));
+        item->setText(1, qs(layer.type));
+        item->setToolTip(0, qs(layer.path));
+        item->setData(0, Qt::UserRole, qs(layer.path));
+        items[layer.path] = item;
+    }
+    QTreeWidgetItem *select = selected.empty() ? automatic : nullptr;
+    if (auto it = items.find(current); it != items.end()) {
+        m_layers->scrollToItem(it->second);
+        it->second->setExpanded(true);
+        if (!select)
+            select = it->second;
+    }
+    if (select)
+        select->setSelected(true);
+}
+
+void MethodPanel::commit(const std::string &name, const ParamValue &value)
+{
+    Params params = m_session->params();
+    params.set(name, value);
+    m_session->setParams(params);
+}
+
+} // namespace heatlens::ui
