@@ -10,5 +10,6 @@ int runExplain(const std::vector<std::string> &args);
 int runTrain(const std::vector<std::string> &args);
 int runInspect(const std::vector<std::string> &args);
 int runListMethods();
+int runZoo(const std::vector<std::string> &args);
 
 } // namespace heatlens::cli

@@ -3,6 +3,8 @@
 
 #include "core/jobs/CancelToken.h"
 
+#include "core/model/TorchRuntime.h"
+
 #include <c10/util/Exception.h>
 
 #include <iostream>
@@ -15,6 +17,7 @@ Commands:
   explain        explain one image with one method; writes overlay PNG, raw map .npy, JSON
   train          train the demo CNN on Fashion-MNIST (or an image folder) with LibTorch
   inspect        print a model's card and module tree
+  zoo            train the demo models once (cached; skips what exists)
   --list-methods list attribution methods and their parameters
   --help         this text; "heatlens-cli <command> --help" for a command's options
 )";
@@ -35,6 +38,8 @@ int dispatch(const std::string &command, const std::vector<std::string> &rest)
         return runExplain(rest);
     if (command == "train")
         return runTrain(rest);
+    if (command == "zoo")
+        return runZoo(rest);
     if (command == "inspect")
         return runInspect(rest);
     if (command == "--list-methods" || command == "list-methods")
@@ -50,6 +55,7 @@ int dispatch(const std::string &command, const std::vector<std::string> &rest)
 
 int main(int argc, char **argv)
 {
+    heatlens::configureProcessForTensors();
     if (argc < 2) {
         std::cerr << kUsage;
         return 2;

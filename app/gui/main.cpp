@@ -1,12 +1,15 @@
 #include "ui/MainWindow.h"
 #include "ui/Session.h"
 
+#include "core/model/TorchRuntime.h"
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QTimer>
 
 int main(int argc, char **argv)
 {
+    heatlens::configureProcessForTensors();
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("Heatlens"));
     QApplication::setOrganizationName(QStringLiteral("Heatlens"));

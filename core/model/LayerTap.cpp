@@ -62,6 +62,19 @@ torch::jit::GraphFunction *calleeOf(Node *node)
     return fn ? torch::jit::tryToGraphFunction(*fn) : nullptr;
 }
 
+// "blocks.0" for a method called on self.blocks[0] (a ModuleList iterated in the caller): the
+// GetAttr chain from the caller's self. The call stack would record only the last name ("0").
+std::string calledInstance(const Node *call)
+{
+    std::string path;
+    for (const Value *v = call->input(0); v->node()->kind() == c10::prim::GetAttr;
+         v = v->node()->input(0)) {
+        const std::string name = v->node()->s(c10::attr::name);
+        path = path.empty() ? name : name + "." + path;
+    }
+    return path;
+}
+
 // Inlines every call, innermost first, from the callees' own (unoptimised) graphs. Unlike
 // torch::jit::Inline, which splices in cached optimised graphs and loses the caller's module
 // path when those were made without inlining, every node ends with its full module path.
@@ -78,7 +91,24 @@ void inlineAll(torch::jit::Block *block)
         inlineAll(body->block());
         if (node->kind() == c10::prim::CallFunction)
             node->removeInput(0); // the function constant
+        // The call stack names the callee's module after the GetAttr producing it: a temporary
+        // GetAttr named with the whole chain makes that "blocks.0" rather than "0".
+        const std::string instance =
+            node->kind() == c10::prim::CallMethod ? calledInstance(node) : std::string();
+        Node *alias = nullptr;
+        if (instance.find('.') != std::string::npos) {
+            Value *self = node->input(0);
+            alias = node->owningGraph()->create(c10::prim::GetAttr, {self});
+            alias->s_(c10::attr::name, instance);
+            alias->output()->setType(self->type());
+            alias->insertBefore(node);
+            node->replaceInput(0, alias->output());
+        }
         torch::jit::inlineCallTo(node, callee, body.get());
+        if (alias) {
+            alias->output()->replaceAllUsesWith(alias->input(0));
+            alias->destroy();
+        }
     }
 }
 

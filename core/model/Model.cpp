@@ -259,6 +259,8 @@ std::vector<LayerInfo> Model::layers() const
 
 bool Model::hasLayer(const std::string &path) const
 {
+    if (path.empty())
+        return false; // the root is the model, not a layer
     for (const auto &sub : m_module.named_modules())
         if (sub.name == path)
             return true;

@@ -96,7 +96,9 @@ torch::Tensor preprocessImage(const cv::Mat &image, const ModelCard &card, Input
     cv::Mat unit = toUnitFloat(fitted);
     const int c = card.inputChannels;
     auto hwc = torch::from_blob(unit.data, {unit.rows, unit.cols, c}, torch::kFloat32);
-    auto tensor = hwc.permute({2, 0, 1}).contiguous().unsqueeze(0); // copies out of `unit`
+    // Copies out of `unit` (contiguous() would not: for one channel the permuted view already
+    // counts as contiguous, and the tensor would outlive the pixels it points to).
+    auto tensor = hwc.permute({2, 0, 1}).clone(at::MemoryFormat::Contiguous).unsqueeze(0);
     if (!card.mean.empty()) {
         auto mean = torch::tensor(card.mean).view({1, -1, 1, 1});
         auto std = torch::tensor(card.std).view({1, -1, 1, 1});

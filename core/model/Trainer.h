@@ -12,8 +12,8 @@ namespace heatlens {
 struct TrainConfig
 {
     CnnConfig cnn;
-    int epochs = 6;
-    int batch = 128;
+    int epochs = 4;
+    int batch = 256;
     double lr = 3e-3;
     uint64_t seed = 1;
     int threads = 0;      // 0 = all cores

@@ -1,0 +1,381 @@
+#include "core/explain/MethodRegistry.h"
+#include "core/model/DemoCnn.h"
+#include "core/model/Model.h"
+#include "tests/support/TestSupport.h"
+
+#include <QTest>
+
+#include <opencv2/core.hpp>
+
+#include <torch/script.h>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <regex>
+
+using namespace heatlens;
+
+namespace {
+
+std::string fixture(const std::string &name)
+{
+    return test::fixturesDir() + "/" + name;
+}
+
+// The models every method is run on; null when the fixture is absent. Loaded once.
+ModelPtr modelNamed(const std::string &name)
+{
+    static std::map<std::string, ModelPtr> cache;
+    auto it = cache.find(name);
+    if (it != cache.end())
+        return it->second;
+    ModelPtr model;
+    if (name == "demo-cnn") {
+        torch::manual_seed(17);
+        model = Model::fromModule(buildDemoCnn(CnnConfig{}), ModelCard{}, "demo-cnn");
+    } else if (test::haveFixture(name + ".pt")) {
+        model = Model::load(fixture(name + ".pt"));
+    }
+    return cache[name] = model;
+}
+
+const std::vector<std::string> &modelNames()
+{
+    static const std::vector<std::string> names{"demo-cnn", "tiny_vit_like", "resnet18_traced"};
+    return names;
+}
+
+// Everything a method must leave alone.
+struct ModuleSnapshot
+{
+    explicit ModuleSnapshot(const torch::jit::Module &module)
+        : graph(module.get_method("forward").graph()->toString())
+        , training(module.is_training())
+    {
+        for (const auto &p : module.named_parameters()) {
+            names.push_back(p.name);
+            values.push_back(p.value.detach().clone());
+            requiresGrad.push_back(p.value.requires_grad());
+        }
+        for (const auto &b : module.named_buffers()) {
+            names.push_back(b.name);
+            values.push_back(b.value.detach().clone());
+            requiresGrad.push_back(b.value.requires_grad());
+        }
+        for (const auto &sub : module.named_modules())
+            trainingFlags.push_back(sub.value.is_training());
+    }
+
+    std::string differences(const torch::jit::Module &module) const
+    {
+        const ModuleSnapshot now(module);
+        if (now.graph != graph)
+            return "forward's graph changed";
+        if (now.training != training || now.trainingFlags != trainingFlags)
+            return "a training flag changed";
+        if (now.names != names)
+            return "parameter or buffer names changed";
+        for (size_t i = 0; i < names.size(); ++i) {
+            if (!torch::equal(now.values[i], values[i]))
+                return names[i] + " changed value";
+            if (now.requiresGrad[i] != requiresGrad[i])
+                return names[i] + " changed requires_grad";
+        }
+        for (const auto &p : module.parameters())
+            if (p.grad().defined())
+                return "a parameter received a gradient";
+        return {};
+    }
+
+    std::string graph;
+    bool training;
+    std::vector<bool> trainingFlags;
+    std::vector<std::string> names;
+    std::vector<torch::Tensor> values;
+    std::vector<bool> requiresGrad;
+};
+
+// Small settings so that the table runs quickly: few integration steps.
+Params quickParams(const Method &method, std::map<std::string, std::string> overrides = {})
+{
+    for (const auto &spec : method.params())
+        if (spec.name == "steps" && !overrides.count("steps"))
+            overrides["steps"] = "4";
+    return resolveParams(method.params(), overrides, method.id());
+}
+
+ExplainRequest requestFor(const Method &method, const ModelPtr &model, int target = 1)
+{
+    const auto &card = model->card();
+    torch::manual_seed(99);
+    ExplainRequest request;
+    request.model = model;
+    request.input = torch::randn({1, card.inputChannels, card.inputHeight, card.inputWidth});
+    request.target = target;
+    request.params = quickParams(method);
+    return request;
+}
+
+bool allFinite(const cv::Mat &map)
+{
+    for (int r = 0; r < map.rows; ++r)
+        for (int c = 0; c < map.cols; ++c)
+            if (!std::isfinite(map.at<float>(r, c)))
+                return false;
+    return true;
+}
+
+bool identical(const cv::Mat &a, const cv::Mat &b)
+{
+    if (a.size() != b.size() || a.type() != b.type())
+        return false;
+    for (int r = 0; r < a.rows; ++r)
+        if (std::memcmp(a.ptr(r), b.ptr(r), a.cols * a.elemSize()) != 0)
+            return false;
+    return true;
+}
+
+// Runs `f`, expecting exception type E; returns its message or a description of what happened.
+template<typename E> std::string expectThrow(const std::function<void()> &f, bool &thrown)
+{
+    thrown = false;
+    try {
+        f();
+    } catch (const E &e) {
+        thrown = true;
+        return e.what();
+    } catch (const std::exception &e) {
+        return std::string("unexpected exception: ") + e.what();
+    }
+    return "no exception";
+}
+
+bool hasLayerParam(const Method &method)
+{
+    for (const auto &spec : method.params())
+        if (spec.type == ParamType::Layer)
+            return true;
+    return false;
+}
+
+} // namespace
+
+class MethodContractsTest : public QObject
+{
+    Q_OBJECT
+
+private:
+    void addTable()
+    {
+        QTest::addColumn<QString>("method");
+        QTest::addColumn<QString>("model");
+        for (const auto &method : MethodRegistry::instance().methods())
+            for (const auto &model : modelNames())
+                QTest::newRow((method->id() + "/" + model).c_str())
+                    << QString::fromStdString(method->id()) << QString::fromStdString(model);
+    }
+
+    // Sets m_method and m_model from the row; false when the model's fixture is absent.
+    bool fetchRow()
+    {
+        QFETCH(QString, method);
+        QFETCH(QString, model);
+        m_method = &MethodRegistry::instance().get(method.toStdString());
+        m_model = modelNamed(model.toStdString());
+        return m_model != nullptr;
+    }
+
+    const Method *m_method = nullptr;
+    ModelPtr m_model;
+
+private Q_SLOTS:
+    void mapsHaveInputSizeAreFiniteAndDeterministic_data() { addTable(); }
+
+    void mapsHaveInputSizeAreFiniteAndDeterministic()
+    {
+        if (!fetchRow())
+            QSKIP("python fixtures absent (python3-torch not installed)");
+        const Method *method = m_method;
+        const ModelPtr model = m_model;
+        const ModuleSnapshot before(model->module());
+        const ExplainRequest request = requestFor(*method, model);
+        const Explanation first = method->explain(request, JobContext{});
+        const Explanation second = method->explain(request, JobContext{});
+        const auto &card = model->card();
+        QCOMPARE(first.map.type(), CV_32FC1);
+        QCOMPARE(first.map.size(), cv::Size(card.inputWidth, card.inputHeight));
+        QVERIFY(allFinite(first.map));
+        QVERIFY2(identical(first.map, second.map), "two runs give different maps");
+        QCOMPARE(first.methodId, method->id());
+        QCOMPARE(first.target, 1);
+        QCOMPARE(first.params.canonical(), request.params.canonical());
+        QVERIFY(first.forwardPasses >= 1);
+        QVERIFY(first.seconds >= 0.0);
+        if (hasLayerParam(*method))
+            QVERIFY(model->hasLayer(first.layer));
+        const std::string changed = before.differences(model->module());
+        QVERIFY2(changed.empty(), changed.c_str());
+    }
+
+    void badRequestsThrowAndLeaveTheModelUntouched_data() { addTable(); }
+
+    void badRequestsThrowAndLeaveTheModelUntouched()
+    {
+        if (!fetchRow())
+            QSKIP("python fixtures absent (python3-torch not installed)");
+        const Method *method = m_method;
+        const ModelPtr model = m_model;
+        const ModuleSnapshot before(model->module());
+        bool thrown = false;
+        for (int target : {model->numClasses(), -1}) {
+            ExplainRequest request = requestFor(*method, model, target);
+            const std::string error = expectThrow<std::invalid_argument>(
+                [&] { method->explain(request, JobContext{}); }, thrown);
+            QVERIFY2(thrown &&
+                         error.find("target class " + std::to_string(target)) != std::string::npos,
+                     error.c_str());
+        }
+        ExplainRequest wrongShape = requestFor(*method, model);
+        wrongShape.input = torch::zeros({1, 2, 5, 5});
+        const std::string shape = expectThrow<std::invalid_argument>(
+            [&] { method->explain(wrongShape, JobContext{}); }, thrown);
+        QVERIFY2(thrown && shape.find("expected an input of shape") != std::string::npos,
+                 shape.c_str());
+        if (hasLayerParam(*method)) {
+            ExplainRequest badLayer = requestFor(*method, model);
+            badLayer.params.set("layer", std::string("no.such.layer"));
+            const std::string layer = expectThrow<std::invalid_argument>(
+                [&] { method->explain(badLayer, JobContext{}); }, thrown);
+            QVERIFY2(thrown && layer.find("\"no.such.layer\"") != std::string::npos, layer.c_str());
+        }
+        const std::string changed = before.differences(model->module());
+        QVERIFY2(changed.empty(), changed.c_str());
+        // The model still explains normally afterwards.
+        QVERIFY(allFinite(method->explain(requestFor(*method, model), JobContext{}).map));
+    }
+
+    void cancelledBeforeTheCallThrowsCancelled_data() { addTable(); }
+
+    void cancelledBeforeTheCallThrowsCancelled()
+    {
+        if (!fetchRow())
+            QSKIP("python fixtures absent (python3-torch not installed)");
+        const Method *method = m_method;
+        const ModelPtr model = m_model;
+        const ModuleSnapshot before(model->module());
+        CancelToken token;
+        token.cancel();
+        int reports = 0;
+        JobContext ctx([&](const ProgressUpdate &) { ++reports; }, token);
+        bool thrown = false;
+        const ExplainRequest request = requestFor(*method, model);
+        const std::string error =
+            expectThrow<Cancelled>([&] { method->explain(request, ctx); }, thrown);
+        QVERIFY2(thrown, error.c_str());
+        QCOMPARE(reports, 0);
+        const std::string changed = before.differences(model->module());
+        QVERIFY2(changed.empty(), changed.c_str());
+    }
+
+    void integratedGradientsStopsSoonAfterCancelFromProgress_data()
+    {
+        QTest::addColumn<QString>("model");
+        for (const auto &model : modelNames())
+            QTest::newRow(model.c_str()) << QString::fromStdString(model);
+    }
+
+    void integratedGradientsStopsSoonAfterCancelFromProgress()
+    {
+        QFETCH(QString, model);
+        ModelPtr loaded = modelNamed(model.toStdString());
+        if (!loaded)
+            QSKIP("python fixtures absent (python3-torch not installed)");
+        const Method &ig = MethodRegistry::instance().get("integrated-gradients");
+        const ModuleSnapshot before(loaded->module());
+        ExplainRequest request = requestFor(ig, loaded);
+        request.params = quickParams(ig, {{"steps", "64"}, {"batch", "4"}});
+        CancelToken token;
+        std::vector<double> fractions;
+        JobContext ctx(
+            [&](const ProgressUpdate &u) {
+                fractions.push_back(u.fraction);
+                token.cancel();
+            },
+            token);
+        bool thrown = false;
+        const std::string error = expectThrow<Cancelled>([&] { ig.explain(request, ctx); }, thrown);
+        QVERIFY2(thrown, error.c_str());
+        // One batch of 4 of the 64 path points was computed, then it stopped.
+        QCOMPARE(fractions, std::vector<double>{4.0 / 64.0});
+        const std::string changed = before.differences(loaded->module());
+        QVERIFY2(changed.empty(), changed.c_str());
+    }
+
+    void camMethodsWorkOnTransformerTokens()
+    {
+        ModelPtr vit = modelNamed("tiny_vit_like");
+        if (!vit)
+            QSKIP("python fixtures absent (python3-torch not installed)");
+        const Method &gradCam = MethodRegistry::instance().get("grad-cam");
+        // Before the attention the patch tokens reach the CLS token: a non-trivial map.
+        ExplainRequest request = requestFor(gradCam, vit, 3);
+        request.params.set("layer", std::string("blocks.0.norm1"));
+        const Explanation e = gradCam.explain(request, JobContext{});
+        QCOMPARE(e.map.size(), cv::Size(28, 28));
+        QVERIFY(allFinite(e.map));
+        QVERIFY(cv::countNonZero(e.map) > 0);
+        // A token layer whose count is not a square grid plus CLS is explained as an error.
+        ModelCard card = vit->card();
+        card.patchGridHeight = 5;
+        card.patchGridWidth = 5;
+        auto wrongGrid = Model::fromModule(vit->module().clone(), card, "wrong grid");
+        ExplainRequest bad = requestFor(gradCam, wrongGrid, 3);
+        bad.params.set("layer", std::string("blocks.0.norm1"));
+        bool thrown = false;
+        const std::string error =
+            expectThrow<std::invalid_argument>([&] { gradCam.explain(bad, JobContext{}); }, thrown);
+        QVERIFY2(thrown && error.find("5x5") != std::string::npos &&
+                     error.find("49 tokens") != std::string::npos,
+                 error.c_str());
+    }
+
+    void methodIdsAndParameterNamesFollowTheConventions()
+    {
+        const std::regex kebab("[a-z][a-z0-9]*(-[a-z0-9]+)*");
+        const std::regex word("[a-z]{1,12}");
+        const std::vector<std::string> families{"gradient", "cam", "perturbation", "transformer"};
+        std::vector<std::string> ids;
+        QVERIFY(!MethodRegistry::instance().methods().empty());
+        for (const auto &method : MethodRegistry::instance().methods()) {
+            const std::string id = method->id();
+            QVERIFY2(std::regex_match(id, kebab), id.c_str());
+            QVERIFY2(std::find(ids.begin(), ids.end(), id) == ids.end(), id.c_str());
+            ids.push_back(id);
+            QCOMPARE(MethodRegistry::instance().find(id), method.get());
+            QVERIFY(!method->name().empty());
+            QVERIFY(!method->description().empty());
+            QVERIFY2(std::find(families.begin(), families.end(), method->family()) !=
+                         families.end(),
+                     method->family().c_str());
+            std::vector<std::string> names;
+            for (const auto &spec : method->params()) {
+                QVERIFY2(std::regex_match(spec.name, word), (id + ": " + spec.name).c_str());
+                QVERIFY2(std::find(names.begin(), names.end(), spec.name) == names.end(),
+                         spec.name.c_str());
+                names.push_back(spec.name);
+                QVERIFY(!spec.label.empty());
+                // Every default is a value the parameter accepts, and reads back unchanged.
+                const auto parsed =
+                    parseParamValue(spec, paramValueText(spec.defaultValue), method->id());
+                QCOMPARE(paramValueText(parsed), paramValueText(spec.defaultValue));
+                QCOMPARE(parsed.index(), spec.defaultValue.index());
+            }
+        }
+        QVERIFY(MethodRegistry::instance().find("no-such-method") == nullptr);
+    }
+};
+
+QTEST_APPLESS_MAIN(MethodContractsTest)
+#include "test_method_contracts.moc"

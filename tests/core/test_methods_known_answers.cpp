@@ -1,0 +1,565 @@
+#include "core/explain/Explainer.h"
+#include "core/explain/Integration.h"
+#include "core/explain/MethodRegistry.h"
+#include "core/explain/Params.h"
+#include "core/model/Model.h"
+#include "core/model/Preprocess.h"
+
+#include <QTest>
+
+#include <opencv2/core.hpp>
+
+#include <torch/script.h>
+
+#include <cmath>
+#include <functional>
+
+using namespace heatlens;
+using torch::jit::Module;
+
+namespace {
+
+using CU = std::shared_ptr<torch::jit::CompilationUnit>;
+
+std::string errorOf(const std::function<void()> &f)
+{
+    try {
+        f();
+    } catch (const std::exception &e) {
+        return e.what();
+    }
+    return "(no exception)";
+}
+
+bool contains(const std::string &text, const std::string &part)
+{
+    return text.find(part) != std::string::npos;
+}
+
+Module makeModule(const CU &cu, const std::string &type)
+{
+    Module m(c10::QualifiedName("__torch__.heatlens_test." + type), cu, /*shouldMangle=*/true);
+    m.register_attribute("training", c10::BoolType::get(), true);
+    return m;
+}
+
+// logits = W · flatten(x) + b
+Module linearModule(const torch::Tensor &weight, const torch::Tensor &bias)
+{
+    Module m = makeModule(std::make_shared<torch::jit::CompilationUnit>(), "LinearModel");
+    m.register_parameter("weight", weight.clone(), false);
+    m.register_parameter("bias", bias.clone(), false);
+    m.define(R"(
+def forward(self, x):
+    return torch.linear(torch.flatten(x, 1), self.weight, self.bias)
+)");
+    return m;
+}
+
+// Submodule "conv" (no bias, stride 1, `padding`), then `act`, a spatial sum and logits = V · sums.
+Module convSumModule(const torch::Tensor &convWeight, const torch::Tensor &convBias,
+                     const torch::Tensor &v, const std::string &act)
+{
+    auto cu = std::make_shared<torch::jit::CompilationUnit>();
+    Module conv = makeModule(cu, "Conv");
+    conv.register_parameter("weight", convWeight.clone(), false);
+    conv.register_parameter("bias", convBias.clone(), false);
+    const std::string pad = std::to_string(convWeight.size(2) / 2);
+    conv.define("def forward(self, x):\n    return torch.conv2d(x, self.weight, self.bias, [1, 1], "
+                "[" +
+                pad + ", " + pad + "], [1, 1], 1)\n");
+    Module net = makeModule(cu, "ConvSumModel");
+    net.register_module("conv", conv);
+    net.register_parameter("weight", v.clone(), false);
+    net.define("def forward(self, x):\n"
+               "    a = " +
+               act +
+               "(self.conv.forward(x))\n"
+               "    return torch.matmul(torch.sum(a, [2, 3]), self.weight.t())\n");
+    return net;
+}
+
+ModelPtr wrap(const Module &module, int channels, int height, int width,
+              std::vector<float> mean = {}, std::vector<float> std = {})
+{
+    ModelCard card;
+    card.inputChannels = channels;
+    card.inputHeight = height;
+    card.inputWidth = width;
+    card.mean = std::move(mean);
+    card.std = std::move(std);
+    return Model::fromModule(module, card, "test model");
+}
+
+Explanation explain(const std::string &methodId, const ModelPtr &model, const torch::Tensor &input,
+                    int target, const std::map<std::string, std::string> &overrides = {})
+{
+    const Method &method = MethodRegistry::instance().get(methodId);
+    ExplainRequest request;
+    request.model = model;
+    request.input = input;
+    request.target = target;
+    request.params = resolveParams(method.params(), overrides, methodId);
+    return method.explain(request, JobContext{});
+}
+
+torch::Tensor fromMap(const cv::Mat &map)
+{
+    cv::Mat m = map.clone();
+    return torch::from_blob(m.data, {m.rows, m.cols}, torch::kFloat32).clone();
+}
+
+bool close(const torch::Tensor &a, const torch::Tensor &b, double tolerance)
+{
+    return a.sizes() == b.sizes() && torch::allclose(a, b, tolerance, tolerance);
+}
+
+std::string difference(const torch::Tensor &a, const torch::Tensor &b)
+{
+    if (a.sizes() != b.sizes())
+        return "shapes " + c10::str(a.sizes()) + " and " + c10::str(b.sizes());
+    return "max |difference| " + std::to_string((a - b).abs().max().item<double>());
+}
+
+// The linear model of the known answers: 2 channels of 3 x 4 pixels (not square, so that a
+// transposed map would show), 3 classes.
+struct LinearCase
+{
+    LinearCase(std::vector<float> mean = {}, std::vector<float> std = {})
+    {
+        torch::manual_seed(21);
+        weight = torch::randn({3, 2 * 3 * 4});
+        bias = torch::tensor({0.5f, -1.0f, 2.0f});
+        model = wrap(linearModule(weight, bias), 2, 3, 4, std::move(mean), std::move(std));
+        input = torch::randn({1, 2, 3, 4});
+    }
+
+    torch::Tensor weightOf(int target) const { return weight[target].view({2, 3, 4}); }
+
+    torch::Tensor weight, bias, input;
+    ModelPtr model;
+};
+
+double integrate(const Quadrature &q, const std::function<double(double)> &f)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < q.alphas.size(); ++i)
+        sum += q.weights[i] * f(q.alphas[i]);
+    return sum;
+}
+
+} // namespace
+
+class MethodsKnownAnswersTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void linearModelSaliencyEqualsWeights()
+    {
+        LinearCase c;
+        for (int target = 0; target < 3; ++target) {
+            const auto w = c.weightOf(target);
+            auto signedMap = explain("saliency", c.model, c.input, target, {{"abs", "false"}});
+            QVERIFY(signedMap.signedMap);
+            QVERIFY2(close(fromMap(signedMap.map), w.sum(0), 1e-6),
+                     difference(fromMap(signedMap.map), w.sum(0)).c_str());
+            auto absMap = explain("saliency", c.model, c.input, target, {{"abs", "true"}});
+            QVERIFY(!absMap.signedMap);
+            const auto expected = std::get<0>(w.abs().max(0));
+            QVERIFY2(close(fromMap(absMap.map), expected, 1e-6),
+                     difference(fromMap(absMap.map), expected).c_str());
+            QCOMPARE(absMap.forwardPasses, 1);
+            QCOMPARE(absMap.backwardPasses, 1);
+            QCOMPARE(absMap.target, target);
+            QCOMPARE(absMap.methodId, std::string("saliency"));
+        }
+    }
+
+    void linearModelSaliencyOfOneChannelIsTheWeightImage()
+    {
+        torch::manual_seed(4);
+        const auto weight = torch::randn({3, 16});
+        auto model = wrap(linearModule(weight, torch::zeros({3})), 1, 4, 4);
+        const auto input = torch::rand({1, 1, 4, 4});
+        auto plain = explain("saliency", model, input, 1, {{"abs", "false"}});
+        QVERIFY(torch::equal(fromMap(plain.map), weight[1].view({4, 4})));
+        auto absolute = explain("saliency", model, input, 1);
+        QVERIFY(torch::equal(fromMap(absolute.map), weight[1].view({4, 4}).abs()));
+    }
+
+    void linearModelIntegratedGradientsEqualInputTimesWeights()
+    {
+        LinearCase c;
+        const int target = 1;
+        const auto expected = (c.input[0] * c.weightOf(target)).sum(0);
+        for (const auto &rule : quadratureRules()) {
+            for (const char *baseline : {"zero", "black"}) {
+                auto e = explain("integrated-gradients", c.model, c.input, target,
+                                 {{"rule", rule}, {"baseline", baseline}, {"steps", "64"}});
+                const std::string what = rule + "/" + baseline + ": ";
+                QVERIFY2(close(fromMap(e.map), expected, 1e-5),
+                         (what + difference(fromMap(e.map), expected)).c_str());
+                QVERIFY(e.signedMap);
+                QVERIFY2(e.stats.at("completeness_gap") < 1e-4,
+                         (what + std::to_string(e.stats.at("completeness_gap"))).c_str());
+                QVERIFY(e.warnings.empty());
+            }
+        }
+    }
+
+    void integratedGradientsBlackBaselineFollowsTheCardsNormalisation()
+    {
+        LinearCase c({0.5f, 0.25f}, {0.5f, 0.5f}); // black = -mean/std = (-1, -0.5)
+        const int target = 2;
+        const auto black = torch::tensor({-1.0f, -0.5f}).view({2, 1, 1});
+        const auto expected = ((c.input[0] - black) * c.weightOf(target)).sum(0);
+        auto e = explain("integrated-gradients", c.model, c.input, target,
+                         {{"baseline", "black"}, {"steps", "16"}});
+        QVERIFY2(close(fromMap(e.map), expected, 1e-5),
+                 difference(fromMap(e.map), expected).c_str());
+        const auto zero = (c.input[0] * c.weightOf(target)).sum(0);
+        auto z = explain("integrated-gradients", c.model, c.input, target,
+                         {{"baseline", "zero"}, {"steps", "16"}});
+        QVERIFY(close(fromMap(z.map), zero, 1e-5));
+        QVERIFY(z.stats.at("completeness_gap") < 1e-4);
+    }
+
+    void integratedGradientsBatchingDoesNotChangeTheAnswer()
+    {
+        LinearCase c;
+        auto whole = explain("integrated-gradients", c.model, c.input, 0,
+                             {{"steps", "64"}, {"batch", "64"}});
+        auto batched =
+            explain("integrated-gradients", c.model, c.input, 0, {{"steps", "64"}, {"batch", "7"}});
+        auto single =
+            explain("integrated-gradients", c.model, c.input, 0, {{"steps", "64"}, {"batch", "1"}});
+        QVERIFY2(close(fromMap(batched.map), fromMap(whole.map), 1e-6),
+                 difference(fromMap(batched.map), fromMap(whole.map)).c_str());
+        QVERIFY(close(fromMap(single.map), fromMap(whole.map), 1e-6));
+        // 64 path points forward and backward, plus input and baseline for the completeness check.
+        for (const auto *e : {&whole, &batched, &single}) {
+            QCOMPARE(e->backwardPasses, 64);
+            QCOMPARE(e->forwardPasses, 66);
+        }
+    }
+
+    void integratedGradientsReportsProgressPerBatch()
+    {
+        LinearCase c;
+        const Method &ig = MethodRegistry::instance().get("integrated-gradients");
+        ExplainRequest request;
+        request.model = c.model;
+        request.input = c.input;
+        request.params = resolveParams(ig.params(), {{"steps", "20"}, {"batch", "8"}}, ig.id());
+        std::vector<double> fractions;
+        ig.explain(request,
+                   JobContext([&](const ProgressUpdate &u) { fractions.push_back(u.fraction); }));
+        QCOMPARE(fractions, (std::vector<double>{8.0 / 20, 16.0 / 20, 1.0, 1.0}));
+    }
+
+    void gradCamOfLinearConvEqualsRectifiedWeightedActivations()
+    {
+        // A_k = w_k * x, logits = V · sum_hw A, so dL/dA_k = V[t, k] everywhere and
+        // Grad-CAM = relu(sum_k V[t, k] w_k x) at the input's own resolution.
+        const auto w = torch::tensor({2.0f, -1.0f}).view({2, 1, 1, 1});
+        const auto v = torch::tensor({{1.0f, -2.0f}, {0.5f, 0.5f}, {-1.0f, -1.0f}});
+        auto model = wrap(convSumModule(w, torch::zeros({2}), v, ""), 1, 5, 6);
+        QCOMPARE(model->defaultCamLayer(), std::string("conv"));
+        torch::manual_seed(5);
+        const auto x = torch::randn({1, 1, 5, 6});
+        for (int target = 0; target < 3; ++target) {
+            const double coefficient =
+                v[target][0].item<double>() * 2.0 - v[target][1].item<double>();
+            const auto expected = torch::relu(coefficient * x[0][0]);
+            auto e = explain("grad-cam", model, x, target, {{"layer", "conv"}});
+            QVERIFY2(
+                close(fromMap(e.map), expected, 1e-5),
+                (std::to_string(target) + ": " + difference(fromMap(e.map), expected)).c_str());
+            QCOMPARE(e.layer, std::string("conv"));
+            QCOMPARE(e.forwardPasses, 1);
+            QCOMPARE(e.backwardPasses, 1);
+        }
+        auto byDefault = explain("grad-cam", model, x, 0);
+        QCOMPARE(byDefault.layer, std::string("conv"));
+        QVERIFY(torch::equal(fromMap(byDefault.map),
+                             fromMap(explain("grad-cam", model, x, 0, {{"layer", "conv"}}).map)));
+    }
+
+    void gradCamOfANegativeLayerIsZero()
+    {
+        const auto w = torch::tensor({2.0f, -1.0f}).view({2, 1, 1, 1});
+        const auto v = torch::tensor({{1.0f, -2.0f}, {0.5f, 0.5f}, {-1.0f, -1.0f}});
+        auto model = wrap(convSumModule(w, torch::zeros({2}), v, ""), 1, 5, 6);
+        torch::manual_seed(6);
+        const auto positive = torch::rand({1, 1, 5, 6}) + 0.1;
+        // Class 2: sum_k V[2, k] w_k = -1, so the weighted activations are -x < 0 everywhere.
+        auto e = explain("grad-cam", model, positive, 2, {{"layer", "conv"}});
+        QCOMPARE(e.map.size(), cv::Size(6, 5));
+        QCOMPARE(cv::countNonZero(e.map), 0);
+    }
+
+    void gradCamUpsamplesSmallLayersToTheInput()
+    {
+        // A 1x1 conv on a 2x-downsampled input: the CAM is computed at 3x3 and brought to 6x6.
+        auto cu = std::make_shared<torch::jit::CompilationUnit>();
+        Module pool = makeModule(cu, "Pool");
+        pool.define("def forward(self, x):\n    return torch.avg_pool2d(x, [2, 2])\n");
+        Module net = makeModule(cu, "PoolModel");
+        net.register_module("pool", pool);
+        net.register_parameter("weight", torch::tensor({{1.0f}, {-1.0f}}), false);
+        net.define("def forward(self, x):\n"
+                   "    return torch.matmul(torch.sum(self.pool.forward(x), [2, 3]), "
+                   "self.weight.t())\n");
+        auto model = wrap(net, 1, 6, 6);
+        const auto x = torch::rand({1, 1, 6, 6});
+        auto e = explain("grad-cam", model, x, 0, {{"layer", "pool"}});
+        const auto small = torch::avg_pool2d(x, {2, 2}); // weight 1 for class 0
+        const auto expected = torch::upsample_bilinear2d(small, {6, 6}, false)[0][0];
+        QCOMPARE(e.map.size(), cv::Size(6, 6));
+        QVERIFY2(close(fromMap(e.map), expected, 1e-5),
+                 difference(fromMap(e.map), expected).c_str());
+    }
+
+    void nonlinearModelCompletenessGapShrinksWithSteps()
+    {
+        torch::manual_seed(8);
+        auto model = wrap(convSumModule(torch::randn({2, 1, 3, 3}) * 0.5, torch::randn({2}) * 0.1,
+                                        torch::randn({3, 2}), "torch.tanh"),
+                          1, 6, 6);
+        const auto x = torch::randn({1, 1, 6, 6});
+        auto gap = [&](const std::string &rule, int steps) {
+            auto e =
+                explain("integrated-gradients", model, x, 1,
+                        {{"rule", rule}, {"steps", std::to_string(steps)}, {"baseline", "zero"}});
+            const double sum = fromMap(e.map).sum().item<double>();
+            // The reported statistics agree with the map.
+            if (std::abs(sum - e.stats.at("attribution_sum")) > 1e-4)
+                throw std::runtime_error("attribution_sum does not match the map");
+            return e.stats.at("completeness_gap");
+        };
+        std::vector<double> left;
+        for (int steps : {2, 8, 32, 128})
+            left.push_back(gap("riemann-left", steps));
+        for (size_t i = 1; i < left.size(); ++i)
+            QVERIFY2(left[i] < left[i - 1],
+                     (std::to_string(left[i]) + " >= " + std::to_string(left[i - 1])).c_str());
+        const double gauss2 = gap("gauss-legendre", 2), gauss64 = gap("gauss-legendre", 64);
+        QVERIFY2(gauss64 < 1e-3, std::to_string(gauss64).c_str());
+        QVERIFY(gauss64 <= gauss2);
+        QVERIFY2(gauss64 < left.back(), "Gauss-Legendre converges faster than a Riemann sum");
+        // The logit difference is the real one.
+        auto e = explain("integrated-gradients", model, x, 1, {{"baseline", "zero"}});
+        const auto logits = model->predict(torch::cat({x, torch::zeros_like(x)}));
+        QVERIFY(std::abs(e.stats.at("logit_delta") - (logits[0][1] - logits[1][1]).item<double>()) <
+                1e-5);
+    }
+
+    void paramsRejectUnknownNamesRangesAndChoicesNamingThem()
+    {
+        const Method &ig = MethodRegistry::instance().get("integrated-gradients");
+        const auto specs = ig.params();
+        auto errorFor = [&](const std::map<std::string, std::string> &overrides) {
+            return errorOf([&] { resolveParams(specs, overrides, ig.id()); });
+        };
+        const std::string unknown = errorFor({{"stepz", "8"}});
+        QVERIFY2(contains(unknown, "integrated-gradients has no parameter \"stepz\"") &&
+                     contains(unknown, "steps, batch, baseline, rule"),
+                 unknown.c_str());
+        QCOMPARE(errorFor({{"steps", "0"}}),
+                 std::string("parameter \"steps\" of integrated-gradients: expected an integer "
+                             "in [1, 4096], got \"0\""));
+        for (const char *bad : {"5000", "abc", "12x", "", "1.5", "-3"})
+            QVERIFY2(contains(errorFor({{"steps", bad}}),
+                              "parameter \"steps\" of integrated-gradients: expected an integer "
+                              "in [1, 4096], got \"" +
+                                  std::string(bad) + "\""),
+                     bad);
+        QVERIFY(contains(errorFor({{"batch", "2000"}}), "\"batch\""));
+        QCOMPARE(errorFor({{"baseline", "grey"}}),
+                 std::string("parameter \"baseline\" of integrated-gradients: expected one of "
+                             "black, zero, got \"grey\""));
+        QVERIFY(contains(errorFor({{"rule", "simpson"}}), "got \"simpson\""));
+
+        const Method &saliency = MethodRegistry::instance().get("saliency");
+        const std::string boolError = errorOf([&] {
+            resolveParams(saliency.params(), {{"abs", "maybe"}}, "saliency");
+        });
+        QCOMPARE(boolError,
+                 std::string("parameter \"abs\" of saliency: expected true or false, got "
+                             "\"maybe\""));
+        for (const char *yes : {"true", "1", "yes", "on"})
+            QVERIFY(resolveParams(saliency.params(), {{"abs", yes}}, "saliency").getBool("abs"));
+        for (const char *no : {"false", "0", "no", "off"})
+            QVERIFY(!resolveParams(saliency.params(), {{"abs", no}}, "saliency").getBool("abs"));
+        QVERIFY(contains(errorOf([&] {
+                             resolveParams(saliency.params(), {{"steps", "3"}}, "saliency");
+                         }),
+                         "(it has: abs)"));
+    }
+
+    void paramsCompleteAndCheckTypedValues()
+    {
+        const auto specs = MethodRegistry::instance().get("integrated-gradients").params();
+        Params given;
+        given.set("steps", 12);
+        const Params full = completeParams(specs, given, "integrated-gradients");
+        QCOMPARE(full.getInt("steps"), 12);
+        QCOMPARE(full.getInt("batch"), 16);
+        QCOMPARE(full.getString("baseline"), std::string("black"));
+        QCOMPARE(full.getString("rule"), std::string("gauss-legendre"));
+        Params bad;
+        bad.set("steps", 0);
+        QVERIFY(contains(errorOf([&] { completeParams(specs, bad, "integrated-gradients"); }),
+                         "parameter \"steps\" of integrated-gradients"));
+        Params wrongType;
+        wrongType.set("baseline", 3);
+        QVERIFY(contains(errorOf([&] { completeParams(specs, wrongType, "ig"); }),
+                         "parameter \"baseline\" of ig: expected one of black, zero, got \"3\""));
+        QVERIFY(contains(errorOf([&] { full.get("sigma"); }), "\"sigma\""));
+
+        const ParamSpec sigma{"sigma", "Sigma", ParamType::Double, 0.5, 0.0, 1.0, {}, ""};
+        QCOMPARE(std::get<double>(parseParamValue(sigma, "0.25", "m")), 0.25);
+        QCOMPARE(std::get<double>(parseParamValue(sigma, "1e-1", "m")), 0.1);
+        for (const char *badValue : {"2", "nan", "-0.5", "x", "0.5.1"})
+            QVERIFY2(contains(errorOf([&] { parseParamValue(sigma, badValue, "m"); }),
+                              "parameter \"sigma\" of m: expected a number in [0, 1], got \"" +
+                                  std::string(badValue) + "\""),
+                     badValue);
+        Params intForDouble;
+        intForDouble.set("sigma", 1);
+        QCOMPARE(completeParams({sigma}, intForDouble, "m").getDouble("sigma"), 1.0);
+    }
+
+    void canonicalParamsAreSortedAndStable()
+    {
+        const auto specs = MethodRegistry::instance().get("integrated-gradients").params();
+        const Params a = resolveParams(specs, {{"steps", "8"}, {"baseline", "zero"}}, "ig");
+        QCOMPARE(a.canonical(), std::string("baseline=zero;batch=16;rule=gauss-legendre;steps=8"));
+        Params b;
+        b.set("steps", 8);
+        b.set("rule", std::string("gauss-legendre"));
+        b.set("batch", 16);
+        b.set("baseline", std::string("zero"));
+        QCOMPARE(b.canonical(), a.canonical());
+        QCOMPARE(a.canonical(), a.canonical());
+        Params mixed;
+        mixed.set("z", true);
+        mixed.set("a", 0.5);
+        QCOMPARE(mixed.canonical(), std::string("a=0.5;z=true"));
+        QCOMPARE(Params().canonical(), std::string());
+    }
+
+    void runExplainExplainsThePredictedClassInTheNativeFrame()
+    {
+        // Class 2 looks at the bright right half; the image is bright on the right.
+        auto weight = torch::zeros({3, 16});
+        weight[2].view({4, 4}).narrow(1, 2, 2).fill_(1.0f);
+        weight[0].view({4, 4}).narrow(1, 0, 2).fill_(1.0f);
+        auto model = wrap(linearModule(weight, torch::zeros({3})), 1, 4, 4);
+        cv::Mat image(8, 12, CV_8UC1, cv::Scalar(10));
+        image(cv::Rect(6, 0, 6, 8)).setTo(250);
+
+        ExplainJob job;
+        job.model = model;
+        job.image = image;
+        job.methodId = "saliency";
+        job.params.set("abs", false);
+        auto outcome = runExplain(job, JobContext{});
+        QCOMPARE(outcome.prediction.predicted, 2);
+        QCOMPARE(outcome.prediction.topK(1), std::vector<int>{2});
+        QCOMPARE(outcome.explanation.target, 2);
+        QCOMPARE(outcome.explanation.map.size(), cv::Size(4, 4));
+        QVERIFY(torch::equal(fromMap(outcome.explanation.map), weight[2].view({4, 4})));
+        QCOMPARE(outcome.nativeMap.size(), image.size());
+        QCOMPARE(outcome.nativeMap.type(), CV_32FC1);
+        QCOMPARE(outcome.geometry.native, image.size());
+        QCOMPARE(outcome.explanation.params.canonical(), std::string("abs=false"));
+        double sum = 0.0;
+        for (float p : outcome.prediction.probabilities)
+            sum += p;
+        QVERIFY(std::abs(sum - 1.0) < 1e-5);
+
+        job.target = 0;
+        job.methodId = "integrated-gradients";
+        job.params = Params();
+        job.params.set("steps", 8);
+        auto chosen = runExplain(job, JobContext{});
+        QCOMPARE(chosen.explanation.target, 0);
+        QCOMPARE(chosen.explanation.params.getInt("steps"), 8);
+        QCOMPARE(chosen.explanation.params.getString("baseline"), std::string("black"));
+        QCOMPARE(chosen.nativeMap.size(), image.size());
+
+        job.methodId = "lime";
+        QVERIFY(contains(errorOf([&] { runExplain(job, JobContext{}); }),
+                         "unknown method \"lime\" (known: saliency, integrated-gradients"));
+    }
+
+    void preprocessedImagesOwnTheirPixels()
+    {
+        // A one-channel image once came back as a view of a freed buffer (garbage values).
+        for (int channels : {1, 3}) {
+            ModelCard card;
+            card.inputChannels = channels;
+            card.inputHeight = 4;
+            card.inputWidth = 5;
+            cv::Mat image(4, 5, CV_8UC(channels), cv::Scalar::all(51));
+            const auto t = preprocessImage(image, card, nullptr);
+            QVERIFY(t.storage().resizable()); // allocated by torch, not wrapping a cv::Mat
+            QCOMPARE(t.sizes().vec(), (std::vector<int64_t>{1, channels, 4, 5}));
+            QVERIFY(torch::allclose(t, torch::full({1, channels, 4, 5}, 0.2f)));
+        }
+    }
+
+    void quadratureWeightsSumToOneOnTheUnitInterval()
+    {
+        for (const auto &rule : quadratureRules()) {
+            for (int n : {1, 2, 3, 7, 50, 64, 257}) {
+                const Quadrature q = quadrature(rule, n);
+                QCOMPARE(q.alphas.size(), size_t(n));
+                QCOMPARE(q.weights.size(), size_t(n));
+                double sum = 0.0;
+                for (int i = 0; i < n; ++i) {
+                    sum += q.weights[i];
+                    QVERIFY(q.weights[i] > 0.0);
+                    QVERIFY(q.alphas[i] >= 0.0 && q.alphas[i] <= 1.0);
+                    if (i > 0)
+                        QVERIFY(q.alphas[i] > q.alphas[i - 1]);
+                }
+                QVERIFY2(std::abs(sum - 1.0) < 1e-12, (rule + " " + std::to_string(n)).c_str());
+            }
+        }
+        QCOMPARE(quadrature("riemann-left", 4).alphas, (std::vector<double>{0, 0.25, 0.5, 0.75}));
+        QCOMPARE(quadrature("riemann-right", 2).alphas, (std::vector<double>{0.5, 1.0}));
+        QCOMPARE(quadrature("riemann-trapezoid", 3).weights,
+                 (std::vector<double>{0.25, 0.5, 0.25}));
+        QVERIFY(contains(errorOf([] { quadrature("simpson", 4); }), "\"simpson\""));
+        QVERIFY(contains(errorOf([] { quadrature("gauss-legendre", 0); }), "got 0"));
+    }
+
+    void gaussLegendreIntegratesPolynomialsOfDegreeTwoNMinusOneExactly()
+    {
+        for (int n = 1; n <= 16; ++n) {
+            const Quadrature q = quadrature("gauss-legendre", n);
+            for (int degree = 0; degree <= 2 * n - 1; ++degree) {
+                const double value = integrate(q, [&](double a) { return std::pow(a, degree); });
+                QVERIFY2(std::abs(value - 1.0 / (degree + 1)) < 1e-12,
+                         (std::to_string(n) + " points, degree " + std::to_string(degree)).c_str());
+            }
+            // ...and not degree 2n (so the test above has teeth; the error falls below double
+            // precision beyond 4 points).
+            const double next = integrate(q, [&](double a) { return std::pow(a, 2 * n); });
+            if (n <= 4)
+                QVERIFY(std::abs(next - 1.0 / (2 * n + 1)) > 1e-12);
+        }
+        // Riemann midpoint and trapezoid are exact for straight lines only.
+        for (const char *rule : {"riemann-middle", "riemann-trapezoid"}) {
+            const Quadrature q = quadrature(rule, 5);
+            QVERIFY(std::abs(integrate(q, [](double a) { return 3 * a + 1; }) - 2.5) < 1e-12);
+            QVERIFY(std::abs(integrate(q, [](double a) { return a * a; }) - 1.0 / 3) > 1e-6);
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(MethodsKnownAnswersTest)
+#include "test_methods_known_answers.moc"

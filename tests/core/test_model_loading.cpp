@@ -1,0 +1,408 @@
+#include "core/model/DemoCnn.h"
+#include "core/model/Model.h"
+#include "core/model/ModelCard.h"
+#include "tests/support/TestSupport.h"
+
+#include <QTest>
+
+#include <torch/script.h>
+
+#include <filesystem>
+#include <functional>
+
+using namespace heatlens;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errorOf(const std::function<void()> &f)
+{
+    try {
+        f();
+    } catch (const std::exception &e) {
+        return e.what();
+    }
+    return "(no exception)";
+}
+
+// The message of the ModelError that loading `path` throws (other outcomes are reported too).
+std::string loadError(const std::string &path)
+{
+    try {
+        Model::load(path);
+    } catch (const ModelError &e) {
+        return e.what();
+    } catch (const std::exception &e) {
+        return std::string("(not a ModelError) ") + e.what();
+    }
+    return "(loaded without error)";
+}
+
+bool contains(const std::string &text, const std::string &part)
+{
+    return text.find(part) != std::string::npos;
+}
+
+std::string fixture(const std::string &name)
+{
+    return test::fixturesDir() + "/" + name;
+}
+
+torch::jit::Module seededDemoCnn(uint64_t seed)
+{
+    torch::manual_seed(seed);
+    auto module = buildDemoCnn(CnnConfig{});
+    module.eval();
+    return module;
+}
+
+// A demo CNN saved as dir/<stem>.pt; returns the path.
+std::string saveDemoCnn(const std::string &dir, const std::string &stem)
+{
+    const std::string path = dir + "/" + stem + ".pt";
+    seededDemoCnn(5).save(path);
+    return path;
+}
+
+const char *kFullCard = R"({
+  "format_version": 1,
+  "name": "Fashion CNN",
+  "family": "vit",
+  "description": "for tests",
+  "input": {"channels": 3, "size": [32, 48], "color_order": "bgr",
+            "mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3],
+            "resize": "center-crop", "resize_shorter": 40},
+  "labels": ["cat", "dog"],
+  "cam_layer": "blocks.3",
+  "transformer": {"attention": ["blocks.0.attn", "blocks.1.attn"], "cls_token": -1,
+                  "patch_grid": [2, 3]}
+})";
+
+} // namespace
+
+class ModelLoadingTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void cardParsesEveryField()
+    {
+        const ModelCard card = parseModelCard(kFullCard, "full.json");
+        QCOMPARE(card.formatVersion, 1);
+        QCOMPARE(card.name, std::string("Fashion CNN"));
+        QCOMPARE(card.family, std::string("vit"));
+        QCOMPARE(card.description, std::string("for tests"));
+        QCOMPARE(card.inputChannels, 3);
+        QCOMPARE(card.inputHeight, 32);
+        QCOMPARE(card.inputWidth, 48);
+        QCOMPARE(card.colorOrder, std::string("bgr"));
+        QCOMPARE(card.mean, (std::vector<float>{0.5f, 0.4f, 0.3f}));
+        QCOMPARE(card.std, (std::vector<float>{0.2f, 0.25f, 0.3f}));
+        QCOMPARE(card.resize, std::string("center-crop"));
+        QCOMPARE(card.resizeShorter, 40);
+        QCOMPARE(card.labels, (std::vector<std::string>{"cat", "dog"}));
+        QCOMPARE(card.camLayer, std::string("blocks.3"));
+        QCOMPARE(card.attention, (std::vector<std::string>{"blocks.0.attn", "blocks.1.attn"}));
+        QCOMPARE(card.clsToken, -1);
+        QCOMPARE(card.patchGridHeight, 2);
+        QCOMPARE(card.patchGridWidth, 3);
+    }
+
+    void emptyCardMeansInferEverything()
+    {
+        const ModelCard card = parseModelCard("{}", "empty.json");
+        QCOMPARE(card.formatVersion, ModelCard::kFormatVersion);
+        QCOMPARE(card.family, std::string("other"));
+        QCOMPARE(card.inputChannels, 0);
+        QCOMPARE(card.inputHeight, 0);
+        QVERIFY(card.labels.empty());
+        QVERIFY(card.mean.empty());
+        QCOMPARE(card.clsToken, 0);
+    }
+
+    void cardSurvivesAJsonRoundTrip()
+    {
+        const ModelCard card = parseModelCard(kFullCard, "full.json");
+        const ModelCard back = parseModelCard(modelCardToJson(card), "back.json");
+        QCOMPARE(modelCardToJson(back), modelCardToJson(card));
+        QCOMPARE(back.patchGridWidth, 3);
+        QCOMPARE(back.resizeShorter, 40);
+        QCOMPARE(cardPathFor("/a/b/model.pt"), std::string("/a/b/model.json"));
+        QCOMPARE(cardPathFor("model.v2.pt"), std::string("model.v2.json"));
+    }
+
+    void labelsFileIsReadRelativeToTheCard()
+    {
+        const std::string dir = test::makeTempDir("card-labels");
+        fs::create_directories(dir + "/meta");
+        test::writeBytes(dir + "/meta/names.txt", "shirt\r\n\ntrouser\nbag\n");
+        test::writeBytes(dir + "/m.json", R"({"labels_file": "meta/names.txt"})");
+        auto card = readModelCard(dir + "/m.json");
+        QVERIFY(card.has_value());
+        QCOMPARE(card->labels, (std::vector<std::string>{"shirt", "trouser", "bag"}));
+        QCOMPARE(card->labelsFile, std::string("meta/names.txt"));
+
+        test::writeBytes(dir + "/inline.json",
+                         R"({"labels": ["a", "b"], "labels_file": "meta/names.txt"})");
+        QCOMPARE(readModelCard(dir + "/inline.json")->labels, (std::vector<std::string>{"a", "b"}));
+
+        test::writeBytes(dir + "/lost.json", R"({"labels_file": "nowhere.txt"})");
+        const std::string error = errorOf([&] { readModelCard(dir + "/lost.json"); });
+        QVERIFY2(contains(error, dir + "/lost.json") && contains(error, dir + "/nowhere.txt"),
+                 error.c_str());
+        QVERIFY(!readModelCard(dir + "/absent.json").has_value());
+    }
+
+    void badJsonNamesTheFile()
+    {
+        const std::string dir = test::makeTempDir("card-badjson");
+        test::writeBytes(dir + "/m.json", "{\"name\": \"x\",");
+        const std::string error = errorOf([&] { readModelCard(dir + "/m.json"); });
+        QVERIFY2(contains(error, "model card " + dir + "/m.json") &&
+                     contains(error, "not valid JSON"),
+                 error.c_str());
+        const std::string array = errorOf([&] { parseModelCard("[1, 2]", "arr.json"); });
+        QVERIFY2(contains(array, "arr.json") && contains(array, "object"), array.c_str());
+    }
+
+    void wrongTypesNameTheField()
+    {
+        const std::vector<std::pair<std::string, std::string>> cases{
+            {R"({"name": 3})", "\"name\""},
+            {R"({"labels": "cat"})", "\"labels\""},
+            {R"({"labels": [1, 2]})", "\"labels\""},
+            {R"({"input": {"channels": "three"}})", "\"channels\""},
+            {R"({"input": {"mean": 0.5, "std": 0.2}})", "\"mean\""},
+            {R"({"input": {"size": [28]}})", "\"input.size\""},
+            {R"({"input": {"size": "28x28"}})", "\"size\""},
+            {R"({"input": [1, 28, 28]})", "\"input\""},
+            {R"({"transformer": {"patch_grid": [7, 0]}})", "\"transformer.patch_grid\""},
+            {R"({"transformer": {"cls_token": "first"}})", "\"cls_token\""},
+            {R"({"format_version": "1"})", "\"format_version\""},
+            {R"({"family": "rnn"})", "\"family\""},
+            {R"({"input": {"channels": 2}})", "\"input.channels\""},
+            {R"({"input": {"color_order": "hsv"}})", "\"input.color_order\""},
+            {R"({"input": {"resize": "pad"}})", "\"input.resize\""},
+            {R"({"input": {"mean": [0.5], "std": [0.0]}})", "\"input.std\""},
+            {R"({"input": {"mean": [0.5, 0.5], "std": [0.2]}})", "\"input.mean\""},
+        };
+        for (const auto &[json, field] : cases) {
+            const std::string error = errorOf([&] { parseModelCard(json, "c.json"); });
+            QVERIFY2(contains(error, "model card c.json") && contains(error, field),
+                     (json + " -> " + error).c_str());
+        }
+    }
+
+    void unsupportedFormatVersionIsRejected()
+    {
+        for (int version : {0, 2, 99}) {
+            const std::string error = errorOf([&] {
+                parseModelCard("{\"format_version\": " + std::to_string(version) + "}", "v.json");
+            });
+            QVERIFY2(contains(error, "v.json") &&
+                         contains(error, "unsupported format_version " + std::to_string(version)),
+                     error.c_str());
+        }
+    }
+
+    void missingFileOrFolderIsNamed()
+    {
+        const std::string dir = test::makeTempDir("load-missing");
+        QCOMPARE(loadError(dir + "/none.pt"), dir + "/none.pt: no such file");
+        const std::string folder = loadError(dir);
+        QVERIFY2(contains(folder, dir + ": is a folder"), folder.c_str());
+    }
+
+    void textFileIsNotTorchScript()
+    {
+        const std::string dir = test::makeTempDir("load-text");
+        test::writeBytes(dir + "/notes.pt", "just some text, not a zip archive\n");
+        const std::string error = loadError(dir + "/notes.pt");
+        QVERIFY2(contains(error, dir + "/notes.pt: not a TorchScript archive"), error.c_str());
+        QVERIFY2(!contains(error, "\n"), error.c_str()); // first line only, no backtrace
+        test::writeBytes(dir + "/empty.pt", "");
+        QVERIFY(contains(loadError(dir + "/empty.pt"), dir + "/empty.pt: "));
+    }
+
+    void moduleWithoutForwardIsRejected()
+    {
+        const std::string dir = test::makeTempDir("load-noforward");
+        torch::jit::Module m("NoForward");
+        m.register_attribute("training", c10::BoolType::get(), true);
+        m.define("def other(self, x):\n    return x\n");
+        m.save(dir + "/noforward.pt");
+        const std::string error = loadError(dir + "/noforward.pt");
+        QVERIFY2(contains(error, dir + "/noforward.pt") && contains(error, "no forward method"),
+                 error.c_str());
+        const std::string inMemory =
+            errorOf([&] { Model::fromModule(m, ModelCard{}, "in-memory module"); });
+        QVERIFY2(contains(inMemory, "in-memory module: ") &&
+                     contains(inMemory, "no forward method"),
+                 inMemory.c_str());
+    }
+
+    void cardLabelCountMustMatchTheModel()
+    {
+        const std::string dir = test::makeTempDir("load-labels");
+        const std::string path = saveDemoCnn(dir, "cnn");
+        test::writeBytes(dir + "/cnn.json", R"({"labels": ["a", "b", "c"]})");
+        const std::string error = loadError(path);
+        QVERIFY2(contains(error, path + ": ") &&
+                     contains(error, "lists 3 labels but the model outputs 10 classes"),
+                 error.c_str());
+    }
+
+    void badCardNextToValidModelNamesTheCard()
+    {
+        const std::string dir = test::makeTempDir("load-badcard");
+        const std::string path = saveDemoCnn(dir, "cnn");
+        test::writeBytes(dir + "/cnn.json", "{ not json");
+        const std::string error = loadError(path);
+        QVERIFY2(contains(error, dir + "/cnn.json") && contains(error, "not valid JSON"),
+                 error.c_str());
+        test::writeBytes(dir + "/cnn.json", R"({"input": {"channels": "one"}})");
+        const std::string typed = loadError(path);
+        QVERIFY2(contains(typed, dir + "/cnn.json") && contains(typed, "\"channels\""),
+                 typed.c_str());
+    }
+
+    void cardThatContradictsTheModelIsRejected()
+    {
+        const std::string dir = test::makeTempDir("load-contradict");
+        const std::string path = saveDemoCnn(dir, "cnn");
+        test::writeBytes(dir + "/cnn.json", R"({"input": {"channels": 3, "size": [32, 32]}})");
+        const std::string shape = loadError(path);
+        QVERIFY2(contains(shape, path + ": the model rejects the input shape [1, 3, 32, 32]"),
+                 shape.c_str());
+        test::writeBytes(dir + "/cnn.json", R"({"cam_layer": "features.block9"})");
+        const std::string layer = loadError(path);
+        QVERIFY2(contains(layer, path + ": ") && contains(layer, "\"features.block9\""),
+                 layer.c_str());
+        test::writeBytes(dir + "/cnn.json", R"({"input": {"mean": [0.1, 0.2], "std": [1, 1]}})");
+        const std::string stats = loadError(path);
+        QVERIFY2(contains(stats, "input.mean has 2 values for a 1-channel input"), stats.c_str());
+    }
+
+    void demoCnnSavedAndReloadedGivesTheSameLogits()
+    {
+        const std::string dir = test::makeTempDir("load-demo");
+        auto module = seededDemoCnn(11);
+        module.save(dir + "/demo.pt");
+        test::writeBytes(dir + "/demo.json", R"({"name": "Demo", "input": {"mean": [0.5],
+            "std": [0.25]}, "cam_layer": "features.block3"})");
+        auto model = Model::load(dir + "/demo.pt");
+        QCOMPARE(model->displayName(), std::string("Demo"));
+        QCOMPARE(model->path(), dir + "/demo.pt");
+        QCOMPARE(model->card().inputChannels, 1);
+        QCOMPARE(model->card().inputHeight, 28);
+        QCOMPARE(model->card().inputWidth, 28);
+        QCOMPARE(model->card().mean, std::vector<float>{0.5f});
+        QCOMPARE(model->numClasses(), 10);
+        QCOMPARE(model->label(3), std::string("class 3"));
+        QCOMPARE(model->defaultCamLayer(), std::string("features.block3"));
+        QVERIFY(model->warnings().empty());
+
+        torch::manual_seed(12);
+        const auto input = torch::randn({4, 1, 28, 28});
+        torch::NoGradGuard noGrad;
+        const auto expected = module.forward({input}).toTensor();
+        QVERIFY(torch::equal(model->predict(input), expected));
+        QVERIFY(torch::equal(model->forward(input).detach(), expected));
+
+        // Same file, same cache key; every in-memory model gets its own.
+        QCOMPARE(Model::load(dir + "/demo.pt")->cacheKey(), model->cacheKey());
+        auto a = Model::fromModule(module, ModelCard{}, "mem");
+        auto b = Model::fromModule(module, ModelCard{}, "mem");
+        QVERIFY(a->cacheKey() != b->cacheKey());
+        QCOMPARE(a->displayName(), std::string("mem"));
+    }
+
+    void layersListPathsTypesAndDepths()
+    {
+        auto model = Model::fromModule(seededDemoCnn(1), ModelCard{}, "demo");
+        const auto layers = model->layers();
+        auto find = [&](const std::string &path) -> const LayerInfo * {
+            for (const auto &l : layers)
+                if (l.path == path)
+                    return &l;
+            return nullptr;
+        };
+        QVERIFY(!layers.empty());
+        QCOMPARE(layers.front().path, std::string("features"));
+        const LayerInfo *conv = find("features.block1.conv");
+        QVERIFY(conv);
+        QCOMPARE(conv->type, std::string("Conv2d"));
+        QCOMPARE(conv->depth, 2);
+        QVERIFY(conv->isLeaf);
+        const LayerInfo *block = find("features.block3");
+        QVERIFY(block);
+        QCOMPARE(block->type, std::string("ConvBlock"));
+        QCOMPARE(block->depth, 1);
+        QVERIFY(!block->isLeaf);
+        QVERIFY(find("features.block1.bn") && find("features.block1.bn")->type == "BatchNorm2d");
+        QVERIFY(find("classifier.fc2") && find("classifier.fc2")->type == "Linear");
+        QVERIFY(find("features.block3.pool") == nullptr); // the default config pools twice
+        QVERIFY(model->hasLayer("classifier.fc1"));
+        QVERIFY(!model->hasLayer("classifier.fc3"));
+    }
+
+    void vectorAndTupleOutputsAreRejected()
+    {
+        if (!test::haveFixture("vector_model.pt") || !test::haveFixture("tuple_model.pt"))
+            QSKIP("python fixtures absent (python3-torch not installed)");
+        const std::string vector = loadError(fixture("vector_model.pt"));
+        QVERIFY2(contains(vector, fixture("vector_model.pt") + ": ") &&
+                     contains(vector, "shape [1]") && contains(vector, "[1, classes]"),
+                 vector.c_str());
+        const std::string tuple = loadError(fixture("tuple_model.pt"));
+        QVERIFY2(contains(tuple, fixture("tuple_model.pt") + ": forward returns Tuple"),
+                 tuple.c_str());
+    }
+
+    void probabilitiesLoadWithAWarning()
+    {
+        if (!test::haveFixture("probs_model.pt"))
+            QSKIP("python fixtures absent (python3-torch not installed)");
+        auto model = Model::load(fixture("probs_model.pt"));
+        QCOMPARE(model->card().inputChannels, 1);
+        QCOMPARE(model->card().inputHeight, 28);
+        QCOMPARE(model->numClasses(), 10);
+        QCOMPARE(model->displayName(), std::string("probs_model"));
+        QCOMPARE(model->warnings().size(), size_t(1));
+        QVERIFY2(contains(model->warnings()[0], "probabilities"), model->warnings()[0].c_str());
+    }
+
+    void probingFindsTheOnlyAcceptedSize()
+    {
+        if (!test::haveFixture("fixed_size_model.pt"))
+            QSKIP("python fixtures absent (python3-torch not installed)");
+        auto model = Model::load(fixture("fixed_size_model.pt"));
+        QCOMPARE(model->card().inputChannels, 3);
+        QCOMPARE(model->card().inputHeight, 32);
+        QCOMPARE(model->card().inputWidth, 32);
+        QCOMPARE(model->numClasses(), 10);
+        QVERIFY(model->warnings().empty());
+        QCOMPARE(model->defaultCamLayer(), std::string()); // nothing spatial inside
+    }
+
+    void resnetFixturesLoadWithLayer4AsDefaultCamLayer()
+    {
+        for (const char *name : {"resnet18_traced.pt", "resnet18_scripted.pt"}) {
+            if (!test::haveFixture(name))
+                QSKIP("python fixtures absent (python3-torch not installed)");
+            auto model = Model::load(fixture(name));
+            QCOMPARE(model->card().inputChannels, 3);
+            QCOMPARE(model->card().inputHeight, 224);
+            QCOMPARE(model->card().inputWidth, 224);
+            QCOMPARE(model->numClasses(), 10);
+            QCOMPARE(model->defaultCamLayer(), std::string("layer4"));
+            QVERIFY(model->hasLayer("layer4.1.conv2"));
+            for (const auto &p : model->module().parameters())
+                QVERIFY(!p.requires_grad());
+            QVERIFY(!model->module().is_training());
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(ModelLoadingTest)
+#include "test_model_loading.moc"
