@@ -36,10 +36,12 @@ install_missing() {
 }
 
 build() {
+  # ccache hits across clones of the tree (CI builds a fresh clone each time).
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
   local werror=OFF
   [ "${CI:-}" = "true" ] && werror=ON
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${HEATLENS_BUILD_TYPE:-Release}" \
       -DHEATLENS_WERROR="$werror" >/dev/null
   else
     cmake "$BUILD_DIR" -DHEATLENS_WERROR="$werror" >/dev/null

@@ -1,5 +1,6 @@
 #include "ui/MainWindow.h"
 
+#include "core/data/Dataset.h"
 #include "core/io/ExplanationExport.h"
 #include "core/model/Zoo.h"
 #include "ui/DatasetBrowser.h"
@@ -217,11 +218,15 @@ void MainWindow::exportExplanation()
 void MainWindow::showError(const QString &message)
 {
     logMessage(message);
+    if (m_errorBox) { // one dialog at a time: the latest message, the rest are in the log
+        m_errorBox->setText(message);
+        return;
+    }
     // Non-modal: a dialog must never block the event loop (or an offscreen test).
-    auto *box =
+    m_errorBox =
         new QMessageBox(QMessageBox::Warning, tr("Heatlens"), message, QMessageBox::Ok, this);
-    box->setAttribute(Qt::WA_DeleteOnClose);
-    box->open();
+    m_errorBox->setAttribute(Qt::WA_DeleteOnClose);
+    m_errorBox->open();
 }
 
 void MainWindow::logMessage(const QString &message)
@@ -263,9 +268,30 @@ void MainWindow::dragEnterEvent(QDragEnterEvent *event)
 
 void MainWindow::dropEvent(QDropEvent *event)
 {
-    for (const QUrl &url : event->mimeData()->urls())
-        if (url.isLocalFile())
-            openPath(url.toLocalFile());
+    static const QStringList imageSuffixes{"png", "jpg", "jpeg", "bmp", "tif", "tiff"};
+    std::vector<std::string> images;
+    for (const QUrl &url : event->mimeData()->urls()) {
+        if (!url.isLocalFile())
+            continue;
+        const QString path = url.toLocalFile();
+        if (imageSuffixes.contains(QFileInfo(path).suffix().toLower()))
+            images.push_back(path.toStdString());
+        else
+            openPath(path);
+    }
+    if (images.size() == 1)
+        openPath(QString::fromStdString(images.front()));
+    else if (images.size() > 1) // several images: one dataset of just those files
+        openImageList(images);
+}
+
+void MainWindow::openImageList(const std::vector<std::string> &files)
+{
+    try {
+        m_session->setDataset(openImageFiles(files));
+    } catch (const std::exception &e) {
+        showError(QString::fromUtf8(e.what()));
+    }
 }
 
 } // namespace heatlens::ui

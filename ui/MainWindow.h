@@ -1,8 +1,13 @@
 #pragma once
 
 #include <QMainWindow>
+#include <QPointer>
+
+#include <string>
+#include <vector>
 
 class QLabel;
+class QMessageBox;
 class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
@@ -36,6 +41,7 @@ public:
     // Opens a path dropped or given on the command line: a .pt model or a dataset.
     void openPath(const QString &path);
     void openDemo();
+    void openImageList(const std::vector<std::string> &files);
     void showError(const QString &message);
     void logMessage(const QString &message);
 
@@ -64,6 +70,7 @@ private:
     QProgressBar *m_progress = nullptr;
     QLabel *m_status = nullptr;
     QPushButton *m_cancel = nullptr;
+    QPointer<QMessageBox> m_errorBox; // the open error dialog, reused so errors do not stack
 };
 
 } // namespace heatlens::ui

@@ -98,7 +98,9 @@ void Session::setCurrentIndex(int index)
              m_image = cv::Mat();
              m_outcome.reset();
              Q_EMIT sampleChanged();
-             Q_EMIT errorOccurred(tr("Cannot show image %1:\n%2").arg(index).arg(message));
+             // Logged, not a dialog: arrowing through a folder with broken files must not raise
+             // a dialog per file.
+             Q_EMIT warning(tr("Cannot show image %1: %2").arg(index).arg(message));
          }});
 }
 

@@ -86,11 +86,11 @@ Explanation CamMethod::explain(const ExplainRequest &request, const JobContext &
     out.params = request.params;
     out.target = request.target;
     out.layer = resolveLayer(request, id());
-    LayerTap tap(request.model->module(), {out.layer});
+    auto tap = request.model->layerTap({out.layer});
     ctx.throwIfCancelled();
     // The input requires grad only so that autograd records the graph up to the layer.
     auto input = request.input.detach().clone().requires_grad_(true);
-    auto result = tap.run(input);
+    auto result = tap->run(input);
     auto activations = result.taps.at(0);
     if (!activations.requires_grad())
         throw std::invalid_argument("layer \"" + out.layer + "\" does not depend on the input");

@@ -299,3 +299,22 @@ std::string Model::findLastSpatialLayer() const
 }
 
 } // namespace heatlens
+
+namespace heatlens {
+
+std::shared_ptr<const LayerTap> Model::layerTap(const std::vector<std::string> &paths) const
+{
+    std::lock_guard lock(m_tapMutex);
+    auto &tap = m_taps[paths];
+    if (!tap) {
+        try {
+            tap = std::make_shared<const LayerTap>(m_module, paths);
+        } catch (...) {
+            m_taps.erase(paths);
+            throw;
+        }
+    }
+    return tap;
+}
+
+} // namespace heatlens

@@ -5,11 +5,15 @@
 
 #include <torch/script.h>
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace heatlens {
+
+class LayerTap;
 
 // A model load failed; the message names the file and what is wrong.
 class ModelError : public std::runtime_error
@@ -63,6 +67,10 @@ public:
 
     const torch::jit::Module &module() const { return m_module; }
 
+    // A tapped forward for these layers, built once and reused (building inlines the graph,
+    // which costs more than a small model's forward). Throws like LayerTap's constructor.
+    std::shared_ptr<const LayerTap> layerTap(const std::vector<std::string> &paths) const;
+
 private:
     Model() = default;
     void validateAndComplete(const std::string &source);
@@ -74,6 +82,8 @@ private:
     std::vector<std::string> m_warnings;
     mutable torch::jit::Module m_module; // mutable: forward() is non-const in LibTorch
     std::string m_defaultCamLayer;
+    mutable std::mutex m_tapMutex;
+    mutable std::map<std::vector<std::string>, std::shared_ptr<const LayerTap>> m_taps;
 };
 
 using ModelPtr = std::shared_ptr<const Model>;

@@ -4,8 +4,6 @@
 #include "core/model/Preprocess.h"
 #include "core/model/TorchRuntime.h"
 
-#include <torch/optim/adam.h>
-
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -113,11 +111,48 @@ std::string epochMessage(int epoch, int epochs, double loss, double acc)
     return out.str();
 }
 
-void setLearningRate(torch::optim::Adam &optimizer, double lr)
+// Adam (Kingma & Ba 2015) with bias correction. Written out here rather than taken from
+// torch/optim, whose headers pull in the whole C++ frontend and cost minutes of build time.
+class Adam
 {
-    for (auto &group : optimizer.param_groups())
-        static_cast<torch::optim::AdamOptions &>(group.options()).lr(lr);
-}
+public:
+    explicit Adam(std::vector<torch::Tensor> params)
+        : m_params(std::move(params))
+    {
+        for (const auto &p : m_params) {
+            m_m.push_back(torch::zeros_like(p));
+            m_v.push_back(torch::zeros_like(p));
+        }
+    }
+
+    void step(double lr)
+    {
+        torch::NoGradGuard noGrad;
+        ++m_t;
+        const double c1 = 1.0 - std::pow(kBeta1, m_t), c2 = 1.0 - std::pow(kBeta2, m_t);
+        for (size_t i = 0; i < m_params.size(); ++i) {
+            const auto &g = m_params[i].grad();
+            if (!g.defined())
+                continue;
+            m_m[i].mul_(kBeta1).add_(g, 1.0 - kBeta1);
+            m_v[i].mul_(kBeta2).addcmul_(g, g, 1.0 - kBeta2);
+            auto denom = (m_v[i] / c2).sqrt_().add_(kEps);
+            m_params[i].addcdiv_(m_m[i], denom, -lr / c1);
+        }
+    }
+
+    void zeroGrad()
+    {
+        for (auto &p : m_params)
+            if (p.grad().defined())
+                p.mutable_grad().zero_();
+    }
+
+private:
+    static constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
+    std::vector<torch::Tensor> m_params, m_m, m_v;
+    int m_t = 0;
+};
 
 } // namespace
 
@@ -136,7 +171,7 @@ torch::jit::Module trainCnn(const Dataset &dataset, const TrainConfig &config,
     std::vector<torch::Tensor> params;
     for (auto p : module.parameters())
         params.push_back(p.set_requires_grad(true));
-    torch::optim::Adam optimizer(params, torch::optim::AdamOptions(config.lr));
+    Adam optimizer(params);
     const int64_t n = split.trainX.size(0);
     const int64_t batches = (n + config.batch - 1) / config.batch;
     const int64_t totalSteps = batches * config.epochs;
@@ -148,16 +183,15 @@ torch::jit::Module trainCnn(const Dataset &dataset, const TrainConfig &config,
         for (int64_t b = 0; b < batches; ++b, ++step) {
             ctx.throwIfCancelled();
             // Cosine decay of the learning rate over all steps.
-            setLearningRate(optimizer,
-                            config.lr * 0.5 * (1.0 + std::cos(M_PI * double(step) / totalSteps)));
+            const double lr = config.lr * 0.5 * (1.0 + std::cos(M_PI * double(step) / totalSteps));
             auto idx = order.slice(0, b * config.batch, std::min(n, (b + 1) * config.batch));
             auto x = normalise(split.trainX.index_select(0, idx));
             auto y = split.trainY.index_select(0, idx);
             auto logits = module.forward({x}).toTensor();
             auto loss = at::cross_entropy_loss(logits, y);
-            optimizer.zero_grad();
+            optimizer.zeroGrad();
             loss.backward();
-            optimizer.step();
+            optimizer.step(lr);
             lossSum += loss.item<double>() * double(idx.size(0));
             correct += logits.argmax(1).eq(y).sum().item<int64_t>();
             const int64_t seen = std::min(n, (b + 1) * config.batch);

@@ -31,7 +31,7 @@ TrainConfig demoCnnConfig()
 std::string recipeOf(const TrainConfig &c)
 {
     std::ostringstream out;
-    out << "cnn-v1 widths";
+    out << "cnn-v2 widths"; // v2: hand-written Adam
     for (int w : c.cnn.widths)
         out << "-" << w;
     out << " hidden " << c.cnn.hidden << " dropout " << c.cnn.dropout << " epochs " << c.epochs

@@ -16,7 +16,7 @@ cv::Mat row(const std::vector<float> &values)
     return cv::Mat(values, true).reshape(1, 1);
 }
 
-float at(const cv::Mat &m, int i)
+float valueAt(const cv::Mat &m, int i)
 {
     return m.at<float>(0, i);
 }
@@ -94,9 +94,9 @@ private Q_SLOTS:
         const double scale = normalizeMap(row(values), Normalization{false, 90.0, 0.0}, out);
         QCOMPARE(scale, 90.0);
         QCOMPARE(out.type(), CV_32FC1);
-        QCOMPARE(at(out, 45), 0.5f);
-        QCOMPARE(at(out, 90), 1.0f);
-        QCOMPARE(at(out, 100), 1.0f); // clipped
+        QCOMPARE(valueAt(out, 45), 0.5f);
+        QCOMPARE(valueAt(out, 90), 1.0f);
+        QCOMPARE(valueAt(out, 100), 1.0f); // clipped
         QCOMPARE(normalizeMap(row(values), Normalization{false, 100.0, 0.0}, out), 100.0);
         QCOMPARE(normalizeMap(row({0, 10, 20, 30}), Normalization{false, 50.0, 0.0}, out), 15.0);
     }
@@ -109,10 +109,10 @@ private Q_SLOTS:
         cv::Mat out;
         const double scale = normalizeMap(row(values), Normalization{true, 50.0, 0.0}, out);
         QCOMPARE(scale, 50.0);
-        QCOMPARE(at(out, 75), -0.5f); // -25
-        QCOMPARE(at(out, 100), 0.0f); // 0
-        QCOMPARE(at(out, 0), -1.0f);  // -100, clipped
-        QCOMPARE(at(out, 200), 1.0f); // 100, clipped
+        QCOMPARE(valueAt(out, 75), -0.5f); // -25
+        QCOMPARE(valueAt(out, 100), 0.0f); // 0
+        QCOMPARE(valueAt(out, 0), -1.0f);  // -100, clipped
+        QCOMPARE(valueAt(out, 200), 1.0f); // 100, clipped
     }
 
     void sharedScaleOverridesThePercentile()
@@ -120,9 +120,9 @@ private Q_SLOTS:
         cv::Mat out;
         const double scale = normalizeMap(row({-4, 2, 8}), Normalization{true, 99.0, 4.0}, out);
         QCOMPARE(scale, 4.0);
-        QCOMPARE(at(out, 0), -1.0f);
-        QCOMPARE(at(out, 1), 0.5f);
-        QCOMPARE(at(out, 2), 1.0f);
+        QCOMPARE(valueAt(out, 0), -1.0f);
+        QCOMPARE(valueAt(out, 1), 0.5f);
+        QCOMPARE(valueAt(out, 2), 1.0f);
     }
 
     void signedMapShownUnsignedUsesMinToClipRange()
@@ -131,10 +131,10 @@ private Q_SLOTS:
         const double scale =
             normalizeMap(row({-2, 0, 2, 6}), Normalization{false, 100.0, 0.0}, out);
         QCOMPARE(scale, 6.0);
-        QCOMPARE(at(out, 0), 0.0f);
-        QCOMPARE(at(out, 1), 0.25f);
-        QCOMPARE(at(out, 2), 0.5f);
-        QCOMPARE(at(out, 3), 1.0f);
+        QCOMPARE(valueAt(out, 0), 0.0f);
+        QCOMPARE(valueAt(out, 1), 0.25f);
+        QCOMPARE(valueAt(out, 2), 0.5f);
+        QCOMPARE(valueAt(out, 3), 1.0f);
     }
 
     void nanIsIgnoredByThePercentileAndShownAsZero()
@@ -144,9 +144,9 @@ private Q_SLOTS:
         const double scale =
             normalizeMap(row({nan, 1, 2, 4, nan}), Normalization{false, 100, 0}, out);
         QCOMPARE(scale, 4.0);
-        QCOMPARE(at(out, 0), 0.0f);
-        QCOMPARE(at(out, 2), 0.5f);
-        QCOMPARE(at(out, 4), 0.0f);
+        QCOMPARE(valueAt(out, 0), 0.0f);
+        QCOMPARE(valueAt(out, 2), 0.5f);
+        QCOMPARE(valueAt(out, 4), 0.0f);
     }
 
     void constantZeroMapGivesZerosAndScaleOneWithoutDividingByZero()
@@ -158,7 +158,7 @@ private Q_SLOTS:
         QCOMPARE(cv::countNonZero(out), 0);
         const float nan = std::numeric_limits<float>::quiet_NaN();
         QCOMPARE(normalizeMap(row({nan, nan}), Normalization{true, 99, 0}, out), 1.0);
-        QVERIFY(!std::isnan(at(out, 0)));
+        QVERIFY(!std::isnan(valueAt(out, 0)));
     }
 
     void colorizePicksLutEntriesForEndsAndCentre()
