@@ -1,11 +1,10 @@
 #include "core/explain/CamMethod.h"
 
-#include "core/explain/GradientMethod.h"
+#include "core/explain/MethodSupport.h"
 #include "core/model/LayerTap.h"
 
 #include <torch/csrc/autograd/autograd.h>
 
-#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
@@ -77,39 +76,49 @@ std::vector<ParamSpec> CamMethod::params() const
              "Module whose output is explained; empty = the model's default CAM layer."}};
 }
 
-Explanation CamMethod::explain(const ExplainRequest &request, const JobContext &ctx) const
+namespace {
+
+struct LayerGradient
 {
-    checkRequest(request, id());
-    const auto start = std::chrono::steady_clock::now();
-    Explanation out;
-    out.methodId = id();
-    out.params = request.params;
-    out.target = request.target;
-    out.layer = resolveLayer(request, id());
-    auto tap = request.model->layerTap({out.layer});
+    torch::Tensor activations, gradients;
+};
+
+// The layer's output for `request` and the target logit's gradient with respect to it.
+LayerGradient layerGradient(const ExplainRequest &request, const std::string &layer,
+                            const JobContext &ctx)
+{
+    auto tap = request.model->layerTap({layer});
     ctx.throwIfCancelled();
     // The input requires grad only so that autograd records the graph up to the layer.
     auto input = request.input.detach().clone().requires_grad_(true);
     auto result = tap->run(input);
     auto activations = result.taps.at(0);
     if (!activations.requires_grad())
-        throw std::invalid_argument("layer \"" + out.layer + "\" does not depend on the input");
+        throw std::invalid_argument("layer \"" + layer + "\" does not depend on the input");
     auto grads = torch::autograd::grad({result.logits[0][request.target]}, {activations},
                                        /*grad_outputs=*/{}, /*retain_graph=*/false,
                                        /*create_graph=*/false, /*allow_unused=*/true)[0];
     if (!grads.defined())
-        throw std::invalid_argument("the target logit does not depend on layer \"" + out.layer +
-                                    "\"");
+        throw std::invalid_argument("the target logit does not depend on layer \"" + layer + "\"");
+    return {activations.detach(), grads};
+}
+
+} // namespace
+
+Explanation CamMethod::explain(const ExplainRequest &request, const JobContext &ctx) const
+{
+    ExplanationBuilder builder(request, id());
+    Explanation &out = builder.out();
+    out.layer = resolveLayer(request, id());
+    const LayerGradient lg = layerGradient(request, out.layer, ctx);
     out.forwardPasses = out.backwardPasses = 1;
     const auto &card = request.model->card();
     auto map =
-        cam(toSpatial(activations.detach(), card, out.layer), toSpatial(grads, card, out.layer));
+        cam(toSpatial(lg.activations, card, out.layer), toSpatial(lg.gradients, card, out.layer));
     auto up = torch::upsample_bilinear2d(map.view({1, 1, map.size(0), map.size(1)}),
                                          {card.inputHeight, card.inputWidth}, false);
     out.map = tensorToMap(up[0][0]);
-    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    ctx.report(1.0);
-    return out;
+    return builder.finish(ctx);
 }
 
 } // namespace heatlens

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/explain/Method.h"
+#include "core/explain/MethodSupport.h"
 
 namespace heatlens {
 
@@ -24,11 +24,5 @@ protected:
     static torch::Tensor targetGradient(const Model &model, const torch::Tensor &batch, int target,
                                         Explanation &out);
 };
-
-// Shared request checks for every family: input shape and target range.
-void checkRequest(const ExplainRequest &request, const std::string &methodId);
-
-// [H, W] float tensor -> CV_32FC1 (copied).
-cv::Mat tensorToMap(const torch::Tensor &map);
 
 } // namespace heatlens

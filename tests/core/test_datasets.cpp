@@ -11,16 +11,12 @@
 #include <zlib.h>
 
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <thread>
 
 using namespace heatlens;
 namespace fs = std::filesystem;
 
 namespace {
-
-const char *kFashionDir = "/usr/share/datasets/fashion-mnist";
 
 std::string bigEndian(uint32_t v)
 {
@@ -65,21 +61,6 @@ std::string readGzPrefix(const std::string &path, size_t n)
         gzclose(f);
     bytes.resize(size_t(std::max(got, 0)));
     return bytes;
-}
-
-std::string errorOf(const std::function<void()> &f)
-{
-    try {
-        f();
-    } catch (const std::exception &e) {
-        return e.what();
-    }
-    return "(no exception)";
-}
-
-bool contains(const std::string &text, const std::string &part)
-{
-    return text.find(part) != std::string::npos;
 }
 
 std::string le(uint32_t v, int bytes)
@@ -194,8 +175,8 @@ private Q_SLOTS:
         const std::string dir = test::makeTempDir("idx-magic");
         const std::string path = dir + "/train-images-idx3-ubyte";
         test::writeBytes(path, idxLabels({1, 2, 3}));
-        const std::string error = errorOf([&] { openDataset(path); });
-        QVERIFY2(contains(error, path) && contains(error, "0x00000801"), error.c_str());
+        const std::string error = test::errorOf([&] { openDataset(path); });
+        QVERIFY2(test::contains(error, path) && test::contains(error, "0x00000801"), error.c_str());
     }
 
     void rawIdxTruncatedPayloadIsRejectedAtOpenNamingTheFile()
@@ -203,8 +184,9 @@ private Q_SLOTS:
         const std::string dir = test::makeTempDir("idx-trunc");
         const std::string path = dir + "/train-images-idx3-ubyte";
         test::writeBytes(path, idxImages(3, 4, 4).substr(0, 16 + 20));
-        const std::string error = errorOf([&] { IdxDataset ds(path); });
-        QVERIFY2(contains(error, path) && contains(error, "truncated") && contains(error, "4x4"),
+        const std::string error = test::errorOf([&] { IdxDataset ds(path); });
+        QVERIFY2(test::contains(error, path) && test::contains(error, "truncated") &&
+                     test::contains(error, "4x4"),
                  error.c_str());
     }
 
@@ -216,17 +198,18 @@ private Q_SLOTS:
         IdxDataset shortDs(shortPath);
         QCOMPARE(shortDs.size(), size_t(3));
         QVERIFY_THROWS_EXCEPTION(SampleError, shortDs.load(0));
-        const std::string error = errorOf([&] { shortDs.load(2); }); // the error is remembered
-        QVERIFY2(contains(error, shortPath) && contains(error, "truncated"), error.c_str());
+        const std::string error =
+            test::errorOf([&] { shortDs.load(2); }); // the error is remembered
+        QVERIFY2(test::contains(error, shortPath) && test::contains(error, "truncated"),
+                 error.c_str());
 
         const std::string cutPath = dir + "/cut-images-idx3-ubyte.gz";
         writeGz(cutPath, idxImages(200, 28, 28));
-        std::ifstream in(cutPath, std::ios::binary);
-        std::string bytes((std::istreambuf_iterator<char>(in)), {});
+        const std::string bytes = test::readAll(cutPath);
         test::writeBytes(cutPath, bytes.substr(0, bytes.size() / 2));
         IdxDataset cutDs(cutPath);
-        const std::string cutError = errorOf([&] { cutDs.load(0); });
-        QVERIFY2(contains(cutError, cutPath), cutError.c_str());
+        const std::string cutError = test::errorOf([&] { cutDs.load(0); });
+        QVERIFY2(test::contains(cutError, cutPath), cutError.c_str());
         QVERIFY_THROWS_EXCEPTION(SampleError, cutDs.load(0));
     }
 
@@ -235,10 +218,10 @@ private Q_SLOTS:
         const std::string dir = test::makeTempDir("idx-count");
         test::writeBytes(dir + "/train-images-idx3-ubyte", idxImages(3, 2, 2));
         writeGz(dir + "/train-labels-idx1-ubyte.gz", idxLabels({1, 2}));
-        const std::string error = errorOf([&] { openDataset(dir); });
-        QVERIFY2(contains(error, dir + "/train-labels-idx1-ubyte.gz") &&
-                     contains(error, dir + "/train-images-idx3-ubyte") &&
-                     contains(error, "count 2"),
+        const std::string error = test::errorOf([&] { openDataset(dir); });
+        QVERIFY2(test::contains(error, dir + "/train-labels-idx1-ubyte.gz") &&
+                     test::contains(error, dir + "/train-images-idx3-ubyte") &&
+                     test::contains(error, "count 2"),
                  error.c_str());
     }
 
@@ -247,18 +230,19 @@ private Q_SLOTS:
         const std::string dir = test::makeTempDir("my-fashion-copy");
         test::writeBytes(dir + "/train-images-idx3-ubyte", idxImages(2, 2, 2));
         test::writeBytes(dir + "/train-labels-idx1-ubyte", idxLabels({9, 12}));
-        const std::string error = errorOf([&] { openDataset(dir); });
-        QVERIFY2(contains(error, "train-labels-idx1-ubyte") && contains(error, "label 12"),
+        const std::string error = test::errorOf([&] { openDataset(dir); });
+        QVERIFY2(test::contains(error, "train-labels-idx1-ubyte") &&
+                     test::contains(error, "label 12"),
                  error.c_str());
     }
 
     void fashionMnistOpensAll70000LazilyInUnderASecond()
     {
-        if (!fs::exists(kFashionDir))
+        if (!fs::exists(test::fashionMnistDir()))
             QSKIP("Fashion-MNIST is not installed at /usr/share/datasets/fashion-mnist");
         QElapsedTimer timer;
         timer.start();
-        const auto ds = openDataset(kFashionDir);
+        const auto ds = openDataset(test::fashionMnistDir());
         const qint64 openMs = timer.elapsed();
         QCOMPARE(ds->size(), size_t(70000));
         QCOMPARE(ds->sampleId(60000), std::string("t10k/0"));
@@ -275,9 +259,9 @@ private Q_SLOTS:
 
     void fashionMnistFirstTrainSampleIsAnAnkleBootMatchingTheFile()
     {
-        if (!fs::exists(kFashionDir))
+        if (!fs::exists(test::fashionMnistDir()))
             QSKIP("Fashion-MNIST is not installed at /usr/share/datasets/fashion-mnist");
-        const auto ds = openDataset(kFashionDir);
+        const auto ds = openDataset(test::fashionMnistDir());
         QElapsedTimer timer;
         timer.start();
         const Sample s = ds->load(0);
@@ -286,12 +270,12 @@ private Q_SLOTS:
         QCOMPARE(s.image.size(), cv::Size(28, 28));
         QVERIFY(s.image.isContinuous());
         const std::string labels =
-            readGzPrefix(std::string(kFashionDir) + "/train-labels-idx1-ubyte.gz", 9);
+            readGzPrefix(test::fashionMnistDir() + "/train-labels-idx1-ubyte.gz", 9);
         QCOMPARE(int(uint8_t(labels.at(8))), 9);
         QCOMPARE(s.label, 9);
         QCOMPARE(ds->classNames()[size_t(s.label)], std::string("Ankle boot"));
         const std::string images =
-            readGzPrefix(std::string(kFashionDir) + "/train-images-idx3-ubyte.gz", 16 + 784);
+            readGzPrefix(test::fashionMnistDir() + "/train-images-idx3-ubyte.gz", 16 + 784);
         QCOMPARE(images.size(), size_t(16 + 784));
         QVERIFY(std::equal(s.image.datastart, s.image.dataend,
                            reinterpret_cast<const uchar *>(images.data()) + 16));
@@ -318,7 +302,7 @@ private Q_SLOTS:
         QCOMPARE(ds->label(3), 2);
         QCOMPARE(ds->load(3).image.size(), cv::Size(5, 3));
         QCOMPARE(ds->warnings().size(), size_t(1));
-        QVERIFY(contains(ds->warnings()[0], "skipped " + dir + "/cat/notes.txt"));
+        QVERIFY(test::contains(ds->warnings()[0], "skipped " + dir + "/cat/notes.txt"));
     }
 
     void flatImageFolderHasUnknownLabels()
@@ -390,8 +374,8 @@ private Q_SLOTS:
         QCOMPARE(ds->size(), size_t(1));
         QCOMPARE(ds->sampleId(0), std::string("good.png"));
         QCOMPARE(ds->warnings().size(), size_t(2));
-        QVERIFY(contains(ds->warnings()[0], "skipped " + dir + "/bad.png: "));
-        QVERIFY(contains(ds->warnings()[1], "skipped " + dir + "/empty.jpg: empty file"));
+        QVERIFY(test::contains(ds->warnings()[0], "skipped " + dir + "/bad.png: "));
+        QVERIFY(test::contains(ds->warnings()[1], "skipped " + dir + "/empty.jpg: empty file"));
     }
 
     void truncatedPngThrowsSampleErrorNamingTheFile()
@@ -405,8 +389,8 @@ private Q_SLOTS:
         test::writeBytes(path, std::string(png.begin(), png.begin() + long(png.size() / 2)));
         const auto ds = openDataset(path);
         QVERIFY_THROWS_EXCEPTION(SampleError, ds->load(0));
-        const std::string error = errorOf([&] { ds->load(0); });
-        QVERIFY2(contains(error, path), error.c_str());
+        const std::string error = test::errorOf([&] { ds->load(0); });
+        QVERIFY2(test::contains(error, path), error.c_str());
     }
 
     void oversizedImagesAreRejectedFromTheirHeaders_data()
@@ -423,8 +407,9 @@ private Q_SLOTS:
         test::writeBytes(path, oversizedHeader(format.toStdString()));
         const auto ds = openDataset(path);
         QVERIFY_THROWS_EXCEPTION(SampleError, ds->load(0));
-        const std::string error = errorOf([&] { ds->load(0); });
-        QVERIFY2(contains(error, path) && contains(error, "image too large: 20000x20000"),
+        const std::string error = test::errorOf([&] { ds->load(0); });
+        QVERIFY2(test::contains(error, path) &&
+                     test::contains(error, "image too large: 20000x20000"),
                  error.c_str());
     }
 
@@ -443,8 +428,8 @@ private Q_SLOTS:
         QCOMPARE(ds->sampleId(1), std::string("imgs/two.png"));
         QCOMPARE(ds->load(1).image.size(), cv::Size(5, 4));
         QCOMPARE(ds->warnings().size(), size_t(2));
-        QVERIFY(contains(ds->warnings()[0], "missing.png: does not exist"));
-        QVERIFY(contains(ds->warnings()[1], "line 6"));
+        QVERIFY(test::contains(ds->warnings()[0], "missing.png: does not exist"));
+        QVERIFY(test::contains(ds->warnings()[1], "line 6"));
     }
 
     void openDatasetDispatchesOnWhatThePathHolds()
@@ -469,17 +454,19 @@ private Q_SLOTS:
     {
         const std::string dir = test::makeTempDir("errors");
         const std::string missing = dir + "/nowhere";
-        QVERIFY(contains(errorOf([&] { openDataset(missing); }), "does not exist: " + missing));
+        QVERIFY(test::contains(test::errorOf([&] { openDataset(missing); }),
+                               "does not exist: " + missing));
         fs::create_directories(dir + "/empty");
-        QVERIFY(contains(errorOf([&] { openDataset(dir + "/empty"); }),
-                         "no images found in " + dir + "/empty"));
+        QVERIFY(test::contains(test::errorOf([&] { openDataset(dir + "/empty"); }),
+                               "no images found in " + dir + "/empty"));
         test::writeBytes(dir + "/table.csv", "a,b\n1,2\n");
-        const std::string unknown = errorOf([&] { openDataset(dir + "/table.csv"); });
-        QVERIFY2(contains(unknown, dir + "/table.csv") && contains(unknown, "unknown"),
+        const std::string unknown = test::errorOf([&] { openDataset(dir + "/table.csv"); });
+        QVERIFY2(test::contains(unknown, dir + "/table.csv") && test::contains(unknown, "unknown"),
                  unknown.c_str());
         test::writeBytes(dir + "/bad.png", "garbage");
-        const std::string bad = errorOf([&] { openDataset(dir + "/bad.png"); });
-        QVERIFY2(contains(bad, dir + "/bad.png") && contains(bad, "signature"), bad.c_str());
+        const std::string bad = test::errorOf([&] { openDataset(dir + "/bad.png"); });
+        QVERIFY2(test::contains(bad, dir + "/bad.png") && test::contains(bad, "signature"),
+                 bad.c_str());
     }
 };
 

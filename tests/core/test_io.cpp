@@ -2,57 +2,18 @@
 #include "core/io/Npy.h"
 #include "tests/support/TestSupport.h"
 
-#include <QProcess>
 #include <QTest>
 
 #include <opencv2/core.hpp>
 
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <limits>
-#include <sstream>
 
 using namespace heatlens;
 namespace fs = std::filesystem;
 
 namespace {
-
-const char *kSystemPython = "/usr/bin/python3";
-
-std::string errorOf(const std::function<void()> &f)
-{
-    try {
-        f();
-    } catch (const std::exception &e) {
-        return e.what();
-    }
-    return "(no exception)";
-}
-
-bool contains(const std::string &text, const std::string &part)
-{
-    return text.find(part) != std::string::npos;
-}
-
-std::string readAll(const std::string &path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-}
-
-std::vector<std::string> entries(const std::string &dir)
-{
-    std::vector<std::string> names;
-    for (const auto &e : fs::directory_iterator(dir))
-        names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-}
 
 // A float map with negative, tiny, huge and non-finite values, different in every pixel.
 cv::Mat sampleMap(int rows, int cols)
@@ -67,34 +28,6 @@ cv::Mat sampleMap(int rows, int cols)
         map.at<float>(0, cols - 1 - (rows == 1)) = std::numeric_limits<float>::denorm_min();
     }
     return map;
-}
-
-bool bitwiseEqual(const cv::Mat &a, const cv::Mat &b)
-{
-    if (a.size() != b.size() || a.type() != b.type())
-        return false;
-    for (int r = 0; r < a.rows; ++r)
-        if (std::memcmp(a.ptr(r), b.ptr(r), a.cols * a.elemSize()) != 0)
-            return false;
-    return true;
-}
-
-// Runs /usr/bin/python3 -c `script` with `args`; returns exit code, stdout+stderr in `output`.
-int runPython(const std::string &script, const QStringList &args, QString *output)
-{
-    QProcess process;
-    process.setProcessChannelMode(QProcess::MergedChannels);
-    process.start(kSystemPython, QStringList{"-c", QString::fromStdString(script)} + args);
-    if (!process.waitForFinished(60000))
-        return -1;
-    if (output)
-        *output = QString::fromLocal8Bit(process.readAll());
-    return process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-}
-
-bool haveNumpy()
-{
-    return fs::exists(kSystemPython) && runPython("import numpy", {}, nullptr) == 0;
 }
 
 } // namespace
@@ -114,7 +47,7 @@ private Q_SLOTS:
             const cv::Mat back = readNpy(path);
             QCOMPARE(back.size(), map.size());
             QCOMPARE(back.type(), CV_32FC1);
-            QVERIFY2(bitwiseEqual(back, map),
+            QVERIFY2(test::bitwiseEqual(back, map),
                      (std::to_string(rows) + "x" + std::to_string(cols)).c_str());
         }
         cv::Mat nanMap(2, 2, CV_32FC1, cv::Scalar(std::numeric_limits<float>::quiet_NaN()));
@@ -129,7 +62,7 @@ private Q_SLOTS:
         const cv::Mat roi = big(cv::Rect(3, 4, 10, 5));
         QVERIFY(!roi.isContinuous());
         writeNpy(dir + "/roi.npy", roi);
-        QVERIFY(bitwiseEqual(readNpy(dir + "/roi.npy"), roi));
+        QVERIFY(test::bitwiseEqual(readNpy(dir + "/roi.npy"), roi));
     }
 
     void npyHeaderIsPaddedToSixtyFourBytes()
@@ -138,24 +71,24 @@ private Q_SLOTS:
         for (auto [rows, cols] : {std::pair{1, 1}, {12, 345}, {1000, 1000}, {99999, 1}}) {
             const std::string path = dir + "/h.npy";
             writeNpy(path, cv::Mat(rows, cols, CV_32FC1, cv::Scalar(1.5f)));
-            const std::string bytes = readAll(path);
+            const std::string bytes = test::readAll(path);
             QCOMPARE(bytes.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
             const size_t headerLen = uint8_t(bytes[8]) | size_t(uint8_t(bytes[9])) << 8;
             const size_t dataStart = 10 + headerLen;
             QCOMPARE(dataStart % 64, size_t(0));
             QCOMPARE(bytes[dataStart - 1], '\n');
             const std::string dict = bytes.substr(10, headerLen);
-            QVERIFY2(contains(dict, "'shape': (" + std::to_string(rows) + ", " +
-                                        std::to_string(cols) + ")"),
+            QVERIFY2(test::contains(dict, "'shape': (" + std::to_string(rows) + ", " +
+                                              std::to_string(cols) + ")"),
                      dict.c_str());
-            QVERIFY(contains(dict, "'descr': '<f4'"));
+            QVERIFY(test::contains(dict, "'descr': '<f4'"));
             QCOMPARE(bytes.size(), dataStart + size_t(rows) * size_t(cols) * sizeof(float));
         }
     }
 
     void numpyLoadsWhatWriteNpyWritesAndViceVersa()
     {
-        if (!haveNumpy())
+        if (!test::pythonCanImport("numpy"))
             QSKIP("Debian's python3-numpy is not installed");
         const std::string dir = test::makeTempDir("npy-numpy");
         const cv::Mat map = sampleMap(5, 8);
@@ -173,32 +106,33 @@ with open(sys.argv[3], 'wb') as f:
 print(repr(float(a[2, 3])))
 )";
         QString output;
-        const int code = runPython(script,
-                                   {QString::fromStdString(dir + "/ours.npy"),
-                                    QString::fromStdString(dir + "/theirs.npy"),
-                                    QString::fromStdString(dir + "/row.npy")},
-                                   &output);
+        const int code = test::runPython(script,
+                                         {QString::fromStdString(dir + "/ours.npy"),
+                                          QString::fromStdString(dir + "/theirs.npy"),
+                                          QString::fromStdString(dir + "/row.npy")},
+                                         &output, 60000);
         QVERIFY2(code == 0, qPrintable(output));
         QCOMPARE(output.trimmed().toDouble(), double(map.at<float>(2, 3)));
         const cv::Mat theirs = readNpy(dir + "/theirs.npy");
         QCOMPARE(theirs.size(), map.size());
         cv::Mat expected = -2 * map;
-        QVERIFY(bitwiseEqual(theirs, expected));
+        QVERIFY(test::bitwiseEqual(theirs, expected));
         const cv::Mat row = readNpy(dir + "/row.npy");
         QCOMPARE(row.size(), cv::Size(8, 1));
-        QVERIFY(bitwiseEqual(row, map.row(0)));
+        QVERIFY(test::bitwiseEqual(row, map.row(0)));
     }
 
     void readNpyErrorsNameTheFile()
     {
         const std::string dir = test::makeTempDir("npy-errors");
         const std::string missing = dir + "/missing.npy";
-        QVERIFY(contains(errorOf([&] { readNpy(missing); }), missing + ": cannot be opened"));
+        QVERIFY(test::contains(test::errorOf([&] { readNpy(missing); }),
+                               missing + ": cannot be opened"));
 
         const std::string text = dir + "/text.npy";
         test::writeBytes(text, "hello, this is not numpy");
-        const std::string notNpy = errorOf([&] { readNpy(text); });
-        QVERIFY2(contains(notNpy, text) && contains(notNpy, "not a version 1 .npy"),
+        const std::string notNpy = test::errorOf([&] { readNpy(text); });
+        QVERIFY2(test::contains(notNpy, text) && test::contains(notNpy, "not a version 1 .npy"),
                  notNpy.c_str());
 
         std::string dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }";
@@ -206,25 +140,28 @@ print(repr(float(a[2, 3])))
         const std::string f8 = dir + "/f8.npy";
         test::writeBytes(f8, std::string("\x93NUMPY\x01\x00", 8) + char(dict.size() + 1) + '\0' +
                                  dict + "\n" + std::string(8, '\0'));
-        const std::string wrongType = errorOf([&] { readNpy(f8); });
-        QVERIFY2(contains(wrongType, f8) && contains(wrongType, "float32"), wrongType.c_str());
+        const std::string wrongType = test::errorOf([&] { readNpy(f8); });
+        QVERIFY2(test::contains(wrongType, f8) && test::contains(wrongType, "float32"),
+                 wrongType.c_str());
 
         const std::string cut = dir + "/cut.npy";
         writeNpy(cut, sampleMap(4, 4));
-        const std::string bytes = readAll(cut);
+        const std::string bytes = test::readAll(cut);
         test::writeBytes(cut, bytes.substr(0, bytes.size() - 5));
-        const std::string truncated = errorOf([&] { readNpy(cut); });
-        QVERIFY2(contains(truncated, cut) && contains(truncated, "truncated"), truncated.c_str());
+        const std::string truncated = test::errorOf([&] { readNpy(cut); });
+        QVERIFY2(test::contains(truncated, cut) && test::contains(truncated, "truncated"),
+                 truncated.c_str());
     }
 
     void writeNpyRejectsNonFloatMapsWithoutWriting()
     {
         const std::string dir = test::makeTempDir("npy-reject");
         const std::string path = dir + "/u8.npy";
-        const std::string error = errorOf([&] { writeNpy(path, cv::Mat(3, 3, CV_8UC1)); });
-        QVERIFY2(contains(error, path) && contains(error, "float32"), error.c_str());
-        QVERIFY(contains(errorOf([&] { writeNpy(path, cv::Mat(3, 3, CV_32FC3)); }), path));
-        QVERIFY(entries(dir).empty());
+        const std::string error = test::errorOf([&] { writeNpy(path, cv::Mat(3, 3, CV_8UC1)); });
+        QVERIFY2(test::contains(error, path) && test::contains(error, "float32"), error.c_str());
+        QVERIFY(
+            test::contains(test::errorOf([&] { writeNpy(path, cv::Mat(3, 3, CV_32FC3)); }), path));
+        QVERIFY(test::entries(dir).empty());
     }
 
     void atomicWriteReplacesContentAndLeavesNoTemporary()
@@ -232,10 +169,10 @@ print(repr(float(a[2, 3])))
         const std::string dir = test::makeTempDir("atomic-ok");
         const std::string path = dir + "/out.txt";
         writeTextAtomically(path, "first");
-        QCOMPARE(readAll(path), std::string("first"));
+        QCOMPARE(test::readAll(path), std::string("first"));
         writeFileAtomically(path, [](std::ostream &out) { out << "second, longer"; });
-        QCOMPARE(readAll(path), std::string("second, longer"));
-        QCOMPARE(entries(dir), std::vector<std::string>{"out.txt"});
+        QCOMPARE(test::readAll(path), std::string("second, longer"));
+        QCOMPARE(test::entries(dir), std::vector<std::string>{"out.txt"});
     }
 
     void atomicWriteKeepsOldFileWhenWriterThrows()
@@ -253,27 +190,27 @@ print(repr(float(a[2, 3])))
             thrown = std::string(e.what()) == "writer failed";
         }
         QVERIFY2(thrown, "the writer's own exception reaches the caller");
-        QCOMPARE(readAll(path), std::string("old content"));
-        QCOMPARE(entries(dir), std::vector<std::string>{"keep.txt"});
+        QCOMPARE(test::readAll(path), std::string("old content"));
+        QCOMPARE(test::entries(dir), std::vector<std::string>{"keep.txt"});
 
         // Also when nothing existed before: no file, no temporary.
         const std::string fresh = dir + "/fresh.txt";
-        QVERIFY(contains(errorOf([&] {
-                             writeFileAtomically(fresh, [](std::ostream &) {
-                                 throw std::runtime_error("nothing to write");
-                             });
-                         }),
-                         "nothing to write"));
-        QCOMPARE(entries(dir), std::vector<std::string>{"keep.txt"});
+        QVERIFY(test::contains(test::errorOf([&] {
+                                   writeFileAtomically(fresh, [](std::ostream &) {
+                                       throw std::runtime_error("nothing to write");
+                                   });
+                               }),
+                               "nothing to write"));
+        QCOMPARE(test::entries(dir), std::vector<std::string>{"keep.txt"});
     }
 
     void atomicWriteIntoMissingFolderFailsNamingThePath()
     {
         const std::string dir = test::makeTempDir("atomic-missing");
         const std::string path = dir + "/no/such/folder/file.txt";
-        const std::string error = errorOf([&] { writeTextAtomically(path, "x"); });
-        QVERIFY2(contains(error, "cannot write " + path), error.c_str());
-        QVERIFY(entries(dir).empty());
+        const std::string error = test::errorOf([&] { writeTextAtomically(path, "x"); });
+        QVERIFY2(test::contains(error, "cannot write " + path), error.c_str());
+        QVERIFY(test::entries(dir).empty());
     }
 
     void temporarySiblingsAreHiddenUniqueAndBeside()
@@ -286,12 +223,13 @@ print(repr(float(a[2, 3])))
         QVERIFY(fs::path(a).filename().string().rfind(".model.pt.tmp-", 0) == 0);
         test::writeBytes(a, "payload");
         commitTemporary(a, dir + "/model.pt");
-        QCOMPARE(readAll(dir + "/model.pt"), std::string("payload"));
-        QCOMPARE(entries(dir), std::vector<std::string>{"model.pt"});
+        QCOMPARE(test::readAll(dir + "/model.pt"), std::string("payload"));
+        QCOMPARE(test::entries(dir), std::vector<std::string>{"model.pt"});
         const std::string target = dir + "/missing-dir/x.pt";
         test::writeBytes(b, "payload");
-        QVERIFY(contains(errorOf([&] { commitTemporary(b, target); }), "cannot write " + target));
-        QCOMPARE(entries(dir), std::vector<std::string>{"model.pt"}); // b was removed
+        QVERIFY(test::contains(test::errorOf([&] { commitTemporary(b, target); }),
+                               "cannot write " + target));
+        QCOMPARE(test::entries(dir), std::vector<std::string>{"model.pt"}); // b was removed
     }
 };
 

@@ -8,8 +8,6 @@
 #include <torch/script.h>
 
 #include <algorithm>
-#include <fstream>
-#include <functional>
 #include <map>
 #include <sstream>
 
@@ -17,48 +15,25 @@ using namespace heatlens;
 
 namespace {
 
-std::string errorOf(const std::function<void()> &f)
-{
-    try {
-        f();
-    } catch (const std::exception &e) {
-        return e.what();
-    }
-    return "(no exception)";
-}
-
-bool contains(const std::string &text, const std::string &part)
-{
-    return text.find(part) != std::string::npos;
-}
-
-std::string fixture(const std::string &name)
-{
-    return test::fixturesDir() + "/" + name;
-}
-
 // The fixture module (exported in eval mode), loaded once per file: the tests only read it.
 torch::jit::Module loadFixture(const std::string &name)
 {
     static std::map<std::string, torch::jit::Module> cache;
     auto it = cache.find(name);
     if (it == cache.end())
-        it = cache.emplace(name, torch::jit::load(fixture(name))).first;
+        it = cache.emplace(name, torch::jit::load(test::fixture(name))).first;
     return it->second;
 }
 
 // Reads a little-endian float32 C-order .npy of any shape (numpy.save output).
 torch::Tensor readNpyTensor(const std::string &path)
 {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    const std::string bytes = buffer.str();
+    const std::string bytes = test::readAll(path);
     if (bytes.size() < 10 || bytes.compare(1, 5, "NUMPY") != 0)
         throw std::runtime_error(path + ": not a .npy file");
     const size_t headerLen = uint8_t(bytes[8]) | size_t(uint8_t(bytes[9])) << 8;
     const std::string header = bytes.substr(10, headerLen);
-    if (!contains(header, "'<f4'") || !contains(header, "'fortran_order': False"))
+    if (!test::contains(header, "'<f4'") || !test::contains(header, "'fortran_order': False"))
         throw std::runtime_error(path + ": not float32 C order");
     const size_t open = header.find("'shape': (") + 10;
     std::stringstream dims(header.substr(open, header.find(')', open) - open));
@@ -73,57 +48,10 @@ torch::Tensor readNpyTensor(const std::string &path)
     return t;
 }
 
-bool allClose(const torch::Tensor &a, const torch::Tensor &b, double tolerance = 1e-5)
-{
-    return a.sizes() == b.sizes() && torch::allclose(a, b, tolerance, tolerance);
-}
-
-std::string maxDifference(const torch::Tensor &a, const torch::Tensor &b)
-{
-    return "max |difference| " + std::to_string((a - b).abs().max().item<double>());
-}
-
 std::vector<int64_t> shapeOf(const torch::Tensor &t)
 {
     return t.sizes().vec();
 }
-
-// Everything a tap must leave alone: forward's graph, parameters and their flags, mode.
-struct ModuleSnapshot
-{
-    explicit ModuleSnapshot(const torch::jit::Module &module)
-        : graph(module.get_method("forward").graph()->toString())
-        , training(module.is_training())
-    {
-        for (const auto &p : module.named_parameters()) {
-            names.push_back(p.name);
-            values.push_back(p.value.detach().clone());
-            requiresGrad.push_back(p.value.requires_grad());
-        }
-    }
-
-    bool matches(const torch::jit::Module &module, std::string &why) const
-    {
-        if (module.get_method("forward").graph()->toString() != graph)
-            return why = "forward's graph changed", false;
-        if (module.is_training() != training)
-            return why = "training flag changed", false;
-        size_t i = 0;
-        for (const auto &p : module.named_parameters()) {
-            if (i >= names.size() || p.name != names[i] || !torch::equal(p.value, values[i]) ||
-                p.value.requires_grad() != requiresGrad[i])
-                return why = "parameter " + p.name + " changed", false;
-            ++i;
-        }
-        return i == names.size() || (why = "parameters were removed", false);
-    }
-
-    std::string graph;
-    bool training;
-    std::vector<std::string> names;
-    std::vector<torch::Tensor> values;
-    std::vector<bool> requiresGrad;
-};
 
 torch::Tensor plainForward(torch::jit::Module &module, const torch::Tensor &input)
 {
@@ -168,17 +96,20 @@ private Q_SLOTS:
             QSKIP("python fixtures absent (python3-torch not installed)");
         auto module = loadFixture(name);
         QVERIFY(!module.is_training());
-        const auto input = readNpyTensor(fixture("resnet18_input.npy"));
-        const auto reference = readNpyTensor(fixture("resnet18_logits.npy"));
+        const auto input = readNpyTensor(test::fixture("resnet18_input.npy"));
+        const auto reference = readNpyTensor(test::fixture("resnet18_logits.npy"));
         QCOMPARE(shapeOf(input), (std::vector<int64_t>{1, 3, 224, 224}));
-        const ModuleSnapshot before(module);
+        const test::ModuleSnapshot before(module);
         const auto untouched = plainForward(module, input);
-        QVERIFY2(allClose(untouched, reference), maxDifference(untouched, reference).c_str());
+        QVERIFY2(test::allClose(untouched, reference),
+                 test::maxDifference(untouched, reference).c_str());
 
         LayerTap tap(module, {"layer4", "layer1.0.conv1", "fc"});
         const auto out = tap.run(input);
-        QVERIFY2(allClose(out.logits, untouched), maxDifference(out.logits, untouched).c_str());
-        QVERIFY2(allClose(out.logits, reference), maxDifference(out.logits, reference).c_str());
+        QVERIFY2(test::allClose(out.logits, untouched),
+                 test::maxDifference(out.logits, untouched).c_str());
+        QVERIFY2(test::allClose(out.logits, reference),
+                 test::maxDifference(out.logits, reference).c_str());
         QCOMPARE(out.taps.size(), size_t(3));
         QCOMPARE(shapeOf(out.taps[0]), (std::vector<int64_t>{1, 512, 7, 7}));
         QCOMPARE(shapeOf(out.taps[1]), (std::vector<int64_t>{1, 64, 56, 56}));
@@ -186,8 +117,8 @@ private Q_SLOTS:
         QVERIFY(torch::equal(out.taps[2], out.logits));
         QCOMPARE(tap.paths(), (std::vector<std::string>{"layer4", "layer1.0.conv1", "fc"}));
 
-        std::string why;
-        QVERIFY2(before.matches(module, why), why.c_str());
+        const std::string changed = before.parameterChanges(module);
+        QVERIFY2(changed.empty(), changed.c_str());
     }
 
     void resnetTapsHoldTheLayersOwnOutputs_data() { resnetTapsKeepLogits_data(); }
@@ -203,11 +134,12 @@ private Q_SLOTS:
         const auto input = torch::randn({2, 3, 224, 224}); // a batch of two works too
         const auto out = LayerTap(module, {"maxpool", "layer1.0.conv1", "layer4"}).run(input);
         // Feeding a tap to the submodules that follow it reproduces the next tap / the logits.
-        QVERIFY(allClose(subForward(module, "layer1.0.conv1", out.taps[0]), out.taps[1]));
+        QVERIFY(test::allClose(subForward(module, "layer1.0.conv1", out.taps[0]), out.taps[1]));
         const auto pooled = subForward(module, "avgpool", out.taps[2]).flatten(1);
         const auto logits = subForward(module, "fc", pooled);
-        QVERIFY2(allClose(logits, out.logits), maxDifference(logits, out.logits).c_str());
-        QVERIFY(allClose(out.logits, plainForward(module, input)));
+        QVERIFY2(test::allClose(logits, out.logits),
+                 test::maxDifference(logits, out.logits).c_str());
+        QVERIFY(test::allClose(out.logits, plainForward(module, input)));
     }
 
     void tapsDoNotChangeTheModuleEvenWithGradients_data() { resnetTapsKeepLogits_data(); }
@@ -220,10 +152,10 @@ private Q_SLOTS:
             QSKIP("python fixtures absent (python3-torch not installed)");
         // Model::load runs the module plainly while probing (PlainExecutionGuard); nested layers
         // must stay tappable afterwards, exactly as on a module that never ran.
-        auto model = Model::load(fixture(name));
+        auto model = Model::load(test::fixture(name));
         QCOMPARE(LayerTap::tappableLayers(model->module()),
-                 LayerTap::tappableLayers(torch::jit::load(fixture(name))));
-        const ModuleSnapshot before(model->module());
+                 LayerTap::tappableLayers(torch::jit::load(test::fixture(name))));
+        const test::ModuleSnapshot before(model->module());
         LayerTap tap(model->module(), {"layer3", "layer4", "layer2.1.conv2"});
         const auto input = torch::rand({1, 3, 224, 224}).requires_grad_(true);
         auto out = tap.run(input);
@@ -232,31 +164,31 @@ private Q_SLOTS:
         out.logits[0][2].backward();
         QVERIFY(input.grad().defined());
         QVERIFY(input.grad().abs().sum().item<double>() > 0.0);
-        std::string why;
-        QVERIFY2(before.matches(model->module(), why), why.c_str());
+        const std::string changed = before.parameterChanges(model->module());
+        QVERIFY2(changed.empty(), changed.c_str());
         for (const auto &p : model->module().parameters())
             QVERIFY(!p.grad().defined());
     }
 
     void unknownLayerIsNamed()
     {
-        torch::manual_seed(1);
-        auto module = buildDemoCnn(CnnConfig{});
-        module.eval();
-        const std::string error = errorOf([&] { LayerTap(module, {"features.block9"}); });
-        QVERIFY2(contains(error, "\"features.block9\"") && contains(error, "not a submodule"),
+        auto module = test::seededDemoCnn(1);
+        const std::string error = test::errorOf([&] { LayerTap(module, {"features.block9"}); });
+        QVERIFY2(test::contains(error, "\"features.block9\"") &&
+                     test::contains(error, "not a submodule"),
                  error.c_str());
         bool invalidArgument = false;
         try {
             LayerTap(module, {"features", "nonsense"});
         } catch (const std::invalid_argument &e) {
-            invalidArgument = contains(e.what(), "\"nonsense\"");
+            invalidArgument = test::contains(e.what(), "\"nonsense\"");
         }
         QVERIFY(invalidArgument);
         if (!test::haveFixture("resnet18_traced.pt"))
             QSKIP("python fixtures absent (python3-torch not installed)");
         auto resnet = loadFixture("resnet18_traced.pt");
-        QVERIFY(contains(errorOf([&] { LayerTap(resnet, {"layer4.7"}); }), "\"layer4.7\""));
+        QVERIFY(
+            test::contains(test::errorOf([&] { LayerTap(resnet, {"layer4.7"}); }), "\"layer4.7\""));
     }
 
     void tappableLayersFollowExecutionOrder_data() { resnetTapsKeepLogits_data(); }
@@ -284,7 +216,7 @@ private Q_SLOTS:
     {
         torch::manual_seed(7);
         auto model = Model::fromModule(buildDemoCnn(CnnConfig{}), ModelCard{}, "demo");
-        const ModuleSnapshot before(model->module());
+        const test::ModuleSnapshot before(model->module());
         torch::manual_seed(8);
         const auto input = torch::randn({1, 1, 28, 28});
         LayerTap tap(model->module(), {"features.block3", "features.block1.conv", "features"});
@@ -292,23 +224,24 @@ private Q_SLOTS:
         QCOMPARE(shapeOf(out.taps[0]), (std::vector<int64_t>{1, 64, 7, 7}));
         QCOMPARE(shapeOf(out.taps[1]), (std::vector<int64_t>{1, 16, 28, 28}));
         QVERIFY(torch::equal(out.taps[2], out.taps[0]));
-        QVERIFY(allClose(out.logits, model->predict(input)));
-        QVERIFY(allClose(subForward(model->module(), "features.block1.conv", input), out.taps[1]));
+        QVERIFY(test::allClose(out.logits, model->predict(input)));
+        QVERIFY(test::allClose(subForward(model->module(), "features.block1.conv", input),
+                               out.taps[1]));
         const auto layers = LayerTap::tappableLayers(model->module());
         QVERIFY(indexOf(layers, "features.block1.conv") < indexOf(layers, "features.block3"));
         QVERIFY(indexOf(layers, "features.block3") < indexOf(layers, "classifier.fc2"));
-        std::string why;
-        QVERIFY2(before.matches(model->module(), why), why.c_str());
+        const std::string changed = before.parameterChanges(model->module());
+        QVERIFY2(changed.empty(), changed.c_str());
     }
 
     void transformerTapsReturnTokens()
     {
         if (!test::haveFixture("tiny_vit_like.pt"))
             QSKIP("python fixtures absent (python3-torch not installed)");
-        auto model = Model::load(fixture("tiny_vit_like.pt"));
+        auto model = Model::load(test::fixture("tiny_vit_like.pt"));
         QCOMPARE(model->card().inputChannels, 1);
         QCOMPARE(model->card().inputHeight, 28);
-        const ModuleSnapshot before(model->module());
+        const test::ModuleSnapshot before(model->module());
         torch::manual_seed(9);
         const auto input = torch::randn({1, 1, 28, 28});
         LayerTap tap(model->module(), {"blocks.0", "blocks.0.attn", "patch_embed"});
@@ -316,8 +249,8 @@ private Q_SLOTS:
         QCOMPARE(shapeOf(out.taps[0]), (std::vector<int64_t>{1, 50, 16}));
         QCOMPARE(shapeOf(out.taps[1]), (std::vector<int64_t>{1, 50, 16}));
         QCOMPARE(shapeOf(out.taps[2]), (std::vector<int64_t>{1, 16, 7, 7}));
-        QVERIFY(allClose(out.logits, model->predict(input)));
-        QVERIFY(allClose(subForward(model->module(), "patch_embed", input), out.taps[2]));
+        QVERIFY(test::allClose(out.logits, model->predict(input)));
+        QVERIFY(test::allClose(subForward(model->module(), "patch_embed", input), out.taps[2]));
         // The blocks live in a ModuleList iterated by the parent's forward: paths stay whole.
         const auto layers = LayerTap::tappableLayers(model->module());
         for (const char *layer : {"blocks", "blocks.0", "blocks.0.attn", "blocks.0.mlp.fc2"})
@@ -326,8 +259,8 @@ private Q_SLOTS:
             QVERIFY2(model->hasLayer(layer), layer.c_str());
         // The last token output; "blocks" and "blocks.0" give the same value, shallowest first.
         QCOMPARE(model->defaultCamLayer(), std::string("blocks"));
-        std::string why;
-        QVERIFY2(before.matches(model->module(), why), why.c_str());
+        const std::string changed = before.parameterChanges(model->module());
+        QVERIFY2(changed.empty(), changed.c_str());
     }
 };
 

@@ -10,7 +10,6 @@
 #include <torch/script.h>
 
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <map>
 #include <regex>
@@ -18,11 +17,6 @@
 using namespace heatlens;
 
 namespace {
-
-std::string fixture(const std::string &name)
-{
-    return test::fixturesDir() + "/" + name;
-}
 
 // The models every method is run on; null when the fixture is absent. Loaded once.
 ModelPtr modelNamed(const std::string &name)
@@ -36,7 +30,7 @@ ModelPtr modelNamed(const std::string &name)
         torch::manual_seed(17);
         model = Model::fromModule(buildDemoCnn(CnnConfig{}), ModelCard{}, "demo-cnn");
     } else if (test::haveFixture(name + ".pt")) {
-        model = Model::load(fixture(name + ".pt"));
+        model = Model::load(test::fixture(name + ".pt"));
     }
     return cache[name] = model;
 }
@@ -46,56 +40,6 @@ const std::vector<std::string> &modelNames()
     static const std::vector<std::string> names{"demo-cnn", "tiny_vit_like", "resnet18_traced"};
     return names;
 }
-
-// Everything a method must leave alone.
-struct ModuleSnapshot
-{
-    explicit ModuleSnapshot(const torch::jit::Module &module)
-        : graph(module.get_method("forward").graph()->toString())
-        , training(module.is_training())
-    {
-        for (const auto &p : module.named_parameters()) {
-            names.push_back(p.name);
-            values.push_back(p.value.detach().clone());
-            requiresGrad.push_back(p.value.requires_grad());
-        }
-        for (const auto &b : module.named_buffers()) {
-            names.push_back(b.name);
-            values.push_back(b.value.detach().clone());
-            requiresGrad.push_back(b.value.requires_grad());
-        }
-        for (const auto &sub : module.named_modules())
-            trainingFlags.push_back(sub.value.is_training());
-    }
-
-    std::string differences(const torch::jit::Module &module) const
-    {
-        const ModuleSnapshot now(module);
-        if (now.graph != graph)
-            return "forward's graph changed";
-        if (now.training != training || now.trainingFlags != trainingFlags)
-            return "a training flag changed";
-        if (now.names != names)
-            return "parameter or buffer names changed";
-        for (size_t i = 0; i < names.size(); ++i) {
-            if (!torch::equal(now.values[i], values[i]))
-                return names[i] + " changed value";
-            if (now.requiresGrad[i] != requiresGrad[i])
-                return names[i] + " changed requires_grad";
-        }
-        for (const auto &p : module.parameters())
-            if (p.grad().defined())
-                return "a parameter received a gradient";
-        return {};
-    }
-
-    std::string graph;
-    bool training;
-    std::vector<bool> trainingFlags;
-    std::vector<std::string> names;
-    std::vector<torch::Tensor> values;
-    std::vector<bool> requiresGrad;
-};
 
 // Small settings so that the table runs quickly: few integration steps.
 Params quickParams(const Method &method, std::map<std::string, std::string> overrides = {})
@@ -124,16 +68,6 @@ bool allFinite(const cv::Mat &map)
         for (int c = 0; c < map.cols; ++c)
             if (!std::isfinite(map.at<float>(r, c)))
                 return false;
-    return true;
-}
-
-bool identical(const cv::Mat &a, const cv::Mat &b)
-{
-    if (a.size() != b.size() || a.type() != b.type())
-        return false;
-    for (int r = 0; r < a.rows; ++r)
-        if (std::memcmp(a.ptr(r), b.ptr(r), a.cols * a.elemSize()) != 0)
-            return false;
     return true;
 }
 
@@ -199,7 +133,7 @@ private Q_SLOTS:
             QSKIP("python fixtures absent (python3-torch not installed)");
         const Method *method = m_method;
         const ModelPtr model = m_model;
-        const ModuleSnapshot before(model->module());
+        const test::ModuleSnapshot before(model->module());
         const ExplainRequest request = requestFor(*method, model);
         const Explanation first = method->explain(request, JobContext{});
         const Explanation second = method->explain(request, JobContext{});
@@ -207,7 +141,7 @@ private Q_SLOTS:
         QCOMPARE(first.map.type(), CV_32FC1);
         QCOMPARE(first.map.size(), cv::Size(card.inputWidth, card.inputHeight));
         QVERIFY(allFinite(first.map));
-        QVERIFY2(identical(first.map, second.map), "two runs give different maps");
+        QVERIFY2(test::bitwiseEqual(first.map, second.map), "two runs give different maps");
         QCOMPARE(first.methodId, method->id());
         QCOMPARE(first.target, 1);
         QCOMPARE(first.params.canonical(), request.params.canonical());
@@ -227,7 +161,7 @@ private Q_SLOTS:
             QSKIP("python fixtures absent (python3-torch not installed)");
         const Method *method = m_method;
         const ModelPtr model = m_model;
-        const ModuleSnapshot before(model->module());
+        const test::ModuleSnapshot before(model->module());
         bool thrown = false;
         for (int target : {model->numClasses(), -1}) {
             ExplainRequest request = requestFor(*method, model, target);
@@ -264,7 +198,7 @@ private Q_SLOTS:
             QSKIP("python fixtures absent (python3-torch not installed)");
         const Method *method = m_method;
         const ModelPtr model = m_model;
-        const ModuleSnapshot before(model->module());
+        const test::ModuleSnapshot before(model->module());
         CancelToken token;
         token.cancel();
         int reports = 0;
@@ -293,7 +227,7 @@ private Q_SLOTS:
         if (!loaded)
             QSKIP("python fixtures absent (python3-torch not installed)");
         const Method &ig = MethodRegistry::instance().get("integrated-gradients");
-        const ModuleSnapshot before(loaded->module());
+        const test::ModuleSnapshot before(loaded->module());
         ExplainRequest request = requestFor(ig, loaded);
         request.params = quickParams(ig, {{"steps", "64"}, {"batch", "4"}});
         CancelToken token;

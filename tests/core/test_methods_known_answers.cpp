@@ -4,6 +4,7 @@
 #include "core/explain/Params.h"
 #include "core/model/Model.h"
 #include "core/model/Preprocess.h"
+#include "tests/support/TestSupport.h"
 
 #include <QTest>
 
@@ -20,21 +21,6 @@ using torch::jit::Module;
 namespace {
 
 using CU = std::shared_ptr<torch::jit::CompilationUnit>;
-
-std::string errorOf(const std::function<void()> &f)
-{
-    try {
-        f();
-    } catch (const std::exception &e) {
-        return e.what();
-    }
-    return "(no exception)";
-}
-
-bool contains(const std::string &text, const std::string &part)
-{
-    return text.find(part) != std::string::npos;
-}
 
 Module makeModule(const CU &cu, const std::string &type)
 {
@@ -109,18 +95,6 @@ torch::Tensor fromMap(const cv::Mat &map)
     return torch::from_blob(m.data, {m.rows, m.cols}, torch::kFloat32).clone();
 }
 
-bool close(const torch::Tensor &a, const torch::Tensor &b, double tolerance)
-{
-    return a.sizes() == b.sizes() && torch::allclose(a, b, tolerance, tolerance);
-}
-
-std::string difference(const torch::Tensor &a, const torch::Tensor &b)
-{
-    if (a.sizes() != b.sizes())
-        return "shapes " + c10::str(a.sizes()) + " and " + c10::str(b.sizes());
-    return "max |difference| " + std::to_string((a - b).abs().max().item<double>());
-}
-
 // The linear model of the known answers: 2 channels of 3 x 4 pixels (not square, so that a
 // transposed map would show), 3 classes.
 struct LinearCase
@@ -162,13 +136,13 @@ private Q_SLOTS:
             const auto w = c.weightOf(target);
             auto signedMap = explain("saliency", c.model, c.input, target, {{"abs", "false"}});
             QVERIFY(signedMap.signedMap);
-            QVERIFY2(close(fromMap(signedMap.map), w.sum(0), 1e-6),
-                     difference(fromMap(signedMap.map), w.sum(0)).c_str());
+            QVERIFY2(test::allClose(fromMap(signedMap.map), w.sum(0), 1e-6),
+                     test::maxDifference(fromMap(signedMap.map), w.sum(0)).c_str());
             auto absMap = explain("saliency", c.model, c.input, target, {{"abs", "true"}});
             QVERIFY(!absMap.signedMap);
             const auto expected = std::get<0>(w.abs().max(0));
-            QVERIFY2(close(fromMap(absMap.map), expected, 1e-6),
-                     difference(fromMap(absMap.map), expected).c_str());
+            QVERIFY2(test::allClose(fromMap(absMap.map), expected, 1e-6),
+                     test::maxDifference(fromMap(absMap.map), expected).c_str());
             QCOMPARE(absMap.forwardPasses, 1);
             QCOMPARE(absMap.backwardPasses, 1);
             QCOMPARE(absMap.target, target);
@@ -198,8 +172,8 @@ private Q_SLOTS:
                 auto e = explain("integrated-gradients", c.model, c.input, target,
                                  {{"rule", rule}, {"baseline", baseline}, {"steps", "64"}});
                 const std::string what = rule + "/" + baseline + ": ";
-                QVERIFY2(close(fromMap(e.map), expected, 1e-5),
-                         (what + difference(fromMap(e.map), expected)).c_str());
+                QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-5),
+                         (what + test::maxDifference(fromMap(e.map), expected)).c_str());
                 QVERIFY(e.signedMap);
                 QVERIFY2(e.stats.at("completeness_gap") < 1e-4,
                          (what + std::to_string(e.stats.at("completeness_gap"))).c_str());
@@ -216,12 +190,12 @@ private Q_SLOTS:
         const auto expected = ((c.input[0] - black) * c.weightOf(target)).sum(0);
         auto e = explain("integrated-gradients", c.model, c.input, target,
                          {{"baseline", "black"}, {"steps", "16"}});
-        QVERIFY2(close(fromMap(e.map), expected, 1e-5),
-                 difference(fromMap(e.map), expected).c_str());
+        QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-5),
+                 test::maxDifference(fromMap(e.map), expected).c_str());
         const auto zero = (c.input[0] * c.weightOf(target)).sum(0);
         auto z = explain("integrated-gradients", c.model, c.input, target,
                          {{"baseline", "zero"}, {"steps", "16"}});
-        QVERIFY(close(fromMap(z.map), zero, 1e-5));
+        QVERIFY(test::allClose(fromMap(z.map), zero, 1e-5));
         QVERIFY(z.stats.at("completeness_gap") < 1e-4);
     }
 
@@ -234,9 +208,9 @@ private Q_SLOTS:
             explain("integrated-gradients", c.model, c.input, 0, {{"steps", "64"}, {"batch", "7"}});
         auto single =
             explain("integrated-gradients", c.model, c.input, 0, {{"steps", "64"}, {"batch", "1"}});
-        QVERIFY2(close(fromMap(batched.map), fromMap(whole.map), 1e-6),
-                 difference(fromMap(batched.map), fromMap(whole.map)).c_str());
-        QVERIFY(close(fromMap(single.map), fromMap(whole.map), 1e-6));
+        QVERIFY2(test::allClose(fromMap(batched.map), fromMap(whole.map), 1e-6),
+                 test::maxDifference(fromMap(batched.map), fromMap(whole.map)).c_str());
+        QVERIFY(test::allClose(fromMap(single.map), fromMap(whole.map), 1e-6));
         // 64 path points forward and backward, plus input and baseline for the completeness check.
         for (const auto *e : {&whole, &batched, &single}) {
             QCOMPARE(e->backwardPasses, 64);
@@ -273,9 +247,9 @@ private Q_SLOTS:
                 v[target][0].item<double>() * 2.0 - v[target][1].item<double>();
             const auto expected = torch::relu(coefficient * x[0][0]);
             auto e = explain("grad-cam", model, x, target, {{"layer", "conv"}});
-            QVERIFY2(
-                close(fromMap(e.map), expected, 1e-5),
-                (std::to_string(target) + ": " + difference(fromMap(e.map), expected)).c_str());
+            QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-5),
+                     (std::to_string(target) + ": " + test::maxDifference(fromMap(e.map), expected))
+                         .c_str());
             QCOMPARE(e.layer, std::string("conv"));
             QCOMPARE(e.forwardPasses, 1);
             QCOMPARE(e.backwardPasses, 1);
@@ -317,8 +291,8 @@ private Q_SLOTS:
         const auto small = torch::avg_pool2d(x, {2, 2}); // weight 1 for class 0
         const auto expected = torch::upsample_bilinear2d(small, {6, 6}, false)[0][0];
         QCOMPARE(e.map.size(), cv::Size(6, 6));
-        QVERIFY2(close(fromMap(e.map), expected, 1e-5),
-                 difference(fromMap(e.map), expected).c_str());
+        QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-5),
+                 test::maxDifference(fromMap(e.map), expected).c_str());
     }
 
     void nonlinearModelCompletenessGapShrinksWithSteps()
@@ -360,29 +334,30 @@ private Q_SLOTS:
         const Method &ig = MethodRegistry::instance().get("integrated-gradients");
         const auto specs = ig.params();
         auto errorFor = [&](const std::map<std::string, std::string> &overrides) {
-            return errorOf([&] { resolveParams(specs, overrides, ig.id()); });
+            return test::errorOf([&] { resolveParams(specs, overrides, ig.id()); });
         };
         const std::string unknown = errorFor({{"stepz", "8"}});
-        QVERIFY2(contains(unknown, "integrated-gradients has no parameter \"stepz\"") &&
-                     contains(unknown, "steps, batch, baseline, rule"),
+        QVERIFY2(test::contains(unknown, "integrated-gradients has no parameter \"stepz\"") &&
+                     test::contains(unknown, "steps, batch, baseline, rule"),
                  unknown.c_str());
         QCOMPARE(errorFor({{"steps", "0"}}),
                  std::string("parameter \"steps\" of integrated-gradients: expected an integer "
                              "in [1, 4096], got \"0\""));
         for (const char *bad : {"5000", "abc", "12x", "", "1.5", "-3"})
-            QVERIFY2(contains(errorFor({{"steps", bad}}),
-                              "parameter \"steps\" of integrated-gradients: expected an integer "
-                              "in [1, 4096], got \"" +
-                                  std::string(bad) + "\""),
-                     bad);
-        QVERIFY(contains(errorFor({{"batch", "2000"}}), "\"batch\""));
+            QVERIFY2(
+                test::contains(errorFor({{"steps", bad}}),
+                               "parameter \"steps\" of integrated-gradients: expected an integer "
+                               "in [1, 4096], got \"" +
+                                   std::string(bad) + "\""),
+                bad);
+        QVERIFY(test::contains(errorFor({{"batch", "2000"}}), "\"batch\""));
         QCOMPARE(errorFor({{"baseline", "grey"}}),
                  std::string("parameter \"baseline\" of integrated-gradients: expected one of "
                              "black, zero, got \"grey\""));
-        QVERIFY(contains(errorFor({{"rule", "simpson"}}), "got \"simpson\""));
+        QVERIFY(test::contains(errorFor({{"rule", "simpson"}}), "got \"simpson\""));
 
         const Method &saliency = MethodRegistry::instance().get("saliency");
-        const std::string boolError = errorOf([&] {
+        const std::string boolError = test::errorOf([&] {
             resolveParams(saliency.params(), {{"abs", "maybe"}}, "saliency");
         });
         QCOMPARE(boolError,
@@ -392,10 +367,10 @@ private Q_SLOTS:
             QVERIFY(resolveParams(saliency.params(), {{"abs", yes}}, "saliency").getBool("abs"));
         for (const char *no : {"false", "0", "no", "off"})
             QVERIFY(!resolveParams(saliency.params(), {{"abs", no}}, "saliency").getBool("abs"));
-        QVERIFY(contains(errorOf([&] {
-                             resolveParams(saliency.params(), {{"steps", "3"}}, "saliency");
-                         }),
-                         "(it has: abs)"));
+        QVERIFY(test::contains(test::errorOf([&] {
+                                   resolveParams(saliency.params(), {{"steps", "3"}}, "saliency");
+                               }),
+                               "(it has: abs)"));
     }
 
     void paramsCompleteAndCheckTypedValues()
@@ -410,22 +385,25 @@ private Q_SLOTS:
         QCOMPARE(full.getString("rule"), std::string("gauss-legendre"));
         Params bad;
         bad.set("steps", 0);
-        QVERIFY(contains(errorOf([&] { completeParams(specs, bad, "integrated-gradients"); }),
-                         "parameter \"steps\" of integrated-gradients"));
+        QVERIFY(test::contains(
+            test::errorOf([&] { completeParams(specs, bad, "integrated-gradients"); }),
+            "parameter \"steps\" of integrated-gradients"));
         Params wrongType;
         wrongType.set("baseline", 3);
-        QVERIFY(contains(errorOf([&] { completeParams(specs, wrongType, "ig"); }),
-                         "parameter \"baseline\" of ig: expected one of black, zero, got \"3\""));
-        QVERIFY(contains(errorOf([&] { full.get("sigma"); }), "\"sigma\""));
+        QVERIFY(
+            test::contains(test::errorOf([&] { completeParams(specs, wrongType, "ig"); }),
+                           "parameter \"baseline\" of ig: expected one of black, zero, got \"3\""));
+        QVERIFY(test::contains(test::errorOf([&] { full.get("sigma"); }), "\"sigma\""));
 
         const ParamSpec sigma{"sigma", "Sigma", ParamType::Double, 0.5, 0.0, 1.0, {}, ""};
         QCOMPARE(std::get<double>(parseParamValue(sigma, "0.25", "m")), 0.25);
         QCOMPARE(std::get<double>(parseParamValue(sigma, "1e-1", "m")), 0.1);
         for (const char *badValue : {"2", "nan", "-0.5", "x", "0.5.1"})
-            QVERIFY2(contains(errorOf([&] { parseParamValue(sigma, badValue, "m"); }),
-                              "parameter \"sigma\" of m: expected a number in [0, 1], got \"" +
-                                  std::string(badValue) + "\""),
-                     badValue);
+            QVERIFY2(
+                test::contains(test::errorOf([&] { parseParamValue(sigma, badValue, "m"); }),
+                               "parameter \"sigma\" of m: expected a number in [0, 1], got \"" +
+                                   std::string(badValue) + "\""),
+                badValue);
         Params intForDouble;
         intForDouble.set("sigma", 1);
         QCOMPARE(completeParams({sigma}, intForDouble, "m").getDouble("sigma"), 1.0);
@@ -491,8 +469,8 @@ private Q_SLOTS:
         QCOMPARE(chosen.nativeMap.size(), image.size());
 
         job.methodId = "lime";
-        QVERIFY(contains(errorOf([&] { runExplain(job, JobContext{}); }),
-                         "unknown method \"lime\" (known: saliency, integrated-gradients"));
+        QVERIFY(test::contains(test::errorOf([&] { runExplain(job, JobContext{}); }),
+                               "unknown method \"lime\" (known: saliency, integrated-gradients"));
     }
 
     void preprocessedImagesOwnTheirPixels()
@@ -533,8 +511,8 @@ private Q_SLOTS:
         QCOMPARE(quadrature("riemann-right", 2).alphas, (std::vector<double>{0.5, 1.0}));
         QCOMPARE(quadrature("riemann-trapezoid", 3).weights,
                  (std::vector<double>{0.25, 0.5, 0.25}));
-        QVERIFY(contains(errorOf([] { quadrature("simpson", 4); }), "\"simpson\""));
-        QVERIFY(contains(errorOf([] { quadrature("gauss-legendre", 0); }), "got 0"));
+        QVERIFY(test::contains(test::errorOf([] { quadrature("simpson", 4); }), "\"simpson\""));
+        QVERIFY(test::contains(test::errorOf([] { quadrature("gauss-legendre", 0); }), "got 0"));
     }
 
     void gaussLegendreIntegratesPolynomialsOfDegreeTwoNMinusOneExactly()

@@ -1,4 +1,3 @@
-#include "core/model/DemoCnn.h"
 #include "core/model/Model.h"
 #include "core/model/ModelCard.h"
 #include "tests/support/TestSupport.h"
@@ -8,22 +7,11 @@
 #include <torch/script.h>
 
 #include <filesystem>
-#include <functional>
 
 using namespace heatlens;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string errorOf(const std::function<void()> &f)
-{
-    try {
-        f();
-    } catch (const std::exception &e) {
-        return e.what();
-    }
-    return "(no exception)";
-}
 
 // The message of the ModelError that loading `path` throws (other outcomes are reported too).
 std::string loadError(const std::string &path)
@@ -38,29 +26,11 @@ std::string loadError(const std::string &path)
     return "(loaded without error)";
 }
 
-bool contains(const std::string &text, const std::string &part)
-{
-    return text.find(part) != std::string::npos;
-}
-
-std::string fixture(const std::string &name)
-{
-    return test::fixturesDir() + "/" + name;
-}
-
-torch::jit::Module seededDemoCnn(uint64_t seed)
-{
-    torch::manual_seed(seed);
-    auto module = buildDemoCnn(CnnConfig{});
-    module.eval();
-    return module;
-}
-
 // A demo CNN saved as dir/<stem>.pt; returns the path.
 std::string saveDemoCnn(const std::string &dir, const std::string &stem)
 {
     const std::string path = dir + "/" + stem + ".pt";
-    seededDemoCnn(5).save(path);
+    test::seededDemoCnn(5).save(path);
     return path;
 }
 
@@ -147,8 +117,9 @@ private Q_SLOTS:
         QCOMPARE(readModelCard(dir + "/inline.json")->labels, (std::vector<std::string>{"a", "b"}));
 
         test::writeBytes(dir + "/lost.json", R"({"labels_file": "nowhere.txt"})");
-        const std::string error = errorOf([&] { readModelCard(dir + "/lost.json"); });
-        QVERIFY2(contains(error, dir + "/lost.json") && contains(error, dir + "/nowhere.txt"),
+        const std::string error = test::errorOf([&] { readModelCard(dir + "/lost.json"); });
+        QVERIFY2(test::contains(error, dir + "/lost.json") &&
+                     test::contains(error, dir + "/nowhere.txt"),
                  error.c_str());
         QVERIFY(!readModelCard(dir + "/absent.json").has_value());
     }
@@ -157,12 +128,13 @@ private Q_SLOTS:
     {
         const std::string dir = test::makeTempDir("card-badjson");
         test::writeBytes(dir + "/m.json", "{\"name\": \"x\",");
-        const std::string error = errorOf([&] { readModelCard(dir + "/m.json"); });
-        QVERIFY2(contains(error, "model card " + dir + "/m.json") &&
-                     contains(error, "not valid JSON"),
+        const std::string error = test::errorOf([&] { readModelCard(dir + "/m.json"); });
+        QVERIFY2(test::contains(error, "model card " + dir + "/m.json") &&
+                     test::contains(error, "not valid JSON"),
                  error.c_str());
-        const std::string array = errorOf([&] { parseModelCard("[1, 2]", "arr.json"); });
-        QVERIFY2(contains(array, "arr.json") && contains(array, "object"), array.c_str());
+        const std::string array = test::errorOf([&] { parseModelCard("[1, 2]", "arr.json"); });
+        QVERIFY2(test::contains(array, "arr.json") && test::contains(array, "object"),
+                 array.c_str());
     }
 
     void wrongTypesNameTheField()
@@ -187,8 +159,8 @@ private Q_SLOTS:
             {R"({"input": {"mean": [0.5, 0.5], "std": [0.2]}})", "\"input.mean\""},
         };
         for (const auto &[json, field] : cases) {
-            const std::string error = errorOf([&] { parseModelCard(json, "c.json"); });
-            QVERIFY2(contains(error, "model card c.json") && contains(error, field),
+            const std::string error = test::errorOf([&] { parseModelCard(json, "c.json"); });
+            QVERIFY2(test::contains(error, "model card c.json") && test::contains(error, field),
                      (json + " -> " + error).c_str());
         }
     }
@@ -196,12 +168,13 @@ private Q_SLOTS:
     void unsupportedFormatVersionIsRejected()
     {
         for (int version : {0, 2, 99}) {
-            const std::string error = errorOf([&] {
+            const std::string error = test::errorOf([&] {
                 parseModelCard("{\"format_version\": " + std::to_string(version) + "}", "v.json");
             });
-            QVERIFY2(contains(error, "v.json") &&
-                         contains(error, "unsupported format_version " + std::to_string(version)),
-                     error.c_str());
+            QVERIFY2(
+                test::contains(error, "v.json") &&
+                    test::contains(error, "unsupported format_version " + std::to_string(version)),
+                error.c_str());
         }
     }
 
@@ -210,7 +183,7 @@ private Q_SLOTS:
         const std::string dir = test::makeTempDir("load-missing");
         QCOMPARE(loadError(dir + "/none.pt"), dir + "/none.pt: no such file");
         const std::string folder = loadError(dir);
-        QVERIFY2(contains(folder, dir + ": is a folder"), folder.c_str());
+        QVERIFY2(test::contains(folder, dir + ": is a folder"), folder.c_str());
     }
 
     void textFileIsNotTorchScript()
@@ -218,10 +191,11 @@ private Q_SLOTS:
         const std::string dir = test::makeTempDir("load-text");
         test::writeBytes(dir + "/notes.pt", "just some text, not a zip archive\n");
         const std::string error = loadError(dir + "/notes.pt");
-        QVERIFY2(contains(error, dir + "/notes.pt: not a TorchScript archive"), error.c_str());
-        QVERIFY2(!contains(error, "\n"), error.c_str()); // first line only, no backtrace
+        QVERIFY2(test::contains(error, dir + "/notes.pt: not a TorchScript archive"),
+                 error.c_str());
+        QVERIFY2(!test::contains(error, "\n"), error.c_str()); // first line only, no backtrace
         test::writeBytes(dir + "/empty.pt", "");
-        QVERIFY(contains(loadError(dir + "/empty.pt"), dir + "/empty.pt: "));
+        QVERIFY(test::contains(loadError(dir + "/empty.pt"), dir + "/empty.pt: "));
     }
 
     void moduleWithoutForwardIsRejected()
@@ -232,12 +206,13 @@ private Q_SLOTS:
         m.define("def other(self, x):\n    return x\n");
         m.save(dir + "/noforward.pt");
         const std::string error = loadError(dir + "/noforward.pt");
-        QVERIFY2(contains(error, dir + "/noforward.pt") && contains(error, "no forward method"),
+        QVERIFY2(test::contains(error, dir + "/noforward.pt") &&
+                     test::contains(error, "no forward method"),
                  error.c_str());
         const std::string inMemory =
-            errorOf([&] { Model::fromModule(m, ModelCard{}, "in-memory module"); });
-        QVERIFY2(contains(inMemory, "in-memory module: ") &&
-                     contains(inMemory, "no forward method"),
+            test::errorOf([&] { Model::fromModule(m, ModelCard{}, "in-memory module"); });
+        QVERIFY2(test::contains(inMemory, "in-memory module: ") &&
+                     test::contains(inMemory, "no forward method"),
                  inMemory.c_str());
     }
 
@@ -247,8 +222,8 @@ private Q_SLOTS:
         const std::string path = saveDemoCnn(dir, "cnn");
         test::writeBytes(dir + "/cnn.json", R"({"labels": ["a", "b", "c"]})");
         const std::string error = loadError(path);
-        QVERIFY2(contains(error, path + ": ") &&
-                     contains(error, "lists 3 labels but the model outputs 10 classes"),
+        QVERIFY2(test::contains(error, path + ": ") &&
+                     test::contains(error, "lists 3 labels but the model outputs 10 classes"),
                  error.c_str());
     }
 
@@ -258,11 +233,12 @@ private Q_SLOTS:
         const std::string path = saveDemoCnn(dir, "cnn");
         test::writeBytes(dir + "/cnn.json", "{ not json");
         const std::string error = loadError(path);
-        QVERIFY2(contains(error, dir + "/cnn.json") && contains(error, "not valid JSON"),
+        QVERIFY2(test::contains(error, dir + "/cnn.json") &&
+                     test::contains(error, "not valid JSON"),
                  error.c_str());
         test::writeBytes(dir + "/cnn.json", R"({"input": {"channels": "one"}})");
         const std::string typed = loadError(path);
-        QVERIFY2(contains(typed, dir + "/cnn.json") && contains(typed, "\"channels\""),
+        QVERIFY2(test::contains(typed, dir + "/cnn.json") && test::contains(typed, "\"channels\""),
                  typed.c_str());
     }
 
@@ -272,21 +248,22 @@ private Q_SLOTS:
         const std::string path = saveDemoCnn(dir, "cnn");
         test::writeBytes(dir + "/cnn.json", R"({"input": {"channels": 3, "size": [32, 32]}})");
         const std::string shape = loadError(path);
-        QVERIFY2(contains(shape, path + ": the model rejects the input shape [1, 3, 32, 32]"),
+        QVERIFY2(test::contains(shape, path + ": the model rejects the input shape [1, 3, 32, 32]"),
                  shape.c_str());
         test::writeBytes(dir + "/cnn.json", R"({"cam_layer": "features.block9"})");
         const std::string layer = loadError(path);
-        QVERIFY2(contains(layer, path + ": ") && contains(layer, "\"features.block9\""),
+        QVERIFY2(test::contains(layer, path + ": ") && test::contains(layer, "\"features.block9\""),
                  layer.c_str());
         test::writeBytes(dir + "/cnn.json", R"({"input": {"mean": [0.1, 0.2], "std": [1, 1]}})");
         const std::string stats = loadError(path);
-        QVERIFY2(contains(stats, "input.mean has 2 values for a 1-channel input"), stats.c_str());
+        QVERIFY2(test::contains(stats, "input.mean has 2 values for a 1-channel input"),
+                 stats.c_str());
     }
 
     void demoCnnSavedAndReloadedGivesTheSameLogits()
     {
         const std::string dir = test::makeTempDir("load-demo");
-        auto module = seededDemoCnn(11);
+        auto module = test::seededDemoCnn(11);
         module.save(dir + "/demo.pt");
         test::writeBytes(dir + "/demo.json", R"({"name": "Demo", "input": {"mean": [0.5],
             "std": [0.25]}, "cam_layer": "features.block3"})");
@@ -319,7 +296,7 @@ private Q_SLOTS:
 
     void layersListPathsTypesAndDepths()
     {
-        auto model = Model::fromModule(seededDemoCnn(1), ModelCard{}, "demo");
+        auto model = Model::fromModule(test::seededDemoCnn(1), ModelCard{}, "demo");
         const auto layers = model->layers();
         auto find = [&](const std::string &path) -> const LayerInfo * {
             for (const auto &l : layers)
@@ -350,12 +327,12 @@ private Q_SLOTS:
     {
         if (!test::haveFixture("vector_model.pt") || !test::haveFixture("tuple_model.pt"))
             QSKIP("python fixtures absent (python3-torch not installed)");
-        const std::string vector = loadError(fixture("vector_model.pt"));
-        QVERIFY2(contains(vector, fixture("vector_model.pt") + ": ") &&
-                     contains(vector, "shape [1]") && contains(vector, "[1, classes]"),
+        const std::string vector = loadError(test::fixture("vector_model.pt"));
+        QVERIFY2(test::contains(vector, test::fixture("vector_model.pt") + ": ") &&
+                     test::contains(vector, "shape [1]") && test::contains(vector, "[1, classes]"),
                  vector.c_str());
-        const std::string tuple = loadError(fixture("tuple_model.pt"));
-        QVERIFY2(contains(tuple, fixture("tuple_model.pt") + ": forward returns Tuple"),
+        const std::string tuple = loadError(test::fixture("tuple_model.pt"));
+        QVERIFY2(test::contains(tuple, test::fixture("tuple_model.pt") + ": forward returns Tuple"),
                  tuple.c_str());
     }
 
@@ -363,20 +340,21 @@ private Q_SLOTS:
     {
         if (!test::haveFixture("probs_model.pt"))
             QSKIP("python fixtures absent (python3-torch not installed)");
-        auto model = Model::load(fixture("probs_model.pt"));
+        auto model = Model::load(test::fixture("probs_model.pt"));
         QCOMPARE(model->card().inputChannels, 1);
         QCOMPARE(model->card().inputHeight, 28);
         QCOMPARE(model->numClasses(), 10);
         QCOMPARE(model->displayName(), std::string("probs_model"));
         QCOMPARE(model->warnings().size(), size_t(1));
-        QVERIFY2(contains(model->warnings()[0], "probabilities"), model->warnings()[0].c_str());
+        QVERIFY2(test::contains(model->warnings()[0], "probabilities"),
+                 model->warnings()[0].c_str());
     }
 
     void probingFindsTheOnlyAcceptedSize()
     {
         if (!test::haveFixture("fixed_size_model.pt"))
             QSKIP("python fixtures absent (python3-torch not installed)");
-        auto model = Model::load(fixture("fixed_size_model.pt"));
+        auto model = Model::load(test::fixture("fixed_size_model.pt"));
         QCOMPARE(model->card().inputChannels, 3);
         QCOMPARE(model->card().inputHeight, 32);
         QCOMPARE(model->card().inputWidth, 32);
@@ -390,7 +368,7 @@ private Q_SLOTS:
         for (const char *name : {"resnet18_traced.pt", "resnet18_scripted.pt"}) {
             if (!test::haveFixture(name))
                 QSKIP("python fixtures absent (python3-torch not installed)");
-            auto model = Model::load(fixture(name));
+            auto model = Model::load(test::fixture(name));
             QCOMPARE(model->card().inputChannels, 3);
             QCOMPARE(model->card().inputHeight, 224);
             QCOMPARE(model->card().inputWidth, 224);

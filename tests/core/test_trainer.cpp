@@ -5,21 +5,16 @@
 #include "tests/support/TestSupport.h"
 
 #include <QElapsedTimer>
-#include <QProcess>
 #include <QTest>
 
 #include <torch/script.h>
 
 #include <filesystem>
-#include <functional>
 
 using namespace heatlens;
 namespace fs = std::filesystem;
 
 namespace {
-
-const char *kFashionDir = "/usr/share/datasets/fashion-mnist";
-const char *kSystemPython = "/usr/bin/python3";
 
 TrainConfig tinyConfig(uint64_t seed)
 {
@@ -36,28 +31,6 @@ TrainConfig tinyConfig(uint64_t seed)
     config.testLimit = 300;
     config.name = "tiny";
     return config;
-}
-
-std::vector<std::string> entries(const std::string &dir)
-{
-    std::vector<std::string> names;
-    for (const auto &e : fs::directory_iterator(dir))
-        names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-// Runs /usr/bin/python3 -c `script` with `args`; returns its exit code, output in `output`.
-int runPython(const std::string &script, const QStringList &args, QString *output)
-{
-    QProcess process;
-    process.setProcessChannelMode(QProcess::MergedChannels);
-    process.start(kSystemPython, QStringList{"-c", QString::fromStdString(script)} + args);
-    if (!process.waitForFinished(120000))
-        return -1;
-    if (output)
-        *output = QString::fromLocal8Bit(process.readAll());
-    return process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
 }
 
 // Tensor [rows, cols] (any contiguous float tensor viewed as 2-D) -> CV_32F matrix (copied).
@@ -100,9 +73,9 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        if (!fs::exists(kFashionDir))
+        if (!fs::exists(test::fashionMnistDir()))
             QSKIP("Fashion-MNIST is not installed in /usr/share/datasets/fashion-mnist");
-        m_dataset = openDataset(kFashionDir);
+        m_dataset = openDataset(test::fashionMnistDir());
         QElapsedTimer timer;
         timer.start();
         JobContext ctx([&](const ProgressUpdate &u) { m_fractions.push_back(u.fraction); });
@@ -161,10 +134,10 @@ private Q_SLOTS:
         saveModel(m_trained, card, dir, "tiny", report);
         QCOMPARE(report.modelPath, dir + "/tiny.pt");
         QCOMPARE(report.cardPath, dir + "/tiny.json");
-        QCOMPARE(entries(dir), (std::vector<std::string>{"tiny.json", "tiny.pt"}));
+        QCOMPARE(test::entries(dir), (std::vector<std::string>{"tiny.json", "tiny.pt"}));
         // Saving again over the first files replaces them, still without leftovers.
         saveModel(m_trained, card, dir, "tiny", report);
-        QCOMPARE(entries(dir), (std::vector<std::string>{"tiny.json", "tiny.pt"}));
+        QCOMPARE(test::entries(dir), (std::vector<std::string>{"tiny.json", "tiny.pt"}));
 
         auto model = Model::load(report.modelPath);
         QCOMPARE(model->numClasses(), 10);
@@ -182,7 +155,7 @@ private Q_SLOTS:
 
     void savedModelLoadsInPythonTorchWithTheSameLogits()
     {
-        if (!fs::exists(kSystemPython) || runPython("import torch", {}, nullptr) != 0)
+        if (!test::pythonCanImport("torch"))
             QSKIP("Debian's python3-torch is not installed");
         const std::string dir = test::makeTempDir("trainer-python");
         TrainReport report;
@@ -206,11 +179,11 @@ print("max difference", float((y - expected).abs().max()))
 sys.exit(0 if torch.allclose(y, expected, atol=1e-5, rtol=1e-5) else 1)
 )";
         QString output;
-        const int code = runPython(script,
-                                   {QString::fromStdString(report.modelPath),
-                                    QString::fromStdString(dir + "/input.npy"),
-                                    QString::fromStdString(dir + "/logits.npy")},
-                                   &output);
+        const int code = test::runPython(script,
+                                         {QString::fromStdString(report.modelPath),
+                                          QString::fromStdString(dir + "/input.npy"),
+                                          QString::fromStdString(dir + "/logits.npy")},
+                                         &output);
         QVERIFY2(code == 0, qPrintable(output));
     }
 

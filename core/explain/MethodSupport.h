@@ -1,0 +1,31 @@
+#pragma once
+
+#include "core/explain/Method.h"
+
+#include <chrono>
+
+namespace heatlens {
+
+// Shared request checks for every family: input shape and target range. Throws
+// std::invalid_argument naming the method and the value received.
+void checkRequest(const ExplainRequest &request, const std::string &methodId);
+
+// [H, W] float tensor -> CV_32FC1 (copied).
+cv::Mat tensorToMap(const torch::Tensor &map);
+
+// The bookkeeping every family base does around a method: checks the request, fills in method,
+// parameters and target, and on finish() records the elapsed time and reports completion.
+class ExplanationBuilder
+{
+public:
+    ExplanationBuilder(const ExplainRequest &request, const std::string &methodId);
+
+    Explanation &out() { return m_out; }
+    Explanation finish(const JobContext &ctx);
+
+private:
+    std::chrono::steady_clock::time_point m_start;
+    Explanation m_out;
+};
+
+} // namespace heatlens
