@@ -35,7 +35,9 @@ DatasetBrowser::DatasetBrowser(Session *session, QWidget *parent)
     m_view->setIconSize(QSize(72, 72));
     m_view->setGridSize(QSize(96, 100));
     m_view->setMovement(QListView::Static);
-    m_view->setLayoutMode(QListView::Batched);
+    // Single pass (cheap with uniform sizes): a batched layout defers scrollTo() to the
+    // current image until every batch is laid out.
+    m_view->setLayoutMode(QListView::SinglePass);
     m_view->setSelectionMode(QAbstractItemView::SingleSelection);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
