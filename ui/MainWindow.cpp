@@ -2,12 +2,14 @@
 
 #include "core/data/Dataset.h"
 #include "core/io/ExplanationExport.h"
+#include "core/model/Ensemble.h"
 #include "core/model/Zoo.h"
 #include "ui/DatasetBrowser.h"
 #include "ui/ExplainView.h"
 #include "ui/HeatmapView.h"
 #include "ui/JobRunner.h"
 #include "ui/MethodPanel.h"
+#include "ui/ModelPanel.h"
 #include "ui/PredictionPanel.h"
 #include "ui/Session.h"
 
@@ -78,6 +80,7 @@ void MainWindow::buildDocks()
     m_browser = new DatasetBrowser(m_session, this);
     m_prediction = new PredictionPanel(m_session, this);
     m_methods = new MethodPanel(m_session, this);
+    m_model = new ModelPanel(m_session, this);
     m_log = new QPlainTextEdit(this);
     m_log->setReadOnly(true);
     m_log->setMaximumBlockCount(2000);
@@ -85,6 +88,10 @@ void MainWindow::buildDocks()
     dock(this, tr("Prediction"), QStringLiteral("prediction"), m_prediction,
          Qt::RightDockWidgetArea);
     dock(this, tr("Method"), QStringLiteral("method"), m_methods, Qt::RightDockWidgetArea);
+    auto *modelDock =
+        dock(this, tr("Model"), QStringLiteral("model"), m_model, Qt::RightDockWidgetArea);
+    tabifyDockWidget(findChild<QDockWidget *>(QStringLiteral("method")), modelDock);
+    findChild<QDockWidget *>(QStringLiteral("method"))->raise();
     auto *log = dock(this, tr("Log"), QStringLiteral("log"), m_log, Qt::BottomDockWidgetArea);
     auto *data = findChild<QDockWidget *>(QStringLiteral("dataset"));
     resizeDocks({data}, {330}, Qt::Horizontal);
@@ -97,8 +104,9 @@ void MainWindow::buildMenus()
     file->addAction(tr("Open &model..."), QKeySequence::Open, this, &MainWindow::openModelDialog);
     file->addAction(tr("Open &dataset..."), QKeySequence(tr("Ctrl+D")), this,
                     &MainWindow::openDatasetDialog);
-    file->addAction(tr("Open &demo (CNN on Fashion-MNIST)"), QKeySequence(tr("Ctrl+Shift+D")), this,
-                    &MainWindow::openDemo);
+    m_demoMenu = file->addMenu(tr("Open d&emo model"));
+    connect(m_demoMenu, &QMenu::aboutToShow, this, &MainWindow::fillDemoMenu);
+    fillDemoMenu();
     file->addSeparator();
     file->addAction(tr("&Export explanation..."), QKeySequence(tr("Ctrl+E")), this,
                     &MainWindow::exportExplanation);
@@ -157,7 +165,7 @@ void MainWindow::openPath(const QString &path)
 {
     const QString suffix = QFileInfo(path).suffix().toLower();
     if (suffix == QLatin1String("pt") || suffix == QLatin1String("pth") ||
-        suffix == QLatin1String("torchscript"))
+        suffix == QLatin1String("torchscript") || !ensembleManifestPath(path.toStdString()).empty())
         m_session->openModel(path);
     else
         m_session->openDataset(path);
@@ -167,7 +175,8 @@ void MainWindow::openModelDialog()
 {
     const QString path = QFileDialog::getOpenFileName(
         this, tr("Open TorchScript model"), QString(),
-        tr("TorchScript models (*.pt *.pth *.torchscript);;All files (*)"));
+        tr("TorchScript models and ensembles (*.pt *.pth *.torchscript ensemble.json);;"
+           "All files (*)"));
     if (!path.isEmpty())
         m_session->openModel(path);
 }
@@ -180,17 +189,38 @@ void MainWindow::openDatasetDialog()
         m_session->openDataset(path);
 }
 
-void MainWindow::openDemo()
+void MainWindow::fillDemoMenu()
 {
-    const std::string model = demoModelPath("demo-cnn");
+    m_demoMenu->clear();
+    for (const auto &entry : zooEntries()) {
+        const QString name = QString::fromStdString(entry.name);
+        QString text = QString::fromStdString(entry.displayName);
+        if (!entry.available)
+            text += tr(" (not trained)");
+        auto *action = m_demoMenu->addAction(text, this, [this, name] { openDemo(name); });
+        action->setObjectName(QStringLiteral("demo:") + name);
+        action->setToolTip(entry.available
+                               ? QString::fromStdString(entry.path)
+                               : tr("Run \"heatlens-cli zoo\" (or ./setup.sh run) to train it"));
+        if (entry.name == "demo-cnn")
+            action->setShortcut(QKeySequence(tr("Ctrl+Shift+D")));
+    }
+    m_demoMenu->setToolTipsVisible(true);
+}
+
+void MainWindow::openDemo(const QString &name)
+{
+    const std::string model = demoModelPath(name.toStdString());
     if (!std::filesystem::exists(model)) {
-        showError(tr("The demo model is not trained yet (%1). Run \"heatlens-cli zoo\" or the "
+        showError(tr("The demo model %1 is not trained yet (%2). Run \"heatlens-cli zoo\" or the "
                      "first command of the README.")
-                      .arg(QString::fromStdString(model)));
+                      .arg(name, QString::fromStdString(model)));
         return;
     }
     m_session->openModel(QString::fromStdString(model));
-    m_session->openDataset(QString::fromStdString(demoDatasetPath()));
+    const QString data = QString::fromStdString(demoDatasetPath());
+    if (!m_session->dataset() || m_session->dataset()->source() != data.toStdString())
+        m_session->openDataset(data);
 }
 
 void MainWindow::exportExplanation()

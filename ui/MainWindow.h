@@ -7,6 +7,7 @@
 #include <vector>
 
 class QLabel;
+class QMenu;
 class QMessageBox;
 class QPlainTextEdit;
 class QProgressBar;
@@ -18,6 +19,7 @@ class DatasetBrowser;
 class ExplainView;
 class JobRunner;
 class MethodPanel;
+class ModelPanel;
 class PredictionPanel;
 class Session;
 
@@ -37,10 +39,12 @@ public:
     DatasetBrowser *browser() const { return m_browser; }
     MethodPanel *methodPanel() const { return m_methods; }
     PredictionPanel *predictionPanel() const { return m_prediction; }
+    ModelPanel *modelPanel() const { return m_model; }
 
     // Opens a path dropped or given on the command line: a .pt model or a dataset.
     void openPath(const QString &path);
-    void openDemo();
+    // Opens a model of the demo zoo ("demo-cnn", "demo-vit", ...) with the demo dataset.
+    void openDemo(const QString &name = QStringLiteral("demo-cnn"));
     void openImageList(const std::vector<std::string> &files);
     void showError(const QString &message);
     void logMessage(const QString &message);
@@ -55,6 +59,7 @@ private:
     void buildMenus();
     void buildStatusBar();
     void openModelDialog();
+    void fillDemoMenu();
     void openDatasetDialog();
     void exportExplanation();
     void updateTitle();
@@ -66,6 +71,8 @@ private:
     DatasetBrowser *m_browser = nullptr;
     PredictionPanel *m_prediction = nullptr;
     MethodPanel *m_methods = nullptr;
+    ModelPanel *m_model = nullptr;
+    QMenu *m_demoMenu = nullptr;
     QPlainTextEdit *m_log = nullptr;
     QProgressBar *m_progress = nullptr;
     QLabel *m_status = nullptr;

@@ -58,12 +58,23 @@ int runInspect(const std::vector<std::string> &argv)
 {
     Args args(argv, {"model"}, {"help"});
     if (args.has("help")) {
-        std::cout << "usage: heatlens-cli inspect --model M\n\nPrints the model card as Heatlens "
+        std::cout << "usage: heatlens-cli inspect --model M\n\nM: a TorchScript file or an "
+                     "ensemble folder. Prints the model card as Heatlens "
                      "completed it, and the module tree (layers for CAM methods).\n";
         return 0;
     }
     auto model = Model::load(args.required("model"));
     std::cout << modelCardToJson(model->card());
+    if (model->isEnsemble()) {
+        std::cout << "deep ensemble of " << model->members().size()
+                  << " members (output: log of their mean probability):\n";
+        for (const auto &member : model->members())
+            std::cout << "  " << member->path() << "\n";
+    }
+    if (model->hasGroupAttributions())
+        std::cout << "feature-group model: " << model->card().groupGridRows << " x "
+                  << model->card().groupGridCols << " groups, " << model->card().groupPairs.size()
+                  << " pairs; exact attributions from " << model->card().groupMethod << "(x)\n";
     for (const auto &w : model->warnings())
         std::cout << "warning: " << w << "\n";
     std::cout << "default CAM layer: " << model->defaultCamLayer() << "\nlayers:\n";

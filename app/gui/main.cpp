@@ -28,7 +28,12 @@ int main(int argc, char **argv)
         {QStringLiteral("index"), QStringLiteral("Image to show first."), QStringLiteral("n")});
     parser.addOption({QStringLiteral("method"), QStringLiteral("Method id, e.g. grad-cam."),
                       QStringLiteral("id")});
-    parser.addOption({QStringLiteral("demo"), QStringLiteral("Open the demo model and data.")});
+    parser.addOption({QStringLiteral("demo"), QStringLiteral("Open the demo CNN and data.")});
+    parser.addOption({QStringLiteral("demo-model"),
+                      QStringLiteral("Open this demo model (demo-vit, demo-groups, "
+                                     "demo-cnn-ensemble, ...; see heatlens-cli zoo --list) "
+                                     "and the demo data."),
+                      QStringLiteral("name")});
     parser.addPositionalArgument(QStringLiteral("paths"), QStringLiteral("Models or datasets."));
     parser.process(app);
 
@@ -47,9 +52,15 @@ int main(int argc, char **argv)
         session->openDataset(parser.value(QStringLiteral("dataset")));
     for (const QString &path : parser.positionalArguments())
         window.openPath(path);
-    if (parser.isSet(QStringLiteral("demo")))
+    if (parser.isSet(QStringLiteral("demo")) || parser.isSet(QStringLiteral("demo-model"))) {
+        const QString name = parser.value(QStringLiteral("demo-model"));
         QMetaObject::invokeMethod(
-            &window, [&window] { window.openDemo(); }, Qt::QueuedConnection);
+            &window,
+            [&window, name] {
+                window.openDemo(name.isEmpty() ? QStringLiteral("demo-cnn") : name);
+            },
+            Qt::QueuedConnection);
+    }
     if (parser.isSet(QStringLiteral("index"))) {
         const int index = parser.value(QStringLiteral("index")).toInt();
         QObject::connect(session, &heatlens::ui::Session::datasetChanged, session,

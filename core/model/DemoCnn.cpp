@@ -1,85 +1,19 @@
 #include "core/model/DemoCnn.h"
 
-#include <cmath>
+#include "core/model/ModuleBuilder.h"
 
 namespace heatlens {
 
 namespace {
 
-using torch::jit::Module;
-using CU = std::shared_ptr<torch::jit::CompilationUnit>;
-
-Module makeModule(const CU &cu, const std::string &type)
-{
-    Module m(c10::QualifiedName("__torch__.heatlens." + type), cu, /*shouldMangle=*/true);
-    m.register_attribute("training", c10::BoolType::get(), true);
-    return m;
-}
-
-torch::Tensor uniform(std::vector<int64_t> shape, double bound)
-{
-    return torch::empty(shape).uniform_(-bound, bound);
-}
-
-Module conv2d(const CU &cu, int in, int out)
-{
-    Module m = makeModule(cu, "Conv2d");
-    const double bound = 1.0 / std::sqrt(double(in * 9));
-    m.register_parameter("weight", uniform({out, in, 3, 3}, bound), false);
-    m.register_parameter("bias", uniform({out}, bound), false);
-    m.define(R"(
-def forward(self, x):
-    return torch.conv2d(x, self.weight, self.bias, [1, 1], [1, 1], [1, 1], 1)
-)");
-    return m;
-}
-
-Module batchNorm(const CU &cu, int channels)
-{
-    Module m = makeModule(cu, "BatchNorm2d");
-    m.register_parameter("weight", torch::ones({channels}), false);
-    m.register_parameter("bias", torch::zeros({channels}), false);
-    m.register_buffer("running_mean", torch::zeros({channels}));
-    m.register_buffer("running_var", torch::ones({channels}));
-    m.define(R"(
-def forward(self, x):
-    return torch.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var,
-                            self.training, 0.1, 1e-5, False)
-)");
-    return m;
-}
-
-Module simple(const CU &cu, const std::string &type, const std::string &body)
-{
-    Module m = makeModule(cu, type);
-    m.define("def forward(self, x):\n    return " + body + "\n");
-    return m;
-}
-
-Module dropout(const CU &cu, double p)
-{
-    Module m = makeModule(cu, "Dropout");
-    m.register_attribute("p", c10::FloatType::get(), p);
-    m.define("def forward(self, x):\n    return torch.dropout(x, self.p, self.training)\n");
-    return m;
-}
-
-Module linear(const CU &cu, int in, int out)
-{
-    Module m = makeModule(cu, "Linear");
-    const double bound = 1.0 / std::sqrt(double(in));
-    m.register_parameter("weight", uniform({out, in}, bound), false);
-    m.register_parameter("bias", uniform({out}, bound), false);
-    m.define("def forward(self, x):\n    return torch.linear(x, self.weight, self.bias)\n");
-    return m;
-}
+using namespace builder;
 
 Module convBlock(const CU &cu, int in, int out, bool pool)
 {
     Module m = makeModule(cu, "ConvBlock");
-    m.register_module("conv", conv2d(cu, in, out));
-    m.register_module("bn", batchNorm(cu, out));
-    m.register_module("relu", simple(cu, "ReLU", "torch.relu(x)"));
+    m.register_module("conv", conv2d(cu, in, out, 3, 1, 1));
+    m.register_module("bn", batchNorm2d(cu, out));
+    m.register_module("relu", relu(cu));
     std::string body = "self.relu.forward(self.bn.forward(self.conv.forward(x)))";
     if (pool) {
         m.register_module(
@@ -112,7 +46,7 @@ Module classifier(const CU &cu, const CnnConfig &config, int flat)
     Module m = makeModule(cu, "Classifier");
     m.register_module("dropout1", dropout(cu, config.dropout));
     m.register_module("fc1", linear(cu, flat, config.hidden));
-    m.register_module("relu", simple(cu, "ReLU", "torch.relu(x)"));
+    m.register_module("relu", relu(cu));
     m.register_module("dropout2", dropout(cu, config.dropout));
     m.register_module("fc2", linear(cu, config.hidden, config.classes));
     m.define(R"(

@@ -1,5 +1,6 @@
 #include "core/model/Model.h"
 
+#include "core/model/Ensemble.h"
 #include "core/model/LayerTap.h"
 #include "core/model/TorchRuntime.h"
 
@@ -131,6 +132,8 @@ std::string fileKey(const std::string &path)
 
 std::shared_ptr<const Model> Model::load(const std::string &path)
 {
+    if (auto manifest = ensembleManifestPath(path); !manifest.empty())
+        return loadEnsemble(path, manifest);
     auto module = loadArchive(path);
     ModelCard card;
     try {
@@ -146,6 +149,72 @@ std::shared_ptr<const Model> Model::load(const std::string &path)
     model->m_card = card;
     if (model->m_card.name.empty())
         model->m_card.name = fs::path(path).stem().string();
+    model->validateAndComplete(path);
+    return model;
+}
+
+namespace {
+
+// Why `b` cannot be averaged with `a` in one ensemble ("" when it can).
+std::string incompatibility(const Model &a, const Model &b)
+{
+    const auto &x = a.card(), &y = b.card();
+    if (x.inputChannels != y.inputChannels || x.inputHeight != y.inputHeight ||
+        x.inputWidth != y.inputWidth)
+        return "takes " + std::to_string(y.inputChannels) + "x" + std::to_string(y.inputHeight) +
+               "x" + std::to_string(y.inputWidth) + " inputs, the first member " +
+               std::to_string(x.inputChannels) + "x" + std::to_string(x.inputHeight) + "x" +
+               std::to_string(x.inputWidth);
+    if (x.mean != y.mean || x.std != y.std || x.colorOrder != y.colorOrder ||
+        x.resize != y.resize || x.resizeShorter != y.resizeShorter)
+        return "preprocesses its input differently from the first member (card \"input\")";
+    if (x.labels != y.labels)
+        return "has other class labels than the first member";
+    return {};
+}
+
+std::string prefixed(const std::string &path)
+{
+    return path.empty() ? path : "members.0." + path;
+}
+
+} // namespace
+
+std::shared_ptr<const Model> Model::loadEnsemble(const std::string &path,
+                                                 const std::string &manifestPath)
+{
+    EnsembleManifest manifest;
+    try {
+        manifest = readEnsembleManifest(manifestPath);
+    } catch (const std::exception &e) {
+        throw ModelError(e.what());
+    }
+    const auto dir = fs::path(manifestPath).parent_path();
+    auto model = std::shared_ptr<Model>(new Model());
+    model->m_cacheKey = fileKey(manifestPath);
+    std::vector<torch::jit::Module> modules;
+    for (const auto &file : manifest.members) {
+        auto member = Model::load((dir / file).string());
+        if (!model->m_members.empty())
+            if (auto why = incompatibility(*model->m_members.front(), *member); !why.empty())
+                fail(manifestPath, "member " + file + " " + why);
+        model->m_cacheKey += "|" + member->cacheKey();
+        modules.push_back(member->module());
+        model->m_members.push_back(member);
+    }
+    const Model &first = *model->m_members.front();
+    model->m_path = path;
+    model->m_card = first.card();
+    model->m_card.name = manifest.name.empty() ? dir.filename().string() : manifest.name;
+    model->m_card.description = manifest.description;
+    // Layer-based methods on the whole ensemble look at the first member's layers.
+    model->m_card.camLayer = prefixed(first.defaultCamLayer());
+    for (auto &a : model->m_card.attention)
+        a = prefixed(a);
+    model->m_card.groupGridRows = model->m_card.groupGridCols = 0;
+    model->m_card.groupPairs.clear();
+    model->m_card.groupMethod.clear();
+    model->m_module = composeEnsemble(modules);
     model->validateAndComplete(path);
     return model;
 }
@@ -206,6 +275,9 @@ void Model::validateAndComplete(const std::string &source)
         fail(source, "the model accepts one image but not a batch of two; export it with a "
                      "free batch dimension");
     }
+    if (!m_card.groupMethod.empty() && !m_module.find_method(m_card.groupMethod))
+        fail(source, "the model card's feature_groups.method \"" + m_card.groupMethod +
+                         "\" is not a method of the model");
     if (!m_card.camLayer.empty() && !hasLayer(m_card.camLayer))
         fail(source, "the model card's cam_layer \"" + m_card.camLayer +
                          "\" is not a submodule of the model");
@@ -239,6 +311,15 @@ torch::Tensor Model::forward(const torch::Tensor &input) const
 {
     PlainExecutionGuard plain;
     return m_module.forward({input}).toTensor();
+}
+
+torch::Tensor Model::groupAttributions(const torch::Tensor &input) const
+{
+    if (m_card.groupMethod.empty())
+        throw std::runtime_error(m_path + ": not a feature-group model");
+    torch::InferenceMode inference;
+    PlainExecutionGuard plain;
+    return m_module.get_method(m_card.groupMethod)({input}).toTensor();
 }
 
 std::vector<LayerInfo> Model::layers() const

@@ -38,7 +38,8 @@ struct LayerInfo
 class Model
 {
 public:
-    // Loads `path` and the sidecar card beside it (same stem, .json) when present.
+    // Loads `path` and the sidecar card beside it (same stem, .json) when present; `path` may
+    // also be an ensemble folder or its ensemble.json manifest.
     static std::shared_ptr<const Model> load(const std::string &path);
     // Wraps an in-memory module (tests, trainer); `source` names it in messages.
     static std::shared_ptr<const Model> fromModule(torch::jit::Module module, ModelCard card,
@@ -67,12 +68,25 @@ public:
 
     const torch::jit::Module &module() const { return m_module; }
 
+    // A deep ensemble (loaded from a folder with ensemble.json) is one model whose module
+    // averages its members' probabilities; members() are the members as models of their own
+    // (empty for a single model).
+    // Feature-group models (card "feature_groups"): the exact attribution of every group and
+    // pair, [N, groups + pairs], from the module's own method; throws if there is none.
+    bool hasGroupAttributions() const { return !m_card.groupMethod.empty(); }
+    torch::Tensor groupAttributions(const torch::Tensor &input) const;
+
+    bool isEnsemble() const { return !m_members.empty(); }
+    const std::vector<std::shared_ptr<const Model>> &members() const { return m_members; }
+
     // A tapped forward for these layers, built once and reused (building inlines the graph,
     // which costs more than a small model's forward). Throws like LayerTap's constructor.
     std::shared_ptr<const LayerTap> layerTap(const std::vector<std::string> &paths) const;
 
 private:
     Model() = default;
+    static std::shared_ptr<const Model> loadEnsemble(const std::string &path,
+                                                     const std::string &manifestPath);
     void validateAndComplete(const std::string &source);
     std::string findLastSpatialLayer() const;
 
@@ -82,6 +96,7 @@ private:
     std::vector<std::string> m_warnings;
     mutable torch::jit::Module m_module; // mutable: forward() is non-const in LibTorch
     std::string m_defaultCamLayer;
+    std::vector<std::shared_ptr<const Model>> m_members;
     mutable std::mutex m_tapMutex;
     mutable std::map<std::vector<std::string>, std::shared_ptr<const LayerTap>> m_taps;
 };

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -73,14 +74,42 @@ void readTransformer(const json &j, ModelCard &card, const std::string &source)
     }
 }
 
+void readGroups(const json &j, ModelCard &card, const std::string &source)
+{
+    if (!j.contains("feature_groups"))
+        return;
+    const json &g = j.at("feature_groups");
+    if (!g.is_object())
+        fail(source, "\"feature_groups\" must be an object, got " + g.dump());
+    std::vector<int> grid;
+    read(g, "grid", grid, source);
+    if (grid.size() != 2 || grid[0] <= 0 || grid[1] <= 0)
+        fail(source, "\"feature_groups.grid\" must be [rows, cols], got " +
+                         (g.contains("grid") ? g.at("grid").dump() : std::string("nothing")));
+    card.groupGridRows = grid[0];
+    card.groupGridCols = grid[1];
+    std::vector<std::vector<int>> pairs;
+    read(g, "pairs", pairs, source);
+    const int groups = grid[0] * grid[1];
+    for (const auto &p : pairs) {
+        if (p.size() != 2 || p[0] < 0 || p[1] < 0 || p[0] >= groups || p[1] >= groups)
+            fail(source, "\"feature_groups.pairs\" must list [a, b] group indices below " +
+                             std::to_string(groups));
+        card.groupPairs.emplace_back(p[0], p[1]);
+    }
+    read(g, "method", card.groupMethod, source);
+}
+
 void validate(const ModelCard &card, const std::string &source)
 {
     if (card.formatVersion < 1 || card.formatVersion > ModelCard::kFormatVersion)
         fail(source, "unsupported format_version " + std::to_string(card.formatVersion) +
                          " (this Heatlens reads 1.." + std::to_string(ModelCard::kFormatVersion) +
                          ")");
-    if (card.family != "cnn" && card.family != "vit" && card.family != "other")
-        fail(source, "\"family\" must be cnn, vit or other, got \"" + card.family + "\"");
+    static const std::vector<std::string> families{"cnn", "vit", "groups", "ensemble", "other"};
+    if (std::find(families.begin(), families.end(), card.family) == families.end())
+        fail(source,
+             "\"family\" must be cnn, vit, groups, ensemble or other, got \"" + card.family + "\"");
     if (card.inputChannels != 0 && card.inputChannels != 1 && card.inputChannels != 3)
         fail(source,
              "\"input.channels\" must be 1 or 3, got " + std::to_string(card.inputChannels));
@@ -133,6 +162,7 @@ ModelCard parseModelCard(const std::string &text, const std::string &source)
     read(j, "labels_file", card.labelsFile, source);
     read(j, "cam_layer", card.camLayer, source);
     readTransformer(j, card, source);
+    readGroups(j, card, source);
     validate(card, source);
     if (card.labels.empty() && !card.labelsFile.empty()) {
         auto dir = std::filesystem::path(source).parent_path();
@@ -182,6 +212,17 @@ std::string modelCardToJson(const ModelCard &card)
         if (card.patchGridHeight > 0)
             t["patch_grid"] = {card.patchGridHeight, card.patchGridWidth};
         j["transformer"] = t;
+    }
+    if (card.groupGridRows > 0) {
+        json g;
+        g["grid"] = {card.groupGridRows, card.groupGridCols};
+        json pairs = json::array();
+        for (const auto &[a, b] : card.groupPairs)
+            pairs.push_back({a, b});
+        g["pairs"] = pairs;
+        if (!card.groupMethod.empty())
+            g["method"] = card.groupMethod;
+        j["feature_groups"] = g;
     }
     return j.dump(2) + "\n";
 }

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace heatlens {
@@ -14,7 +15,7 @@ struct ModelCard
 
     int formatVersion = kFormatVersion;
     std::string name;
-    std::string family = "other"; // cnn | vit | other
+    std::string family = "other"; // cnn | vit | groups | ensemble | other
     int inputChannels = 0;        // 1 or 3; 0 = probe
     int inputHeight = 0;          // 0 = probe
     int inputWidth = 0;
@@ -30,6 +31,13 @@ struct ModelCard
     int patchGridHeight = 0;            // transformer token grid (0 = infer)
     int patchGridWidth = 0;
     int clsToken = 0; // index of the CLS token, -1 if none
+    // Interpretable-by-design feature-group models: the input is split into a grid of
+    // rectangular groups (row-major indices); groupMethod(x) returns [N, groups + pairs] exact
+    // attributions (the groups, then groupPairs in order).
+    int groupGridRows = 0; // 0 = not a feature-group model
+    int groupGridCols = 0;
+    std::vector<std::pair<int, int>> groupPairs;
+    std::string groupMethod;
     std::string description;
 };
 

@@ -1,7 +1,9 @@
 #include "core/model/Zoo.h"
 
 #include "core/io/AtomicFile.h"
-#include "core/model/Trainer.h"
+#include "core/model/Ensemble.h"
+
+#include <algorithm>
 
 #include <cstdlib>
 #include <filesystem>
@@ -20,31 +22,53 @@ std::string envOr(const char *name, const std::string &fallback)
     return value && *value ? std::string(value) : fallback;
 }
 
-TrainConfig demoCnnConfig()
-{
-    TrainConfig config; // the defaults are the demo recipe
-    config.name = "demo-cnn";
-    config.displayName = "Demo: CNN";
-    return config;
-}
-
-std::string recipeOf(const TrainConfig &c)
-{
-    std::ostringstream out;
-    out << "cnn-v2 widths"; // v2: hand-written Adam
-    for (int w : c.cnn.widths)
-        out << "-" << w;
-    out << " hidden " << c.cnn.hidden << " dropout " << c.cnn.dropout << " epochs " << c.epochs
-        << " batch " << c.batch << " lr " << c.lr << " seed " << c.seed;
-    return out.str();
-}
-
 std::string readText(const std::string &path)
 {
     std::ifstream in(path);
     std::stringstream buffer;
     buffer << in.rdbuf();
     return buffer.str();
+}
+
+ZooRecipe recipe(const std::string &name, const std::string &display, TrainConfig config,
+                 int members, double cost)
+{
+    config.name = name;
+    config.displayName = display;
+    return {name, display, config, members, cost};
+}
+
+TrainConfig guided(TrainConfig config)
+{
+    config.saliencyGuided = 0.5;
+    config.klWeight = 1.0;
+    return config;
+}
+
+TrainConfig seeded(TrainConfig config, uint64_t seed, int epochs)
+{
+    config.seed = seed;
+    config.epochs = epochs;
+    return config;
+}
+
+std::string recipePath(const ZooRecipe &r)
+{
+    return (fs::path(zooDirectory()) / (r.name + ".recipe")).string();
+}
+
+ZooEntry entryFor(const ZooRecipe &r)
+{
+    ZooEntry e;
+    e.name = r.name;
+    e.displayName = r.displayName;
+    e.path = r.members > 1 ? (fs::path(zooDirectory()) / r.name).string() : demoModelPath(r.name);
+    e.recipe = recipeText(r.config, r.members);
+    std::error_code ec;
+    const std::string present =
+        r.members > 1 ? (fs::path(e.path) / kEnsembleManifestName).string() : e.path;
+    e.available = fs::exists(present, ec) && readText(recipePath(r)) == e.recipe;
+    return e;
 }
 
 } // namespace
@@ -58,6 +82,9 @@ std::string zooDirectory()
 
 std::string demoModelPath(const std::string &name)
 {
+    for (const auto &r : zooRecipes())
+        if (r.name == name && r.members > 1)
+            return (fs::path(zooDirectory()) / name).string();
     return (fs::path(zooDirectory()) / (name + ".pt")).string();
 }
 
@@ -66,22 +93,84 @@ std::string demoDatasetPath()
     return envOr("HEATLENS_DEMO_DATA", "/usr/share/datasets/fashion-mnist");
 }
 
-std::vector<ZooEntry> ensureZoo(const JobContext &ctx)
+std::vector<ZooRecipe> zooRecipes()
 {
-    const TrainConfig config = demoCnnConfig();
-    ZooEntry entry{config.name, recipeOf(config)};
-    const std::string recipePath = (fs::path(zooDirectory()) / (config.name + ".recipe")).string();
-    if (fs::exists(demoModelPath(config.name)) && readText(recipePath) == entry.recipe)
-        return {entry};
+    const TrainConfig cnn = defaultTrainConfig(Arch::Cnn);
+    const TrainConfig vit = defaultTrainConfig(Arch::Vit);
+    const TrainConfig groups = defaultTrainConfig(Arch::Groups);
+    // Costs: seconds measured on 2 cores with two models training at once (one thread each),
+    // used to schedule the longest first and to weigh progress. Ensemble members train two
+    // epochs each to keep the whole zoo well within 15 minutes.
+    return {
+        recipe("demo-cnn", "Demo: CNN", cnn, 1, 73),
+        recipe("demo-vit", "Demo: ViT", vit, 1, 148),
+        recipe("demo-groups", "Demo: feature-group model", groups, 1, 15),
+        recipe("demo-cnn-sg", "Demo: CNN (saliency-guided)", guided(cnn), 1, 190),
+        recipe("demo-vit-sg", "Demo: ViT (saliency-guided)", guided(vit), 1, 383),
+        recipe("demo-cnn-ensemble", "Demo: CNN ensemble", seeded(cnn, 101, 2), 5, 200),
+        recipe("demo-vit-ensemble", "Demo: ViT ensemble", seeded(vit, 101, 2), 5, 330),
+    };
+}
+
+std::vector<ZooEntry> zooEntries()
+{
+    std::vector<ZooEntry> entries;
+    for (const auto &r : zooRecipes())
+        entries.push_back(entryFor(r));
+    return entries;
+}
+
+std::vector<ZooEntry> ensureZoo(const JobContext &ctx, const std::vector<std::string> &only,
+                                int threads)
+{
+    auto recipes = zooRecipes();
+    for (auto &r : recipes)
+        r.config.threads = threads;
+    std::vector<ZooEntry> entries;
+    std::vector<size_t> todo;
+    double totalCost = 0.0;
+    for (size_t i = 0; i < recipes.size(); ++i) {
+        entries.push_back(entryFor(recipes[i]));
+        const bool wanted =
+            only.empty() || std::find(only.begin(), only.end(), recipes[i].name) != only.end();
+        if (wanted && !entries[i].available) {
+            todo.push_back(i);
+            totalCost += recipes[i].cost;
+        }
+    }
+    if (todo.empty())
+        return entries;
     auto dataset = openDataset(demoDatasetPath());
-    TrainReport report;
-    auto module = trainCnn(*dataset, config, ctx, report);
-    saveModel(module, demoCnnCard(*dataset, config), zooDirectory(), config.name, report);
-    writeTextAtomically(recipePath, entry.recipe);
-    entry.trained = true;
-    entry.accuracy = report.testAccuracy;
-    entry.seconds = report.trainSeconds;
-    return {entry};
+    const TrainingData data = loadTrainingData(*dataset, recipes[todo[0]].config, ctx.sub(0, 0.02));
+    double done = 0.0;
+    for (size_t i : todo) {
+        const ZooRecipe &r = recipes[i];
+        const double begin = 0.02 + 0.98 * done / totalCost;
+        done += r.cost;
+        const double end = 0.02 + 0.98 * done / totalCost;
+        auto sub = ctx.sub(begin, end);
+        JobContext labelled(
+            [&sub, &r](const ProgressUpdate &u) {
+                sub.report(u.fraction, r.name + "  " + u.message);
+            },
+            ctx.cancelToken());
+        std::error_code ec;
+        fs::remove(recipePath(r), ec); // the old recipe no longer describes what is there
+        if (r.members > 1) {
+            auto report = trainEnsemble(data, r.config, r.members, zooDirectory(), labelled);
+            entries[i].accuracy = report.testAccuracy;
+            entries[i].seconds = report.trainSeconds;
+        } else {
+            TrainReport report;
+            auto module = trainModel(data, r.config, labelled, report);
+            saveModel(module, trainedModelCard(data, r.config), zooDirectory(), r.name, report);
+            entries[i].accuracy = report.testAccuracy;
+            entries[i].seconds = report.trainSeconds;
+        }
+        writeTextAtomically(recipePath(r), entries[i].recipe);
+        entries[i].trained = entries[i].available = true;
+    }
+    return entries;
 }
 
 } // namespace heatlens

@@ -10,6 +10,7 @@
 #include <torch/script.h>
 
 #include <filesystem>
+#include <map>
 
 using namespace heatlens;
 namespace fs = std::filesystem;
@@ -61,6 +62,16 @@ private:
     double m_seconds = 0.0;
     std::vector<double> m_fractions;
 
+    mutable std::map<uint64_t, TrainingData> m_data;
+
+    const TrainingData &data(const TrainConfig &config) const
+    {
+        auto &d = m_data[config.seed];
+        if (!d.trainX.defined())
+            d = loadTrainingData(*m_dataset, config);
+        return d;
+    }
+
     // A few held-out images, preprocessed as the saved card prescribes.
     torch::Tensor sampleBatch(const ModelCard &card) const
     {
@@ -79,7 +90,7 @@ private Q_SLOTS:
         QElapsedTimer timer;
         timer.start();
         JobContext ctx([&](const ProgressUpdate &u) { m_fractions.push_back(u.fraction); });
-        m_trained = trainCnn(*m_dataset, tinyConfig(1), ctx, m_report);
+        m_trained = trainModel(data(tinyConfig(1)), tinyConfig(1), ctx, m_report);
         m_seconds = timer.elapsed() / 1000.0;
     }
 
@@ -103,7 +114,7 @@ private Q_SLOTS:
     void sameSeedGivesBitwiseIdenticalParameters()
     {
         TrainReport again;
-        auto second = trainCnn(*m_dataset, tinyConfig(1), JobContext{}, again);
+        auto second = trainModel(data(tinyConfig(1)), tinyConfig(1), JobContext{}, again);
         const auto a = m_trained.named_parameters();
         const auto b = second.named_parameters();
         QCOMPARE(a.size(), b.size());
@@ -121,7 +132,7 @@ private Q_SLOTS:
         QCOMPARE(again.testAccuracy, m_report.testAccuracy);
 
         TrainReport other;
-        auto different = trainCnn(*m_dataset, tinyConfig(2), JobContext{}, other);
+        auto different = trainModel(data(tinyConfig(2)), tinyConfig(2), JobContext{}, other);
         QVERIFY(!torch::equal(convWeight(different), convWeight(m_trained)));
     }
 
@@ -129,7 +140,7 @@ private Q_SLOTS:
     {
         const std::string dir = test::makeTempDir("trainer-save") + "/models/new";
         const TrainConfig config = tinyConfig(1);
-        const ModelCard card = demoCnnCard(*m_dataset, config);
+        const ModelCard card = trainedModelCard(data(config), config);
         TrainReport report = m_report;
         saveModel(m_trained, card, dir, "tiny", report);
         QCOMPARE(report.modelPath, dir + "/tiny.pt");
@@ -159,7 +170,7 @@ private Q_SLOTS:
             QSKIP("Debian's python3-torch is not installed");
         const std::string dir = test::makeTempDir("trainer-python");
         TrainReport report;
-        const ModelCard card = demoCnnCard(*m_dataset, tinyConfig(1));
+        const ModelCard card = trainedModelCard(data(tinyConfig(1)), tinyConfig(1));
         saveModel(m_trained, card, dir, "tiny", report);
         const auto input = sampleBatch(card);
         torch::NoGradGuard noGrad;
@@ -194,7 +205,7 @@ sys.exit(0 if torch.allclose(y, expected, atol=1e-5, rtol=1e-5) else 1)
         TrainReport report;
         bool cancelled = false;
         try {
-            trainCnn(*m_dataset, tinyConfig(1), JobContext({}, before), report);
+            trainModel(data(tinyConfig(1)), tinyConfig(1), JobContext({}, before), report);
         } catch (const Cancelled &) {
             cancelled = true;
         }
@@ -211,7 +222,7 @@ sys.exit(0 if torch.allclose(y, expected, atol=1e-5, rtol=1e-5) else 1)
             during);
         cancelled = false;
         try {
-            trainCnn(*m_dataset, tinyConfig(1), ctx, report);
+            trainModel(data(tinyConfig(1)), tinyConfig(1), ctx, report);
         } catch (const Cancelled &) {
             cancelled = true;
         }

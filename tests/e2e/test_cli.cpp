@@ -4,6 +4,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
 #include <QJsonArray>
@@ -13,6 +14,8 @@
 #include <QTest>
 
 #include <filesystem>
+
+#include <signal.h>
 
 namespace {
 
@@ -161,6 +164,89 @@ private Q_SLOTS:
         for (const char *id : {"saliency", "integrated-gradients", "grad-cam"})
             QVERIFY2(run.out.contains(QString(id) + "  ["), id);
         QVERIFY(run.out.contains("steps (int, default 50"));
+    }
+
+    void trainsEveryArchitectureAndEnsemblesFromTheCommandLine()
+    {
+        const QString out = QString::fromStdString(heatlens::test::makeTempDir("cli-train"));
+        const QStringList common{"--dataset", demoData(), "--limit",   "400", "--test-limit", "200",
+                                 "--epochs",  "1",        "--threads", "1",   "--out",        out};
+        for (const char *arch : {"cnn", "vit", "groups"}) {
+            Run run = cli(QStringList{"train", "--arch", arch} + common);
+            QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+            QVERIFY2(run.out.contains("test accuracy"), qPrintable(run.out));
+            const QString stem = out + "/model-" + arch;
+            QVERIFY(QFile::exists(stem + ".pt") && QFile::exists(stem + ".json"));
+            Run inspect = cli({"inspect", "--model", stem + ".pt"});
+            QCOMPARE(inspect.exitCode, 0);
+            QVERIFY(inspect.out.contains(QString("\"family\": \"") + arch + "\""));
+        }
+        Run guided = cli(QStringList{"train", "--arch", "cnn", "--saliency-guided", "0.5",
+                                     "--kl-weight", "0.5"} +
+                         common);
+        QVERIFY2(guided.exitCode == 0, qPrintable(guided.err));
+        QVERIFY(readJson(out + "/model-cnn-sg.json")["description"].toString().contains(
+            "saliency-guided: k = 50%, lambda = 0.5"));
+        Run ensemble = cli(QStringList{"train", "--ensemble", "2", "--name", "pair"} + common);
+        QVERIFY2(ensemble.exitCode == 0, qPrintable(ensemble.err));
+        QVERIFY2(ensemble.out.contains("ensemble test accuracy"), qPrintable(ensemble.out));
+        QVERIFY(QFile::exists(out + "/pair/ensemble.json"));
+        Run inspect = cli({"inspect", "--model", out + "/pair"});
+        QVERIFY2(inspect.out.contains("deep ensemble of 2 members"), qPrintable(inspect.out));
+        // The same command again refuses to replace the ensemble.
+        Run again = cli(QStringList{"train", "--ensemble", "2", "--name", "pair"} + common);
+        QCOMPARE(again.exitCode, 1);
+        QVERIFY2(again.err.contains("already exists"), qPrintable(again.err));
+    }
+
+    void trainRejectsBadOptionsAsUsageErrors()
+    {
+        Run arch = cli({"train", "--arch", "rnn", "--dataset", demoData(), "--out", "/tmp/x"});
+        QCOMPARE(arch.exitCode, 2);
+        QVERIFY2(arch.err.contains("rnn") && arch.err.contains("cnn, vit or groups"),
+                 qPrintable(arch.err));
+        Run k =
+            cli({"train", "--saliency-guided", "1.5", "--dataset", demoData(), "--out", "/tmp/x"});
+        QCOMPARE(k.exitCode, 2);
+        QVERIFY2(k.err.contains("--saliency-guided"), qPrintable(k.err));
+        Run patch = cli(
+            {"train", "--arch", "vit", "--patch", "5", "--dataset", demoData(), "--out", "/tmp/x"});
+        QCOMPARE(patch.exitCode, 2);
+    }
+
+    void interruptedTrainingLeavesNoFile()
+    {
+        const QString out = QString::fromStdString(heatlens::test::makeTempDir("cli-interrupt"));
+        QProcess process;
+        process.start(HEATLENS_CLI, {"train", "--arch", "vit", "--dataset", demoData(), "--epochs",
+                                     "5", "--threads", "1", "--out", out});
+        QVERIFY(process.waitForStarted());
+        // Wait until training reports progress, then press "Ctrl-C".
+        QString err;
+        QElapsedTimer timer;
+        timer.start();
+        while (!err.contains("epoch") && timer.elapsed() < 60000) {
+            process.waitForReadyRead(500);
+            err += QString::fromUtf8(process.readAllStandardError());
+        }
+        QVERIFY2(err.contains("epoch"), qPrintable(err));
+        ::kill(pid_t(process.processId()), SIGINT);
+        QVERIFY(process.waitForFinished(30000));
+        QCOMPARE(process.exitCode(), 130);
+        err += QString::fromUtf8(process.readAllStandardError());
+        QVERIFY2(err.contains("nothing was written"), qPrintable(err));
+        QCOMPARE(heatlens::test::entries(out.toStdString()), std::vector<std::string>{});
+    }
+
+    void zooListsItsModels()
+    {
+        Run run = cli({"zoo", "--list"});
+        QCOMPARE(run.exitCode, 0);
+        for (const char *name : {"demo-cnn", "demo-vit", "demo-groups", "demo-cnn-sg",
+                                 "demo-vit-sg", "demo-cnn-ensemble", "demo-vit-ensemble"})
+            QVERIFY2(run.out.contains(name), name);
+        Run bad = cli({"zoo", "--only", "demo-rnn"});
+        QCOMPARE(bad.exitCode, 2);
     }
 
     void everyCommandHasHelp()

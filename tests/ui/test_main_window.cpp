@@ -5,10 +5,13 @@
 #include "ui/JobRunner.h"
 #include "ui/MainWindow.h"
 #include "ui/MethodPanel.h"
+#include "ui/ModelPanel.h"
 #include "ui/PredictionPanel.h"
 #include "ui/Session.h"
 
+#include <QAction>
 #include <QComboBox>
+#include <QLabel>
 #include <QListView>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -111,6 +114,78 @@ private Q_SLOTS:
         view->setFocus();
         QTest::keyClick(view, Qt::Key_Right);
         QTRY_COMPARE_WITH_TIMEOUT(session->currentIndex(), 1, kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
+    }
+
+    void demoMenuListsEveryZooModel()
+    {
+        MainWindow window;
+        const auto entries = heatlens::zooEntries();
+        for (const auto &entry : entries) {
+            auto *action =
+                window.findChild<QAction *>(QStringLiteral("demo:") + entry.name.c_str());
+            QVERIFY2(action, entry.name.c_str());
+            QVERIFY(action->text().startsWith(QString::fromStdString(entry.displayName)));
+            QCOMPARE(action->text().contains("not trained"), !entry.available);
+        }
+        QVERIFY(entries.size() >= 7);
+    }
+
+    void vitDemoExplainsOnItsTokenGrid()
+    {
+        if (!std::filesystem::exists(heatlens::demoModelPath("demo-vit")))
+            QSKIP("demo-vit is not trained (heatlens-cli zoo)");
+        MainWindow window;
+        window.show();
+        Session *session = window.session();
+        window.openDemo(QStringLiteral("demo-vit"));
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
+        QVERIFY(window.modelPanel()->summary()->text().contains("4 x 4 patches + CLS"));
+        session->setMethod(QStringLiteral("grad-cam"));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            session->outcome() && session->outcome()->explanation.methodId == "grad-cam", kTimeout);
+        QCOMPARE(session->outcome()->explanation.layer, std::string("blocks.3.norm1"));
+        QVERIFY(overlayVariation(window.explainView()->heatmap()->overlayImage()) > 0.2);
+    }
+
+    void featureGroupDemoShowsItsExactGroupWeights()
+    {
+        if (!std::filesystem::exists(heatlens::demoModelPath("demo-groups")))
+            QSKIP("demo-groups is not trained (heatlens-cli zoo)");
+        MainWindow window;
+        window.resize(1200, 800);
+        window.show();
+        Session *session = window.session();
+        window.openDemo(QStringLiteral("demo-groups"));
+        auto *groups = window.modelPanel()->groups();
+        QTRY_COMPARE_WITH_TIMEOUT(groups->weights().size(), size_t(40), kTimeout);
+        double sum = 0.0;
+        for (float w : groups->weights())
+            sum += w;
+        QVERIFY(std::abs(sum - 1.0) < 1e-4);
+        QVERIFY(groups->isVisibleTo(window.modelPanel()));
+        QVERIFY(window.modelPanel()->summary()->text().contains("4 x 4 grid"));
+        // Another image: the weights are recomputed for it.
+        const auto before = groups->weights();
+        session->setCurrentIndex(1);
+        QTRY_VERIFY_WITH_TIMEOUT(groups->weights() != before, kTimeout);
+        window.modelPanel()->grab().save(QString(HEATLENS_BINARY_DIR) + "/test-model-panel.png");
+    }
+
+    void ensembleDemoListsItsMembersWithTheirPredictions()
+    {
+        if (!std::filesystem::exists(heatlens::demoModelPath("demo-cnn-ensemble")))
+            QSKIP("demo-cnn-ensemble is not trained (heatlens-cli zoo)");
+        MainWindow window;
+        window.show();
+        Session *session = window.session();
+        window.openDemo(QStringLiteral("demo-cnn-ensemble"));
+        QTRY_VERIFY_WITH_TIMEOUT(session->model() && session->model()->isEnsemble(), kTimeout);
+        QCOMPARE(session->model()->members().size(), size_t(5));
+        auto *members = window.modelPanel()->members();
+        QCOMPARE(members->topLevelItemCount(), 5);
+        QTRY_VERIFY_WITH_TIMEOUT(!members->topLevelItem(4)->text(1).isEmpty(), kTimeout);
+        QVERIFY(window.modelPanel()->summary()->text().contains("deep ensemble of 5"));
         QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
     }
 
