@@ -7,6 +7,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QPainter>
+#include <QScrollArea>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
@@ -122,13 +123,26 @@ ModelPanel::ModelPanel(Session *session, QWidget *parent)
     m_members->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_members->setMinimumHeight(120);
     m_detail->setWordWrap(true);
-    auto *layout = new QVBoxLayout(this);
+    m_groups->setMinimumHeight(200);
+    // Everything scrolls as one page: a narrow dock must not clip the summary or overlap the
+    // group view with its caption.
+    auto *page = new QWidget;
+    auto *layout = new QVBoxLayout(page);
     layout->setContentsMargins(4, 4, 4, 4);
-    layout->addWidget(m_summary);
-    layout->addWidget(m_members);
-    layout->addWidget(m_groups, 1);
+    // What is live for the current image first, then what the model is.
+    layout->addWidget(m_groups);
     layout->addWidget(m_detail);
+    layout->addWidget(m_members);
+    layout->addWidget(m_summary);
     layout->addStretch();
+    auto *scroll = new QScrollArea(this);
+    scroll->setWidget(page);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    auto *outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->addWidget(scroll);
     connect(session, &Session::modelChanged, this, &ModelPanel::modelChanged);
     connect(session, &Session::sampleChanged, this, &ModelPanel::requestDetails);
     modelChanged();

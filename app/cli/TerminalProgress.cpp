@@ -8,12 +8,13 @@ namespace heatlens::cli {
 
 namespace {
 
-std::atomic<bool> *g_interrupted = nullptr;
+const CancelToken *g_interrupt = nullptr;
 
+// Async-signal-safe: cancelling is one store to a lock-free atomic flag.
 extern "C" void onInterrupt(int)
 {
-    if (g_interrupted)
-        g_interrupted->store(true);
+    if (g_interrupt)
+        g_interrupt->cancel();
 }
 
 std::string formatSeconds(double s)
@@ -30,12 +31,11 @@ std::string formatSeconds(double s)
 
 CancelToken interruptToken()
 {
-    static CancelToken token;
-    static std::atomic<bool> flag{false};
+    static const CancelToken token;
     static bool installed = false;
     if (!installed) {
         installed = true;
-        g_interrupted = &flag;
+        g_interrupt = &token;
         std::signal(SIGINT, onInterrupt);
         std::signal(SIGTERM, onInterrupt);
     }
@@ -55,13 +55,7 @@ TerminalProgress::~TerminalProgress()
 
 JobContext TerminalProgress::context(const CancelToken &token)
 {
-    return JobContext(
-        [this, token](const ProgressUpdate &u) {
-            if (g_interrupted && g_interrupted->load())
-                token.cancel();
-            draw(u);
-        },
-        token);
+    return JobContext([this](const ProgressUpdate &u) { draw(u); }, token);
 }
 
 void TerminalProgress::draw(const ProgressUpdate &u)

@@ -28,7 +28,8 @@ DIR/NAME.pt (TorchScript, loadable by torch.jit.load) with its model card DIR/NA
                    attention probabilities are blocks.N.attn.softmax
   --arch groups    interpretable-by-design feature-group model (Afchar & Hennequin 2020):
                    one expert per 7x7 patch and per adjacent pair, exact attributions from
-                   its group_attributions(x) method
+                   its group_attributions(x) method; --pair-penalty P (default 0.1)
+                   prices the pairs' total weight so interactions are used where they pay
   --saliency-guided K   saliency-guided training (Ismail et al. 2021): mask the fraction K
                    (e.g. 0.5) of features with the smallest gradient and add
                    --kl-weight L (default 1) times KL(f(x) || f(x_masked)) to the loss
@@ -73,6 +74,9 @@ TrainConfig trainConfig(const Args &args)
     c.klWeight = args.doubleValue("kl-weight", c.klWeight);
     c.weightDecay = args.doubleValue("weight-decay", c.weightDecay);
     c.warmup = args.doubleValue("warmup", c.warmup);
+    if (args.has("pair-penalty") && arch != Arch::Groups)
+        throw UsageError("--pair-penalty applies to --arch groups only");
+    c.pairPenalty = args.doubleValue("pair-penalty", c.pairPenalty);
     c.limit = size_t(args.intValue("limit", 0));
     c.testLimit = size_t(args.intValue("test-limit", 0));
     c.threads = args.intValue("threads", 0);
@@ -124,7 +128,8 @@ int runTrain(const std::vector<std::string> &argv)
                      "kl-weight",    "ensemble",
                      "weight-decay", "warmup",
                      "patch",        "dim",
-                     "depth",        "heads"},
+                     "depth",        "heads",
+                     "pair-penalty"},
               {"force", "help"});
     if (args.has("help")) {
         std::cout << kUsage;

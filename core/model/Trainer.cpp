@@ -164,7 +164,11 @@ Output run(torch::jit::Module &module, const TrainConfig &config, const torch::T
     const auto e = expertLogits.size(1);
     auto own = at::cross_entropy_loss(expertLogits.reshape({-1, expertLogits.size(2)}),
                                       y.repeat_interleave(e));
-    return {logits, own * config.expertLoss};
+    // Interactions only where they pay: without a price on the pairs' total weight, pair
+    // experts (which see strictly more) take all the weight and the groups' attributions say
+    // nothing.
+    auto pairShare = weights.slice(1, config.groups.numGroups()).sum(1).mean();
+    return {logits, own * config.expertLoss + pairShare * config.pairPenalty};
 }
 
 double accuracy(torch::jit::Module &module, const TrainingData &data)
@@ -478,7 +482,7 @@ std::string recipeText(const TrainConfig &c, int ensembleMembers)
         break;
     case Arch::Groups:
         out << " grid " << c.groups.grid << " hidden " << c.groups.hidden << " expert-loss "
-            << c.expertLoss;
+            << c.expertLoss << " pair-penalty " << c.pairPenalty;
         break;
     }
     out << " epochs " << c.epochs << " batch " << c.batch << " lr " << c.lr << " warmup "

@@ -30,6 +30,7 @@ struct TrainConfig
     double saliencyGuided = 0; // Ismail et al. 2021: fraction k of features masked; 0 = off
     double klWeight = 1.0;     // lambda of the KL term of saliency-guided training
     double expertLoss = 0.5;   // feature-group model: weight of every expert's own loss
+    double pairPenalty = 0.1;  // feature-group model: price of the pairs' total weight
     uint64_t seed = 1;
     int threads = 0;      // 0 = all cores
     size_t limit = 0;     // use at most this many training images (0 = all); tests use it

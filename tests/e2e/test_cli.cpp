@@ -3,6 +3,7 @@
 #include "tests/support/TestSupport.h"
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -11,6 +12,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QProcessEnvironment>
 #include <QTest>
 
 #include <filesystem>
@@ -25,9 +27,11 @@ struct Run
     QString out, err;
 };
 
-Run cli(const QStringList &args)
+Run cli(const QStringList &args, const QProcessEnvironment &env = {})
 {
     QProcess process;
+    if (!env.isEmpty())
+        process.setProcessEnvironment(env);
     process.start(HEATLENS_CLI, args);
     process.waitForFinished(300000);
     return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()),
@@ -236,6 +240,67 @@ private Q_SLOTS:
         err += QString::fromUtf8(process.readAllStandardError());
         QVERIFY2(err.contains("nothing was written"), qPrintable(err));
         QCOMPARE(heatlens::test::entries(out.toStdString()), std::vector<std::string>{});
+    }
+
+    void zooTrainsEveryModelOnceThenSkipsThem()
+    {
+        // A small image folder stands in for Fashion-MNIST: 10 classes of 28 x 28 images whose
+        // brightness band depends on the class.
+        const std::string data = heatlens::test::makeTempDir("zoo-data");
+        cv::RNG rng(5);
+        for (int c = 0; c < 10; ++c) {
+            std::filesystem::create_directories(data + "/c" + std::to_string(c));
+            for (int i = 0; i < 8; ++i) {
+                cv::Mat image(28, 28, CV_8UC1);
+                rng.fill(image, cv::RNG::UNIFORM, 0, 60);
+                image.rowRange(c * 2, c * 2 + 6) += cv::Scalar(180);
+                cv::imwrite(data + "/c" + std::to_string(c) + "/" + std::to_string(i) + ".png",
+                            image);
+            }
+        }
+        const QString zoo = QString::fromStdString(heatlens::test::makeTempDir("zoo-models"));
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert("HEATLENS_ZOO", zoo);
+        env.insert("HEATLENS_DEMO_DATA", QString::fromStdString(data));
+        Run first = cli({"zoo"}, env);
+        QVERIFY2(first.exitCode == 0, qPrintable(first.err));
+        for (const char *name : {"demo-cnn", "demo-vit", "demo-groups", "demo-cnn-sg",
+                                 "demo-vit-sg", "demo-cnn-ensemble", "demo-vit-ensemble"})
+            QVERIFY2(first.out.contains(QString(name).leftJustified(20) + " trained in"), name);
+        QVERIFY(QFile::exists(zoo + "/demo-vit-ensemble/ensemble.json"));
+        QVERIFY(QFile::exists(zoo + "/demo-groups.pt"));
+        for (const auto &entry : heatlens::test::entries(zoo.toStdString()))
+            QVERIFY2(!heatlens::test::contains(entry, "partial") &&
+                         !heatlens::test::contains(entry, ".tmp"),
+                     entry.c_str());
+        Run second = cli({"zoo"}, env);
+        QCOMPARE(second.exitCode, 0);
+        QCOMPARE(second.out.count("up to date"), 7);
+        Run list = cli({"zoo", "--list"}, env);
+        QCOMPARE(list.out.count("ready"), 7);
+        Run inspect = cli({"inspect", "--model", zoo + "/demo-cnn-ensemble"}, env);
+        QVERIFY2(inspect.out.contains("deep ensemble of 5 members"), qPrintable(inspect.out));
+    }
+
+    void interruptedZooLeavesNoHalfWrittenModel()
+    {
+        const QString zoo = QString::fromStdString(heatlens::test::makeTempDir("zoo-interrupt"));
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert("HEATLENS_ZOO", zoo);
+        QProcess process;
+        process.setProcessEnvironment(env);
+        process.start(HEATLENS_CLI, {"zoo", "--only", "demo-cnn,demo-groups"});
+        QVERIFY(process.waitForStarted());
+        QTest::qWait(4000); // both workers are reading the dataset or training
+        ::kill(pid_t(process.processId()), SIGINT);
+        QVERIFY(process.waitForFinished(60000));
+        const QString err = QString::fromUtf8(process.readAllStandardError());
+        QCOMPARE(process.exitCode(), 130);
+        QVERIFY2(err.contains("nothing was written"), qPrintable(err));
+        for (const auto &entry : heatlens::test::entries(zoo.toStdString()))
+            QVERIFY2(!heatlens::test::contains(entry, ".pt") &&
+                         !heatlens::test::contains(entry, "partial"),
+                     entry.c_str());
     }
 
     void zooListsItsModels()

@@ -11,6 +11,7 @@
 
 #include <QAction>
 #include <QComboBox>
+#include <QDockWidget>
 #include <QLabel>
 #include <QListView>
 #include <QSignalSpy>
@@ -169,7 +170,9 @@ private Q_SLOTS:
         const auto before = groups->weights();
         session->setCurrentIndex(1);
         QTRY_VERIFY_WITH_TIMEOUT(groups->weights() != before, kTimeout);
-        window.modelPanel()->grab().save(QString(HEATLENS_BINARY_DIR) + "/test-model-panel.png");
+        window.findChild<QDockWidget *>(QStringLiteral("model"))->raise();
+        QTRY_VERIFY(groups->isVisible());
+        window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-model-panel.png");
     }
 
     void ensembleDemoListsItsMembersWithTheirPredictions()
@@ -177,6 +180,7 @@ private Q_SLOTS:
         if (!std::filesystem::exists(heatlens::demoModelPath("demo-cnn-ensemble")))
             QSKIP("demo-cnn-ensemble is not trained (heatlens-cli zoo)");
         MainWindow window;
+        window.resize(1200, 800);
         window.show();
         Session *session = window.session();
         window.openDemo(QStringLiteral("demo-cnn-ensemble"));
@@ -187,6 +191,9 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(!members->topLevelItem(4)->text(1).isEmpty(), kTimeout);
         QVERIFY(window.modelPanel()->summary()->text().contains("deep ensemble of 5"));
         QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
+        window.findChild<QDockWidget *>(QStringLiteral("model"))->raise();
+        QTRY_VERIFY(members->isVisible());
+        window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-ensemble-panel.png");
     }
 
     void badModelFileIsReportedNotFatal()
