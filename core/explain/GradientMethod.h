@@ -12,6 +12,21 @@ public:
     std::string family() const override { return "gradient"; }
     Explanation explain(const ExplainRequest &request, const JobContext &ctx) const final;
 
+    // For wrappers (the noise tunnel): this method's per-element attributions and its map
+    // reduction, as explain() uses them. `request.input` has one row unless acceptsBatch().
+    torch::Tensor attributions(const ExplainRequest &request, const JobContext &ctx,
+                               Explanation &out) const
+    {
+        return attribute(request, ctx, out);
+    }
+    torch::Tensor reduceToMap(const torch::Tensor &attributions, const Params &params,
+                              bool &signedMap) const
+    {
+        return reduce(attributions, params, signedMap);
+    }
+    // True when attribute() handles a [B, C, H, W] input row by row in one pass.
+    virtual bool acceptsBatch() const { return false; }
+
 protected:
     // Attributions per input element, shape of request.input ([1, C, H, W]).
     virtual torch::Tensor attribute(const ExplainRequest &request, const JobContext &ctx,

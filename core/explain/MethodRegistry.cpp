@@ -8,11 +8,15 @@ namespace heatlens {
 std::unique_ptr<Method> makeSaliency();
 std::unique_ptr<Method> makeIntegratedGradients();
 std::unique_ptr<Method> makeGradCam();
+std::unique_ptr<Method> makeInputXGradient();
+std::unique_ptr<Method> makeSmoothGrad();
 
 MethodRegistry::MethodRegistry()
 {
     m_methods.push_back(makeSaliency());
+    m_methods.push_back(makeInputXGradient());
     m_methods.push_back(makeIntegratedGradients());
+    m_methods.push_back(makeSmoothGrad());
     m_methods.push_back(makeGradCam());
 }
 

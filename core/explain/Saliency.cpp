@@ -27,6 +27,8 @@ public:
                  "channels)."}};
     }
 
+    bool acceptsBatch() const override { return true; }
+
 protected:
     torch::Tensor attribute(const ExplainRequest &request, const JobContext &ctx,
                             Explanation &out) const override

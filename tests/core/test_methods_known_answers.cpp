@@ -150,6 +150,66 @@ private Q_SLOTS:
         }
     }
 
+    void linearModelInputXGradientIsInputTimesWeights()
+    {
+        LinearCase c;
+        for (int target = 0; target < 3; ++target) {
+            auto e = explain("input-x-gradient", c.model, c.input, target, {});
+            const auto expected = (c.input[0] * c.weightOf(target)).sum(0);
+            QVERIFY(e.signedMap);
+            QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-6),
+                     test::maxDifference(fromMap(e.map), expected).c_str());
+            QCOMPARE(e.forwardPasses, 1);
+        }
+    }
+
+    void smoothGradOfALinearModelKeepsItsConstantGradient()
+    {
+        // The gradient of a linear model does not depend on the input: every noisy copy has
+        // the same saliency, so SmoothGrad = Saliency, SmoothGrad-squared = w^2, VarGrad = 0.
+        LinearCase c;
+        const int target = 2;
+        const auto w = c.weightOf(target);
+        auto mean =
+            explain("smoothgrad", c.model, c.input, target, {{"samples", "7"}, {"batch", "3"}});
+        const auto saliency = std::get<0>(w.abs().max(0));
+        QVERIFY2(test::allClose(fromMap(mean.map), saliency, 1e-5),
+                 test::maxDifference(fromMap(mean.map), saliency).c_str());
+        QCOMPARE(mean.forwardPasses, 7);
+        QCOMPARE(mean.backwardPasses, 7);
+        auto squared = explain("smoothgrad", c.model, c.input, target,
+                               {{"variant", "smoothgrad-sq"}, {"samples", "5"}});
+        QVERIFY(!squared.signedMap);
+        QVERIFY(test::allClose(fromMap(squared.map), (w * w).sum(0), 1e-5));
+        auto variance = explain("smoothgrad", c.model, c.input, target,
+                                {{"variant", "vargrad"}, {"samples", "5"}});
+        QVERIFY(fromMap(variance.map).abs().max().item<float>() < 1e-5f);
+    }
+
+    void smoothGradIsSeededAndItsNoiseIsRealForInputTimesGradient()
+    {
+        LinearCase c;
+        const std::map<std::string, std::string> a{
+            {"base", "input-x-gradient"}, {"samples", "6"}, {"seed", "1"}};
+        auto first = explain("smoothgrad", c.model, c.input, 0, a);
+        auto again = explain("smoothgrad", c.model, c.input, 0, a);
+        QVERIFY(test::bitwiseEqual(first.map, again.map));
+        auto other = a;
+        other["seed"] = "2";
+        auto different = explain("smoothgrad", c.model, c.input, 0, other);
+        QVERIFY(!test::bitwiseEqual(first.map, different.map));
+        // Noise of mean zero: the average stays near input x weights; VarGrad is (w sigma)^2-ish
+        // and positive.
+        auto zeroNoise = a;
+        zeroNoise["noise"] = "0";
+        auto exact = explain("smoothgrad", c.model, c.input, 0, zeroNoise);
+        QVERIFY(test::allClose(fromMap(exact.map), (c.input[0] * c.weightOf(0)).sum(0), 1e-5));
+        auto var = a;
+        var["variant"] = "vargrad";
+        QVERIFY(fromMap(explain("smoothgrad", c.model, c.input, 0, var).map).min().item<float>() >
+                0.0f);
+    }
+
     void linearModelSaliencyOfOneChannelIsTheWeightImage()
     {
         torch::manual_seed(4);
@@ -470,7 +530,7 @@ private Q_SLOTS:
 
         job.methodId = "lime";
         QVERIFY(test::contains(test::errorOf([&] { runExplain(job, JobContext{}); }),
-                               "unknown method \"lime\" (known: saliency, integrated-gradients"));
+                               "unknown method \"lime\" (known: saliency, input-x-gradient"));
     }
 
     void preprocessedImagesOwnTheirPixels()
