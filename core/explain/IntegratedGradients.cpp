@@ -1,3 +1,4 @@
+#include "core/explain/Baselines.h"
 #include "core/explain/GradientMethod.h"
 #include "core/explain/Integration.h"
 
@@ -37,15 +38,16 @@ public:
                  1024,
                  {},
                  "Path points per forward/backward pass: bounds memory."},
-                {"baseline",
-                 "Baseline",
-                 ParamType::Choice,
-                 std::string("black"),
+                {"baseline", "Baseline", ParamType::Choice, std::string("black"), 0, 0,
+                 baselineKinds(), baselineHelp()},
+                {"seed",
+                 "Seed",
+                 ParamType::Int,
                  0,
                  0,
-                 {"black", "zero"},
-                 "black: an all-black image (normalised like the input); zero: all-zero input "
-                 "tensor."},
+                 1000000,
+                 {},
+                 "Seed of the uniform-noise baseline."},
                 {"rule", "Integration rule", ParamType::Choice, std::string("gauss-legendre"), 0, 0,
                  quadratureRules(), "Quadrature along the path."}};
     }
@@ -55,8 +57,8 @@ protected:
                             Explanation &out) const override
     {
         const auto &p = request.params;
-        const auto baseline = p.getString("baseline") == "black" ? blackInput(request.model->card())
-                                                                 : torch::zeros_like(request.input);
+        const auto baseline = makeBaseline(p.getString("baseline"), request.input,
+                                           request.model->card(), uint64_t(p.getInt("seed")));
         const auto q = quadrature(p.getString("rule"), p.getInt("steps"));
         const auto delta = request.input - baseline;
         auto total = integrate(request, baseline, delta, q, ctx, out);

@@ -10,6 +10,7 @@ std::unique_ptr<Method> makeIntegratedGradients();
 std::unique_ptr<Method> makeGradCam();
 std::unique_ptr<Method> makeInputXGradient();
 std::unique_ptr<Method> makeSmoothGrad();
+std::unique_ptr<Method> makeOcclusion();
 
 MethodRegistry::MethodRegistry()
 {
@@ -18,6 +19,7 @@ MethodRegistry::MethodRegistry()
     m_methods.push_back(makeIntegratedGradients());
     m_methods.push_back(makeSmoothGrad());
     m_methods.push_back(makeGradCam());
+    m_methods.push_back(makeOcclusion());
 }
 
 const MethodRegistry &MethodRegistry::instance()

@@ -1,3 +1,4 @@
+#include "core/explain/Baselines.h"
 #include "core/explain/Explainer.h"
 #include "core/explain/Integration.h"
 #include "core/explain/MethodRegistry.h"
@@ -210,6 +211,95 @@ private Q_SLOTS:
                 0.0f);
     }
 
+    void baselinesAreWhatTheyClaim()
+    {
+        LinearCase c({0.5f, 0.25f}, {0.5f, 0.5f});
+        const auto &card = c.model->card();
+        QVERIFY(torch::equal(makeBaseline("black", c.input, card),
+                             blackInput(card).expand_as(c.input)));
+        QVERIFY(torch::equal(makeBaseline("zero", c.input, card), torch::zeros_like(c.input)));
+        const auto mean = makeBaseline("mean", c.input, card);
+        for (int ch = 0; ch < 2; ++ch)
+            QVERIFY(test::allClose(mean[0][ch],
+                                   torch::full({3, 4}, c.input[0][ch].mean().item<float>())));
+        // Blurring keeps a constant image and smooths a varying one.
+        const auto constant = torch::full({1, 2, 3, 4}, 0.7f);
+        QVERIFY(test::allClose(makeBaseline("blur", constant, card), constant, 1e-6));
+        const auto blur = makeBaseline("blur", c.input, card);
+        QVERIFY(blur.std().item<float>() < c.input.std().item<float>());
+        const auto a = makeBaseline("uniform", c.input, card, 3);
+        QVERIFY(torch::equal(a, makeBaseline("uniform", c.input, card, 3)));
+        QVERIFY(!torch::equal(a, makeBaseline("uniform", c.input, card, 4)));
+        QVERIFY(a.min().item<float>() >= c.input.min().item<float>());
+        QVERIFY(a.max().item<float>() <= c.input.max().item<float>());
+        QVERIFY(test::contains(test::errorOf([&] { makeBaseline("grey", c.input, card); }),
+                               "unknown baseline \"grey\""));
+    }
+
+    void integratedGradientsFromAnyBaselineAreInputMinusBaselineTimesWeights()
+    {
+        LinearCase c;
+        for (const auto &kind : baselineKinds()) {
+            auto e = explain("integrated-gradients", c.model, c.input, 0,
+                             {{"baseline", kind}, {"seed", "5"}});
+            const auto b = makeBaseline(kind, c.input, c.model->card(), 5);
+            const auto expected = ((c.input - b)[0] * c.weightOf(0)).sum(0);
+            QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-5),
+                     (kind + ": " + test::maxDifference(fromMap(e.map), expected)).c_str());
+            QVERIFY2(e.stats.at("completeness_gap") < 1e-4, kind.c_str());
+        }
+    }
+
+    void occlusionWithOnePixelWindowsIsInputMinusBaselineTimesWeights()
+    {
+        LinearCase c;
+        for (const char *kind : {"zero", "mean", "blur"}) {
+            auto e =
+                explain("occlusion", c.model, c.input, 1,
+                        {{"window", "1"}, {"stride", "1"}, {"baseline", kind}, {"batch", "5"}});
+            const auto b = makeBaseline(kind, c.input, c.model->card());
+            const auto expected = ((c.input - b)[0] * c.weightOf(1)).sum(0);
+            QVERIFY2(
+                test::allClose(fromMap(e.map), expected, 1e-5),
+                (std::string(kind) + ": " + test::maxDifference(fromMap(e.map), expected)).c_str());
+            QCOMPARE(e.forwardPasses, 1 + 12);
+            QCOMPARE(e.backwardPasses, 0);
+        }
+    }
+
+    void occlusionAveragesTheWindowsCoveringEachPixel()
+    {
+        LinearCase c;
+        const auto contribution = (c.input[0] * c.weightOf(0)).sum(0); // [3, 4], zero baseline
+        // Window 2, stride 1 on 3 x 4: origins rows {0, 1}, cols {0, 1, 2}.
+        auto sum = torch::zeros({3, 4}), count = torch::zeros({3, 4});
+        for (int r = 0; r < 2; ++r)
+            for (int col = 0; col < 3; ++col) {
+                const float drop =
+                    contribution.slice(0, r, r + 2).slice(1, col, col + 2).sum().item<float>();
+                sum.slice(0, r, r + 2).slice(1, col, col + 2) += drop;
+                count.slice(0, r, r + 2).slice(1, col, col + 2) += 1.0f;
+            }
+        std::vector<double> fractions;
+        int partials = 0;
+        const Method &method = MethodRegistry::instance().get("occlusion");
+        ExplainRequest request;
+        request.model = c.model;
+        request.input = c.input;
+        request.target = 0;
+        request.params = resolveParams(
+            method.params(), {{"window", "2"}, {"stride", "1"}, {"batch", "2"}}, "occlusion");
+        JobContext ctx([&](const ProgressUpdate &u) {
+            fractions.push_back(u.fraction);
+            partials += !u.partialMap.empty();
+        });
+        auto e = method.explain(request, ctx);
+        QVERIFY2(test::allClose(fromMap(e.map), sum / count, 1e-5),
+                 test::maxDifference(fromMap(e.map), sum / count).c_str());
+        QCOMPARE(partials, 3); // 6 windows in batches of 2, streamed
+        QVERIFY(std::is_sorted(fractions.begin(), fractions.end()));
+    }
+
     void linearModelSaliencyOfOneChannelIsTheWeightImage()
     {
         torch::manual_seed(4);
@@ -398,7 +488,7 @@ private Q_SLOTS:
         };
         const std::string unknown = errorFor({{"stepz", "8"}});
         QVERIFY2(test::contains(unknown, "integrated-gradients has no parameter \"stepz\"") &&
-                     test::contains(unknown, "steps, batch, baseline, rule"),
+                     test::contains(unknown, "steps, batch, baseline, seed, rule"),
                  unknown.c_str());
         QCOMPARE(errorFor({{"steps", "0"}}),
                  std::string("parameter \"steps\" of integrated-gradients: expected an integer "
@@ -413,7 +503,7 @@ private Q_SLOTS:
         QVERIFY(test::contains(errorFor({{"batch", "2000"}}), "\"batch\""));
         QCOMPARE(errorFor({{"baseline", "grey"}}),
                  std::string("parameter \"baseline\" of integrated-gradients: expected one of "
-                             "black, zero, got \"grey\""));
+                             "black, zero, mean, blur, uniform, got \"grey\""));
         QVERIFY(test::contains(errorFor({{"rule", "simpson"}}), "got \"simpson\""));
 
         const Method &saliency = MethodRegistry::instance().get("saliency");
@@ -450,9 +540,9 @@ private Q_SLOTS:
             "parameter \"steps\" of integrated-gradients"));
         Params wrongType;
         wrongType.set("baseline", 3);
-        QVERIFY(
-            test::contains(test::errorOf([&] { completeParams(specs, wrongType, "ig"); }),
-                           "parameter \"baseline\" of ig: expected one of black, zero, got \"3\""));
+        QVERIFY(test::contains(test::errorOf([&] { completeParams(specs, wrongType, "ig"); }),
+                               "parameter \"baseline\" of ig: expected one of black, zero, mean, "
+                               "blur, uniform, got \"3\""));
         QVERIFY(test::contains(test::errorOf([&] { full.get("sigma"); }), "\"sigma\""));
 
         const ParamSpec sigma{"sigma", "Sigma", ParamType::Double, 0.5, 0.0, 1.0, {}, ""};
@@ -473,12 +563,14 @@ private Q_SLOTS:
     {
         const auto specs = MethodRegistry::instance().get("integrated-gradients").params();
         const Params a = resolveParams(specs, {{"steps", "8"}, {"baseline", "zero"}}, "ig");
-        QCOMPARE(a.canonical(), std::string("baseline=zero;batch=16;rule=gauss-legendre;steps=8"));
+        QCOMPARE(a.canonical(),
+                 std::string("baseline=zero;batch=16;rule=gauss-legendre;seed=0;steps=8"));
         Params b;
         b.set("steps", 8);
         b.set("rule", std::string("gauss-legendre"));
         b.set("batch", 16);
         b.set("baseline", std::string("zero"));
+        b.set("seed", 0);
         QCOMPARE(b.canonical(), a.canonical());
         QCOMPARE(a.canonical(), a.canonical());
         Params mixed;

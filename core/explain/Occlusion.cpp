@@ -1,0 +1,138 @@
+#include "core/explain/Baselines.h"
+#include "core/explain/MethodSupport.h"
+
+#include <sstream>
+
+namespace heatlens {
+
+namespace {
+
+// Zeiler & Fergus 2014, with Captum's averaging: a window slides over the image with a stride;
+// each position replaces the window (all channels) by the baseline, and every pixel of the
+// window receives the drop of the target logit, f(x) - f(x occluded). A pixel's attribution is
+// the mean over the windows that covered it. Forward passes only, batched, in inference mode;
+// the map is streamed as rows of windows complete.
+class Occlusion : public Method
+{
+public:
+    std::string id() const override { return "occlusion"; }
+    std::string name() const override { return "Occlusion"; }
+    std::string family() const override { return "perturbation"; }
+    std::string description() const override
+    {
+        return "Drop of the target logit when a sliding window is replaced by a baseline.";
+    }
+    std::vector<ParamSpec> params() const override
+    {
+        return {{"window",
+                 "Window",
+                 ParamType::Int,
+                 0,
+                 0,
+                 4096,
+                 {},
+                 "Window side in pixels; 0 = an eighth of the shorter input side (at least 2)."},
+                {"stride",
+                 "Stride",
+                 ParamType::Int,
+                 0,
+                 0,
+                 4096,
+                 {},
+                 "Step between windows in pixels; 0 = half the window."},
+                {"baseline", "Baseline", ParamType::Choice, std::string("zero"), 0, 0,
+                 baselineKinds(), baselineHelp()},
+                {"batch",
+                 "Batch size",
+                 ParamType::Int,
+                 32,
+                 1,
+                 1024,
+                 {},
+                 "Occluded images per forward pass."},
+                {"seed",
+                 "Seed",
+                 ParamType::Int,
+                 0,
+                 0,
+                 1000000,
+                 {},
+                 "Seed of the uniform-noise baseline."}};
+    }
+
+    Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override
+    {
+        ExplanationBuilder builder(request, id());
+        Explanation &out = builder.out();
+        const auto &p = request.params;
+        const auto &x = request.input;
+        const int h = int(x.size(2)), w = int(x.size(3));
+        int window = p.getInt("window");
+        if (window == 0)
+            window = std::max(2, std::min(h, w) / 8);
+        window = std::min({window, h, w});
+        int stride = p.getInt("stride");
+        if (stride == 0)
+            stride = std::max(1, window / 2);
+        const auto baseline = makeBaseline(p.getString("baseline"), x, request.model->card(),
+                                           uint64_t(p.getInt("seed")));
+
+        // Window origins: every stride, plus the last position so the border is covered.
+        auto origins = [stride, window](int size) {
+            std::vector<int> o;
+            for (int i = 0; i + window <= size; i += stride)
+                o.push_back(i);
+            if (o.back() + window < size)
+                o.push_back(size - window);
+            return o;
+        };
+        const auto rows = origins(h), cols = origins(w);
+        std::vector<std::pair<int, int>> positions;
+        for (int r : rows)
+            for (int c : cols)
+                positions.emplace_back(r, c);
+
+        const float reference = request.model->predict(x)[0][request.target].item<float>();
+        out.forwardPasses += 1;
+        auto sum = torch::zeros({h, w}), count = torch::zeros({h, w});
+        const int batch = p.getInt("batch");
+        for (size_t begin = 0; begin < positions.size(); begin += size_t(batch)) {
+            ctx.throwIfCancelled();
+            const size_t end = std::min(positions.size(), begin + size_t(batch));
+            auto images = x.repeat({int64_t(end - begin), 1, 1, 1});
+            for (size_t k = begin; k < end; ++k) {
+                const auto [r, c] = positions[k];
+                images[int64_t(k - begin)]
+                    .slice(1, r, r + window)
+                    .slice(2, c, c + window)
+                    .copy_(baseline[0].slice(1, r, r + window).slice(2, c, c + window));
+            }
+            const auto scores = request.model->predict(images).select(1, request.target);
+            out.forwardPasses += int(end - begin);
+            for (size_t k = begin; k < end; ++k) {
+                const auto [r, c] = positions[k];
+                sum.slice(0, r, r + window).slice(1, c, c + window) +=
+                    reference - scores[int64_t(k - begin)].item<float>();
+                count.slice(0, r, r + window).slice(1, c, c + window) += 1.0f;
+            }
+            const double fraction = double(end) / double(positions.size());
+            ctx.reportPartial(fraction, tensorToMap(sum / count.clamp_min(1.0f)),
+                              std::to_string(end) + "/" + std::to_string(positions.size()) +
+                                  " windows");
+        }
+        out.map = tensorToMap(sum / count.clamp_min(1.0f));
+        out.signedMap = true;
+        out.stats["window"] = window;
+        out.stats["stride"] = stride;
+        return builder.finish(ctx);
+    }
+};
+
+} // namespace
+
+std::unique_ptr<Method> makeOcclusion()
+{
+    return std::make_unique<Occlusion>();
+}
+
+} // namespace heatlens
