@@ -34,11 +34,15 @@ double seconds(const std::function<void()> &fn, int repeat)
     return best;
 }
 
-// Seconds per image of one forward + backward to the input at batch size `batch`.
+// Seconds per image of one forward + backward to the input at batch size `batch` (negative
+// batch: one inference-mode forward pass, the unit of forward-only methods).
 double passPerImage(const Model &model, int batch, int repeat)
 {
     const auto &c = model.card();
-    auto input = torch::randn({batch, c.inputChannels, c.inputHeight, c.inputWidth});
+    const int n = std::abs(batch);
+    auto input = torch::randn({n, c.inputChannels, c.inputHeight, c.inputWidth});
+    if (batch < 0)
+        return seconds([&] { model.predict(input); }, repeat) / n;
     return seconds(
                [&] {
                    auto x = input.clone().requires_grad_(true);
@@ -46,20 +50,24 @@ double passPerImage(const Model &model, int batch, int repeat)
                    torch::autograd::grad({score}, {x});
                },
                repeat) /
-           batch;
+           n;
 }
 
 struct Case
 {
     std::string method;
     std::map<std::string, std::string> params;
-    int batch; // batch size of the method's passes
+    int batch; // batch size of the method's passes; negative: forward-only passes
 };
 
 void benchModel(const std::string &label, const ModelPtr &model, int repeat)
 {
-    const std::vector<Case> cases{
-        {"saliency", {}, 1}, {"integrated-gradients", {{"steps", "50"}}, 16}, {"grad-cam", {}, 1}};
+    const std::vector<Case> cases{{"saliency", {}, 1},
+                                  {"input-x-gradient", {}, 1},
+                                  {"integrated-gradients", {{"steps", "50"}}, 16},
+                                  {"smoothgrad", {{"samples", "20"}, {"batch", "16"}}, 16},
+                                  {"grad-cam", {}, 1},
+                                  {"occlusion", {{"batch", "32"}}, -32}};
     const auto &c = model->card();
     auto input = torch::randn({1, c.inputChannels, c.inputHeight, c.inputWidth});
     std::map<int, double> pass;
