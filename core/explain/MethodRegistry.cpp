@@ -11,6 +11,11 @@ std::unique_ptr<Method> makeGradCam();
 std::unique_ptr<Method> makeInputXGradient();
 std::unique_ptr<Method> makeSmoothGrad();
 std::unique_ptr<Method> makeOcclusion();
+std::unique_ptr<Method> makeGradCamPlusPlus();
+std::unique_ptr<Method> makeHiResCam();
+std::unique_ptr<Method> makeXGradCam();
+std::unique_ptr<Method> makeLayerCam();
+std::unique_ptr<Method> makeEigenCam();
 
 MethodRegistry::MethodRegistry()
 {
@@ -19,6 +24,11 @@ MethodRegistry::MethodRegistry()
     m_methods.push_back(makeIntegratedGradients());
     m_methods.push_back(makeSmoothGrad());
     m_methods.push_back(makeGradCam());
+    m_methods.push_back(makeGradCamPlusPlus());
+    m_methods.push_back(makeHiResCam());
+    m_methods.push_back(makeXGradCam());
+    m_methods.push_back(makeLayerCam());
+    m_methods.push_back(makeEigenCam());
     m_methods.push_back(makeOcclusion());
 }
 

@@ -67,6 +67,8 @@ void benchModel(const std::string &label, const ModelPtr &model, int repeat)
                                   {"integrated-gradients", {{"steps", "50"}}, 16},
                                   {"smoothgrad", {{"samples", "20"}, {"batch", "16"}}, 16},
                                   {"grad-cam", {}, 1},
+                                  {"hirescam", {}, 1},
+                                  {"eigen-cam", {}, 1},
                                   {"occlusion", {{"batch", "32"}}, -32}};
     const auto &c = model->card();
     auto input = torch::randn({1, c.inputChannels, c.inputHeight, c.inputWidth});

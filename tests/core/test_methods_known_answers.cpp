@@ -410,6 +410,63 @@ private Q_SLOTS:
                              fromMap(explain("grad-cam", model, x, 0, {{"layer", "conv"}}).map)));
     }
 
+    void camVariantsMatchTheirFormulasOnAConvHead()
+    {
+        // The tapped layer is the convolution, A_k = w_k x, followed by a ReLU: the gradients
+        // V[t, k] * 1[A_k > 0] vary over the image, so the variants differ; each is checked
+        // against its formula on hand-computed A and dA.
+        const auto w = torch::tensor({2.0f, -1.0f}).view({2, 1, 1, 1});
+        const auto v = torch::tensor({{1.0f, -2.0f}, {0.5f, 0.5f}, {-1.0f, 3.0f}});
+        auto model = wrap(convSumModule(w, torch::zeros({2}), v, "torch.relu"), 1, 5, 6);
+        torch::manual_seed(8);
+        const auto x = torch::randn({1, 1, 5, 6});
+        const auto a = w.view({1, 2, 1, 1}) * x; // [1, 2, 5, 6]
+        for (int target = 0; target < 3; ++target) {
+            const auto g = v[target].view({1, 2, 1, 1}) * (a > 0).to(torch::kFloat32);
+            const auto g2 = g * g, g3 = g2 * g;
+            auto alpha = g2 / (2 * g2 + a.sum({2, 3}, true) * g3 + 1e-7);
+            alpha = torch::where(g != 0, alpha, torch::zeros_like(alpha));
+            const std::map<std::string, torch::Tensor> expected{
+                {"hirescam", torch::relu((g * a).sum(1))[0]},
+                {"layercam", torch::relu((torch::relu(g) * a).sum(1))[0]},
+                {"xgrad-cam",
+                 torch::relu(
+                     ((g * a).sum({2, 3}, true) / (a.sum({2, 3}, true) + 1e-7) * a).sum(1))[0]},
+                {"grad-cam-plus-plus",
+                 torch::relu(((torch::relu(g) * alpha).sum({2, 3}, true) * a).sum(1))[0]},
+            };
+            for (const auto &[id, map] : expected) {
+                auto e = explain(id, model, x, target, {{"layer", "conv"}});
+                QVERIFY2(test::allClose(fromMap(e.map), map, 1e-4),
+                         (id + " target " + std::to_string(target) + ": " +
+                          test::maxDifference(fromMap(e.map), map))
+                             .c_str());
+            }
+        }
+        // HiResCAM is not Grad-CAM once gradients vary (target 2: relu(3|x|) on x < 0 against
+        // relu(-(3 - p) x) with p the fraction of positive pixels).
+        QVERIFY(!test::allClose(fromMap(explain("hirescam", model, x, 2, {{"layer", "conv"}}).map),
+                                fromMap(explain("grad-cam", model, x, 2, {{"layer", "conv"}}).map),
+                                1e-3));
+    }
+
+    void eigenCamIsTheFirstPrincipalComponentWithAPositiveSign()
+    {
+        // Without the ReLU, A = w (x) x has rank one: the first component's projection is
+        // (x - mean x) * |w|, signed to agree with sum_k A_k = (2 - 1) x = x; shifted to 0.
+        const auto w = torch::tensor({2.0f, -1.0f}).view({2, 1, 1, 1});
+        auto model = wrap(convSumModule(w, torch::zeros({2}), torch::ones({3, 2}), ""), 1, 5, 6);
+        torch::manual_seed(9);
+        const auto x = torch::randn({1, 1, 5, 6});
+        auto projection = (x[0][0] - x.mean()) * std::sqrt(5.0f);
+        projection = projection - projection.min();
+        for (int target = 0; target < 3; ++target) { // class-agnostic
+            auto e = explain("eigen-cam", model, x, target, {{"layer", "conv"}});
+            QVERIFY2(test::allClose(fromMap(e.map), projection, 1e-4),
+                     test::maxDifference(fromMap(e.map), projection).c_str());
+        }
+    }
+
     void gradCamOfANegativeLayerIsZero()
     {
         const auto w = torch::tensor({2.0f, -1.0f}).view({2, 1, 1, 1});
