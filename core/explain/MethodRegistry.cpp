@@ -11,6 +11,7 @@ std::unique_ptr<Method> makeGradCam();
 std::unique_ptr<Method> makeInputXGradient();
 std::unique_ptr<Method> makeSmoothGrad();
 std::unique_ptr<Method> makeOcclusion();
+std::unique_ptr<Method> makeFeatureAblation();
 std::unique_ptr<Method> makeGradCamPlusPlus();
 std::unique_ptr<Method> makeHiResCam();
 std::unique_ptr<Method> makeXGradCam();
@@ -30,6 +31,7 @@ MethodRegistry::MethodRegistry()
     m_methods.push_back(makeLayerCam());
     m_methods.push_back(makeEigenCam());
     m_methods.push_back(makeOcclusion());
+    m_methods.push_back(makeFeatureAblation());
 }
 
 const MethodRegistry &MethodRegistry::instance()

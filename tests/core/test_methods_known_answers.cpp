@@ -300,6 +300,29 @@ private Q_SLOTS:
         QVERIFY(std::is_sorted(fractions.begin(), fractions.end()));
     }
 
+    void featureAblationGivesEachCellItsSummedContribution()
+    {
+        // 3 x 4 image in 2 x 2 cells: rows {0} {1, 2}, columns {0, 1} {2, 3}.
+        LinearCase c;
+        const auto contribution =
+            ((c.input - makeBaseline("mean", c.input, c.model->card()))[0] * c.weightOf(2)).sum(0);
+        auto expected = torch::zeros({3, 4});
+        for (auto [r0, r1] : {std::pair{0, 1}, std::pair{1, 3}})
+            for (auto [c0, c1] : {std::pair{0, 2}, std::pair{2, 4}})
+                expected.slice(0, r0, r1).slice(1, c0, c1).fill_(
+                    contribution.slice(0, r0, r1).slice(1, c0, c1).sum().item<float>());
+        auto e = explain("feature-ablation", c.model, c.input, 2,
+                         {{"cells", "2"}, {"baseline", "mean"}, {"batch", "3"}});
+        QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-5),
+                 test::maxDifference(fromMap(e.map), expected).c_str());
+        QCOMPARE(e.forwardPasses, 1 + 4);
+        QVERIFY(e.signedMap);
+        // Cells of one pixel: the per-pixel contributions themselves.
+        auto pixels = explain("feature-ablation", c.model, c.input, 2,
+                              {{"cells", "64"}, {"baseline", "mean"}});
+        QVERIFY(test::allClose(fromMap(pixels.map), contribution, 1e-5));
+    }
+
     void linearModelSaliencyOfOneChannelIsTheWeightImage()
     {
         torch::manual_seed(4);
