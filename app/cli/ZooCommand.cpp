@@ -106,21 +106,21 @@ std::string percent(double f)
     return std::to_string(int(std::clamp(f, 0.0, 1.0) * 100.0)) + "%";
 }
 
-// Trains `todo` in up to `jobs` child processes at once, longest first; returns their entries.
-std::vector<ZooEntry> trainInParallel(std::vector<Worker> todo, int jobs, const JobContext &ctx)
+// Trains `pending` in up to `jobs` child processes at once, longest first; returns their entries.
+std::vector<ZooEntry> trainInParallel(std::vector<Worker> pending, int jobs, const JobContext &ctx)
 {
-    std::stable_sort(todo.begin(), todo.end(),
+    std::stable_sort(pending.begin(), pending.end(),
                      [](const Worker &a, const Worker &b) { return a.cost > b.cost; });
     double total = 0.0;
-    for (const auto &w : todo)
+    for (const auto &w : pending)
         total += w.cost;
     size_t next = 0;
     std::vector<Worker *> running;
     bool interrupted = false;
     std::vector<std::string> failures;
-    while (next < todo.size() || !running.empty()) {
-        while (!interrupted && int(running.size()) < jobs && next < todo.size()) {
-            Worker &w = todo[next++];
+    while (next < pending.size() || !running.empty()) {
+        while (!interrupted && int(running.size()) < jobs && next < pending.size()) {
+            Worker &w = pending[next++];
             w.pid = spawnWorker(w.entry.name, w.out);
             running.push_back(&w);
         }
@@ -157,7 +157,7 @@ std::vector<ZooEntry> trainInParallel(std::vector<Worker> todo, int jobs, const 
         }
         double done = 0.0;
         std::string message;
-        for (const auto &w : todo) {
+        for (const auto &w : pending) {
             done += w.cost * (w.entry.trained ? 1.0 : w.fraction);
             if (w.pid > 0 && !w.finished)
                 message +=
@@ -174,7 +174,7 @@ std::vector<ZooEntry> trainInParallel(std::vector<Worker> todo, int jobs, const 
         throw std::runtime_error("training failed for " + names + " (see the messages above)");
     }
     std::vector<ZooEntry> entries;
-    for (const auto &w : todo)
+    for (const auto &w : pending)
         entries.push_back(w.entry);
     return entries;
 }
@@ -246,21 +246,25 @@ int runZoo(const std::vector<std::string> &argv)
     if (args.has("worker"))
         return runWorker(only, threads);
 
-    std::vector<Worker> todo;
+    std::vector<Worker> pending;
     std::vector<ZooEntry> entries = zooEntries();
     const auto recipes = zooRecipes();
     for (size_t i = 0; i < entries.size(); ++i) {
         const bool wanted =
             only.empty() || std::find(only.begin(), only.end(), entries[i].name) != only.end();
-        if (wanted && !entries[i].available)
-            todo.push_back(Worker{entries[i], recipes[i].cost, -1, -1, {}, 0.0, {}, false, 0});
+        if (wanted && !entries[i].available) {
+            Worker w;
+            w.entry = entries[i];
+            w.cost = recipes[i].cost;
+            pending.push_back(w);
+        }
     }
     TerminalProgress progress("zoo");
     auto ctx = progress.context(interruptToken());
     std::vector<ZooEntry> trained;
-    if (todo.size() > 1 && jobs > 1)
-        trained = trainInParallel(todo, jobs, ctx);
-    else if (!todo.empty())
+    if (pending.size() > 1 && jobs > 1)
+        trained = trainInParallel(pending, jobs, ctx);
+    else if (!pending.empty())
         trained = ensureZoo(ctx, only, threads);
     progress.finish();
     for (auto &e : entries)

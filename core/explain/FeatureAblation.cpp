@@ -1,5 +1,5 @@
 #include "core/explain/Baselines.h"
-#include "core/explain/MethodSupport.h"
+#include "core/explain/Perturbation.h"
 
 namespace heatlens {
 
@@ -70,42 +70,23 @@ public:
             return e;
         };
         const auto rows = edges(h, cellRows), cols = edges(w, cellCols);
-        struct Cell
-        {
-            int r0, r1, c0, c1;
-        };
-        std::vector<Cell> all;
+        std::vector<Region> cells;
         for (int i = 0; i < cellRows; ++i)
             for (int j = 0; j < cellCols; ++j)
-                all.push_back(
+                cells.push_back(
                     {rows[size_t(i)], rows[size_t(i) + 1], cols[size_t(j)], cols[size_t(j) + 1]});
 
-        const float reference = request.model->predict(x)[0][request.target].item<float>();
-        out.forwardPasses += 1;
         auto map = torch::zeros({h, w});
-        const int batch = p.getInt("batch");
-        for (size_t begin = 0; begin < all.size(); begin += size_t(batch)) {
-            ctx.throwIfCancelled();
-            const size_t end = std::min(all.size(), begin + size_t(batch));
-            auto images = x.repeat({int64_t(end - begin), 1, 1, 1});
-            for (size_t k = begin; k < end; ++k) {
-                const auto &c = all[k];
-                images[int64_t(k - begin)]
-                    .slice(1, c.r0, c.r1)
-                    .slice(2, c.c0, c.c1)
-                    .copy_(baseline[0].slice(1, c.r0, c.r1).slice(2, c.c0, c.c1));
-            }
-            const auto scores = request.model->predict(images).select(1, request.target);
-            out.forwardPasses += int(end - begin);
-            for (size_t k = begin; k < end; ++k) {
-                const auto &c = all[k];
-                map.slice(0, c.r0, c.r1)
-                    .slice(1, c.c0, c.c1)
-                    .fill_(reference - scores[int64_t(k - begin)].item<float>());
-            }
-            ctx.reportPartial(double(end) / double(all.size()), tensorToMap(map),
-                              std::to_string(end) + "/" + std::to_string(all.size()) + " cells");
-        }
+        regionDrops(request, baseline, cells, p.getInt("batch"), ctx, out,
+                    [&](size_t begin, size_t end, const std::vector<float> &drops) {
+                        for (size_t k = begin; k < end; ++k) {
+                            const auto &g = cells[k];
+                            map.slice(0, g.r0, g.r1).slice(1, g.c0, g.c1).fill_(drops[k]);
+                        }
+                        ctx.reportPartial(double(end) / double(cells.size()), tensorToMap(map),
+                                          std::to_string(end) + "/" + std::to_string(cells.size()) +
+                                              " cells");
+                    });
         out.map = tensorToMap(map);
         out.signedMap = true;
         return builder.finish(ctx);

@@ -1,7 +1,5 @@
 #include "core/explain/Baselines.h"
-#include "core/explain/MethodSupport.h"
-
-#include <sstream>
+#include "core/explain/Perturbation.h"
 
 namespace heatlens {
 
@@ -87,39 +85,24 @@ public:
             return o;
         };
         const auto rows = origins(h), cols = origins(w);
-        std::vector<std::pair<int, int>> positions;
+        std::vector<Region> windows;
         for (int r : rows)
             for (int c : cols)
-                positions.emplace_back(r, c);
+                windows.push_back({r, r + window, c, c + window});
 
-        const float reference = request.model->predict(x)[0][request.target].item<float>();
-        out.forwardPasses += 1;
         auto sum = torch::zeros({h, w}), count = torch::zeros({h, w});
-        const int batch = p.getInt("batch");
-        for (size_t begin = 0; begin < positions.size(); begin += size_t(batch)) {
-            ctx.throwIfCancelled();
-            const size_t end = std::min(positions.size(), begin + size_t(batch));
-            auto images = x.repeat({int64_t(end - begin), 1, 1, 1});
-            for (size_t k = begin; k < end; ++k) {
-                const auto [r, c] = positions[k];
-                images[int64_t(k - begin)]
-                    .slice(1, r, r + window)
-                    .slice(2, c, c + window)
-                    .copy_(baseline[0].slice(1, r, r + window).slice(2, c, c + window));
-            }
-            const auto scores = request.model->predict(images).select(1, request.target);
-            out.forwardPasses += int(end - begin);
-            for (size_t k = begin; k < end; ++k) {
-                const auto [r, c] = positions[k];
-                sum.slice(0, r, r + window).slice(1, c, c + window) +=
-                    reference - scores[int64_t(k - begin)].item<float>();
-                count.slice(0, r, r + window).slice(1, c, c + window) += 1.0f;
-            }
-            const double fraction = double(end) / double(positions.size());
-            ctx.reportPartial(fraction, tensorToMap(sum / count.clamp_min(1.0f)),
-                              std::to_string(end) + "/" + std::to_string(positions.size()) +
-                                  " windows");
-        }
+        regionDrops(request, baseline, windows, p.getInt("batch"), ctx, out,
+                    [&](size_t begin, size_t end, const std::vector<float> &drops) {
+                        for (size_t k = begin; k < end; ++k) {
+                            const auto &g = windows[k];
+                            sum.slice(0, g.r0, g.r1).slice(1, g.c0, g.c1) += drops[k];
+                            count.slice(0, g.r0, g.r1).slice(1, g.c0, g.c1) += 1.0f;
+                        }
+                        ctx.reportPartial(double(end) / double(windows.size()),
+                                          tensorToMap(sum / count.clamp_min(1.0f)),
+                                          std::to_string(end) + "/" +
+                                              std::to_string(windows.size()) + " windows");
+                    });
         out.map = tensorToMap(sum / count.clamp_min(1.0f));
         out.signedMap = true;
         out.stats["window"] = window;

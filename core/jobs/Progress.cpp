@@ -17,14 +17,15 @@ void JobContext::reportPartial(double fraction, const cv::Mat &partial,
         m_callback({std::clamp(fraction, 0.0, 1.0), message, partial});
 }
 
-JobContext JobContext::sub(double begin, double end) const
+JobContext JobContext::sub(double begin, double end, const std::string &prefix) const
 {
     if (!m_callback)
         return JobContext({}, m_token);
     auto parent = m_callback;
     return JobContext(
-        [parent, begin, end](const ProgressUpdate &u) {
-            parent({begin + (end - begin) * u.fraction, u.message, u.partialMap});
+        [parent, begin, end, prefix](const ProgressUpdate &u) {
+            parent({begin + (end - begin) * u.fraction,
+                    prefix.empty() ? u.message : prefix + "  " + u.message, u.partialMap});
         },
         m_token);
 }

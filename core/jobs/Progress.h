@@ -37,8 +37,9 @@ public:
     const CancelToken &cancelToken() const { return m_token; }
     void throwIfCancelled() const { m_token.throwIfCancelled(); }
 
-    // A context for a sub-task covering [begin, end] of this one's progress range.
-    JobContext sub(double begin, double end) const;
+    // A context for a sub-task covering [begin, end] of this one's progress range; `prefix`,
+    // when given, is put before the sub-task's messages ("member 2/5  ...").
+    JobContext sub(double begin, double end, const std::string &prefix = {}) const;
 
 private:
     Callback m_callback;

@@ -519,14 +519,9 @@ EnsembleReport trainEnsemble(const TrainingData &data, const TrainConfig &config
             member.name = "member-" + std::to_string(i + 1);
             member.displayName = config.displayName + " member " + std::to_string(i + 1);
             TrainReport r;
-            auto sub = ctx.sub(double(i) / count, double(i + 1) / count);
-            JobContext labelled(
-                [&sub, i, count](const ProgressUpdate &u) {
-                    sub.report(u.fraction, "member " + std::to_string(i + 1) + "/" +
-                                               std::to_string(count) + "  " + u.message);
-                },
-                ctx.cancelToken());
-            auto module = trainModel(data, member, labelled, r);
+            auto sub = ctx.sub(double(i) / count, double(i + 1) / count,
+                               "member " + std::to_string(i + 1) + "/" + std::to_string(count));
+            auto module = trainModel(data, member, sub, r);
             saveModel(module, trainedModelCard(data, member), staging.string(), member.name, r);
             r.modelPath = (target / (member.name + ".pt")).string();
             r.cardPath = (target / (member.name + ".json")).string();

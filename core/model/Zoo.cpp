@@ -127,42 +127,38 @@ std::vector<ZooEntry> ensureZoo(const JobContext &ctx, const std::vector<std::st
     for (auto &r : recipes)
         r.config.threads = threads;
     std::vector<ZooEntry> entries;
-    std::vector<size_t> todo;
+    std::vector<size_t> pending;
     double totalCost = 0.0;
     for (size_t i = 0; i < recipes.size(); ++i) {
         entries.push_back(entryFor(recipes[i]));
         const bool wanted =
             only.empty() || std::find(only.begin(), only.end(), recipes[i].name) != only.end();
         if (wanted && !entries[i].available) {
-            todo.push_back(i);
+            pending.push_back(i);
             totalCost += recipes[i].cost;
         }
     }
-    if (todo.empty())
+    if (pending.empty())
         return entries;
     auto dataset = openDataset(demoDatasetPath());
-    const TrainingData data = loadTrainingData(*dataset, recipes[todo[0]].config, ctx.sub(0, 0.02));
+    const TrainingData data =
+        loadTrainingData(*dataset, recipes[pending[0]].config, ctx.sub(0, 0.02));
     double done = 0.0;
-    for (size_t i : todo) {
+    for (size_t i : pending) {
         const ZooRecipe &r = recipes[i];
         const double begin = 0.02 + 0.98 * done / totalCost;
         done += r.cost;
         const double end = 0.02 + 0.98 * done / totalCost;
-        auto sub = ctx.sub(begin, end);
-        JobContext labelled(
-            [&sub, &r](const ProgressUpdate &u) {
-                sub.report(u.fraction, r.name + "  " + u.message);
-            },
-            ctx.cancelToken());
+        const auto sub = ctx.sub(begin, end, r.name);
         std::error_code ec;
         fs::remove(recipePath(r), ec); // the old recipe no longer describes what is there
         if (r.members > 1) {
-            auto report = trainEnsemble(data, r.config, r.members, zooDirectory(), labelled);
+            auto report = trainEnsemble(data, r.config, r.members, zooDirectory(), sub);
             entries[i].accuracy = report.testAccuracy;
             entries[i].seconds = report.trainSeconds;
         } else {
             TrainReport report;
-            auto module = trainModel(data, r.config, labelled, report);
+            auto module = trainModel(data, r.config, sub, report);
             saveModel(module, trainedModelCard(data, r.config), zooDirectory(), r.name, report);
             entries[i].accuracy = report.testAccuracy;
             entries[i].seconds = report.trainSeconds;

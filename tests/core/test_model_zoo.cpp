@@ -2,6 +2,7 @@
 // ensembles: tiny configurations train in seconds on a Fashion-MNIST subset, reload with the
 // same logits (also in Debian's python3-torch), and keep their structural promises.
 #include "core/data/Dataset.h"
+#include "core/explain/MethodSupport.h"
 #include "core/io/Npy.h"
 #include "core/model/Ensemble.h"
 #include "core/model/LayerTap.h"
@@ -49,12 +50,6 @@ TrainConfig tinyConfig(Arch arch, uint64_t seed = 1)
     c.name = "tiny-" + archName(arch);
     c.displayName = "Tiny " + archName(arch);
     return c;
-}
-
-cv::Mat toMat(const torch::Tensor &t, int rows)
-{
-    auto c = t.detach().to(torch::kFloat32).contiguous().view({rows, -1});
-    return cv::Mat(rows, int(c.size(1)), CV_32FC1, c.data_ptr<float>()).clone();
 }
 
 } // namespace
@@ -356,17 +351,18 @@ private Q_SLOTS:
         if (!test::pythonCanImport("torch"))
             QSKIP("Debian's python3-torch is not installed");
         const auto x = heldOut(4);
-        writeNpy(m_dir + "/input.npy", toMat(x, 4 * 28));
+        writeNpy(m_dir + "/input.npy", tensorToMap(x.reshape({4 * 28, -1})));
         QStringList args{QString::fromStdString(m_dir + "/input.npy")};
         torch::NoGradGuard noGrad;
         for (auto &[arch, module] : m_trained) {
             const std::string stem = m_dir + "/" + archName(arch);
-            writeNpy(stem + "-logits.npy", toMat(module.forward({x}).toTensor(), 4));
+            writeNpy(stem + "-logits.npy",
+                     tensorToMap(module.forward({x}).toTensor().reshape({4, -1})));
             args << QString::fromStdString(m_reports[arch].modelPath)
                  << QString::fromStdString(stem + "-logits.npy");
         }
         const auto w = m_trained[Arch::Groups].get_method("group_attributions")({x}).toTensor();
-        writeNpy(m_dir + "/groups-w.npy", toMat(w, 4));
+        writeNpy(m_dir + "/groups-w.npy", tensorToMap(w.reshape({4, -1})));
         args << QString::fromStdString(m_dir + "/groups-w.npy");
         const std::string script = R"(
 import sys, numpy, torch

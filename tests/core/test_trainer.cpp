@@ -1,4 +1,5 @@
 #include "core/data/Dataset.h"
+#include "core/explain/MethodSupport.h"
 #include "core/io/Npy.h"
 #include "core/model/Model.h"
 #include "core/model/Trainer.h"
@@ -32,13 +33,6 @@ TrainConfig tinyConfig(uint64_t seed)
     config.testLimit = 300;
     config.name = "tiny";
     return config;
-}
-
-// Tensor [rows, cols] (any contiguous float tensor viewed as 2-D) -> CV_32F matrix (copied).
-cv::Mat toMat(const torch::Tensor &t, int rows)
-{
-    auto c = t.detach().to(torch::kFloat32).contiguous().view({rows, -1});
-    return cv::Mat(rows, int(c.size(1)), CV_32FC1, c.data_ptr<float>()).clone();
 }
 
 torch::Tensor convWeight(const torch::jit::Module &module)
@@ -175,8 +169,8 @@ private Q_SLOTS:
         const auto input = sampleBatch(card);
         torch::NoGradGuard noGrad;
         const auto logits = m_trained.forward({input}).toTensor();
-        writeNpy(dir + "/input.npy", toMat(input, 4 * 28));
-        writeNpy(dir + "/logits.npy", toMat(logits, 4));
+        writeNpy(dir + "/input.npy", tensorToMap(input.reshape({4 * 28, -1})));
+        writeNpy(dir + "/logits.npy", tensorToMap(logits.reshape({4, -1})));
         const std::string script = R"(
 import sys, numpy, torch
 m = torch.jit.load(sys.argv[1])

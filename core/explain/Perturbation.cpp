@@ -1,0 +1,35 @@
+#include "core/explain/Perturbation.h"
+
+namespace heatlens {
+
+std::vector<float> regionDrops(
+    const ExplainRequest &request, const torch::Tensor &baseline,
+    const std::vector<Region> &regions, int batch, const JobContext &ctx, Explanation &out,
+    const std::function<void(size_t begin, size_t end, const std::vector<float> &drops)> &onBatch)
+{
+    const auto &x = request.input;
+    const float reference = request.model->predict(x)[0][request.target].item<float>();
+    out.forwardPasses += 1;
+    std::vector<float> drops(regions.size(), 0.0f);
+    for (size_t begin = 0; begin < regions.size(); begin += size_t(batch)) {
+        ctx.throwIfCancelled();
+        const size_t end = std::min(regions.size(), begin + size_t(batch));
+        auto images = x.repeat({int64_t(end - begin), 1, 1, 1});
+        for (size_t k = begin; k < end; ++k) {
+            const auto &g = regions[k];
+            images[int64_t(k - begin)]
+                .slice(1, g.r0, g.r1)
+                .slice(2, g.c0, g.c1)
+                .copy_(baseline[0].slice(1, g.r0, g.r1).slice(2, g.c0, g.c1));
+        }
+        const auto scores = request.model->predict(images).select(1, request.target).contiguous();
+        out.forwardPasses += int(end - begin);
+        const float *s = scores.data_ptr<float>();
+        for (size_t k = begin; k < end; ++k)
+            drops[k] = reference - s[k - begin];
+        onBatch(begin, end, drops);
+    }
+    return drops;
+}
+
+} // namespace heatlens
