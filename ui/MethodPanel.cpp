@@ -10,6 +10,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
@@ -65,6 +66,20 @@ void MethodPanel::rebuildForm()
         m_method->setCurrentIndex(m_method->findData(qs(method.id())));
     }
     m_description->setText(qs(method.description()));
+    // Methods that cannot explain this model (attention methods on a CNN) are greyed out.
+    if (auto *items = qobject_cast<QStandardItemModel *>(m_method->model()))
+        for (int i = 0; i < m_method->count(); ++i) {
+            const Method &m =
+                MethodRegistry::instance().get(m_method->itemData(i).toString().toStdString());
+            std::string why;
+            try {
+                why = m_session->model() ? m.whyNotApplicable(*m_session->model()) : std::string();
+            } catch (const std::exception &e) {
+                why = e.what();
+            }
+            items->item(i)->setEnabled(why.empty() || m.id() == method.id());
+            items->item(i)->setToolTip(why.empty() ? qs(m.description()) : qs(why));
+        }
     while (m_form->rowCount() > 0)
         m_form->removeRow(0);
     m_layers = nullptr;
@@ -73,7 +88,8 @@ void MethodPanel::rebuildForm()
         QWidget *editor = editorFor(spec, values.get(spec.name));
         editor->setToolTip(qs(spec.help));
         if (spec.type == ParamType::Layer)
-            m_form->addRow(new QLabel(qs(spec.label), m_formHost));
+            m_form->addRow(new QLabel(
+                tr("%1 (Ctrl+click several to average them)").arg(qs(spec.label)), m_formHost));
         m_form->addRow(spec.type == ParamType::Layer ? QString() : qs(spec.label), editor);
     }
 }
@@ -122,9 +138,20 @@ QWidget *MethodPanel::editorFor(const ParamSpec &spec, const ParamValue &value)
         m_layers->setHeaderLabels({tr("Layer"), tr("Type")});
         m_layers->setMinimumHeight(220);
         m_layers->header()->setSectionResizeMode(0, QHeaderView::Stretch);
+        // Ctrl+click selects several layers: their CAMs are averaged.
+        m_layers->setSelectionMode(QAbstractItemView::ExtendedSelection);
         fillLayers(std::get<std::string>(value));
-        connect(m_layers, &QTreeWidget::itemClicked, this, [this, name](QTreeWidgetItem *item) {
-            commit(name, item->data(0, Qt::UserRole).toString().toStdString());
+        connect(m_layers, &QTreeWidget::itemSelectionChanged, this, [this, name] {
+            QStringList paths;
+            for (const auto *item : m_layers->selectedItems()) {
+                const QString path = item->data(0, Qt::UserRole).toString();
+                if (path.isEmpty()) { // the model default wins over anything else selected
+                    paths.clear();
+                    break;
+                }
+                paths << path;
+            }
+            commit(name, paths.join(QLatin1Char(',')).toStdString());
         });
         return m_layers;
     }
@@ -136,7 +163,11 @@ void MethodPanel::fillLayers(const std::string &selected)
     const auto &model = m_session->model();
     if (!model)
         return;
-    const std::string current = selected.empty() ? model->defaultCamLayer() : selected;
+    std::vector<std::string> chosen;
+    for (const auto &part : qs(selected).split(QLatin1Char(','), Qt::SkipEmptyParts))
+        chosen.push_back(part.trimmed().toStdString());
+    if (chosen.empty())
+        chosen.push_back(model->defaultCamLayer());
     auto *automatic = new QTreeWidgetItem(
         m_layers, {tr("(model default: %1)").arg(qs(model->defaultCamLayer())), QString()});
     automatic->setData(0, Qt::UserRole, QString());
@@ -153,15 +184,18 @@ void MethodPanel::fillLayers(const std::string &selected)
         item->setData(0, Qt::UserRole, qs(layer.path));
         items[layer.path] = item;
     }
-    QTreeWidgetItem *select = selected.empty() ? automatic : nullptr;
-    if (auto it = items.find(current); it != items.end()) {
+    const QSignalBlocker block(m_layers);
+    if (selected.empty())
+        automatic->setSelected(true);
+    for (const auto &path : chosen) {
+        auto it = items.find(path);
+        if (it == items.end())
+            continue;
         m_layers->scrollToItem(it->second);
         it->second->setExpanded(true);
-        if (!select)
-            select = it->second;
+        if (!selected.empty())
+            it->second->setSelected(true);
     }
-    if (select)
-        select->setSelected(true);
 }
 
 void MethodPanel::commit(const std::string &name, const ParamValue &value)

@@ -163,7 +163,7 @@ void Session::requestExplanation()
         Q_EMIT explanationReady();
         return;
     }
-    ExplainJob job{m_model, m_image, m_methodId.toStdString(), params(), m_target};
+    ExplainJob job{m_model, m_image, m_methodId.toStdString(), params(), m_target, m_dataset};
     const int index = m_index;
     m_partialMap = cv::Mat();
     Q_EMIT explanationStarted();

@@ -15,13 +15,14 @@ namespace {
 
 const char *kUsage =
     R"(usage: heatlens-cli explain --model M (--image F | --dataset D --index K) --method ID
-                           [--target C] [--param k=v ...] --out DIR
+                           [--target C] [--param k=v ...] [--references D] --out DIR
                            [--colormap NAME] [--alpha A] [--clip P] [--force]
 
 Explains one image and writes DIR/<image>-<method>.png (overlay), .npy (raw map at the model's
 input resolution, float32) and .json (prediction, method, parameters, timings).
   --target C     class index or label to explain (default: the predicted class)
   --param k=v    a method parameter (see heatlens-cli --list-methods); repeatable
+  --references D dataset the baselines of gradient-shap are drawn from (default: --dataset)
   --colormap     viridis|inferno|magma|turbo|jet|gray|coolwarm|bwr (signed maps: coolwarm)
   --force        replace existing output files
 )";
@@ -93,7 +94,7 @@ int runExplain(const std::vector<std::string> &argv)
 {
     Args args(argv,
               {"model", "image", "dataset", "index", "method", "target", "param", "out", "colormap",
-               "alpha", "clip"},
+               "alpha", "clip", "references"},
               {"force", "help"});
     if (args.has("help")) {
         std::cout << kUsage;
@@ -117,6 +118,9 @@ int runExplain(const std::vector<std::string> &argv)
     Sample sample = loadSample(args);
     timings["load_image"] = secondsSince(t0);
     job.image = sample.image;
+    if (method.usesReferences() && (args.has("references") || args.has("dataset")))
+        job.references =
+            openDataset(args.has("references") ? args.value("references") : args.value("dataset"));
     t0 = std::chrono::steady_clock::now();
     TerminalProgress progress(method.name());
     auto outcome = runExplain(job, progress.context(interruptToken()));

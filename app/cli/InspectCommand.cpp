@@ -77,7 +77,14 @@ int runInspect(const std::vector<std::string> &argv)
                   << " pairs; exact attributions from " << model->card().groupMethod << "(x)\n";
     for (const auto &w : model->warnings())
         std::cout << "warning: " << w << "\n";
-    std::cout << "default CAM layer: " << model->defaultCamLayer() << "\nlayers:\n";
+    std::cout << "default CAM layer: " << model->defaultCamLayer() << "\n";
+    const auto attention = model->attentionLayers();
+    std::cout << "attention taps (transformer methods): "
+              << (attention.empty() ? std::string("none") : std::to_string(attention.size()))
+              << "\n";
+    for (const auto &tap : attention)
+        std::cout << "  " << tap << "\n";
+    std::cout << "forward-only methods run on: " << model->inferenceCopyStatus() << "\nlayers:\n";
     for (const auto &layer : model->layers())
         std::cout << std::string(size_t(2 + 2 * layer.depth), ' ') << layer.path << "  ("
                   << layer.type << ")\n";

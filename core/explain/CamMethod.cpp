@@ -5,23 +5,13 @@
 
 #include <torch/csrc/autograd/autograd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 namespace heatlens {
 
 namespace {
-
-std::string resolveLayer(const ExplainRequest &request, const std::string &methodId)
-{
-    std::string layer = request.params.getString("layer");
-    if (layer.empty())
-        layer = request.model->defaultCamLayer();
-    if (layer.empty())
-        throw std::invalid_argument(methodId + ": choose a layer (parameter \"layer\"); no layer "
-                                               "with a spatial output was found automatically");
-    return layer;
-}
 
 torch::Tensor tokensToGrid(const torch::Tensor &tokens, const ModelCard &card,
                            const std::string &layer)
@@ -64,43 +54,95 @@ torch::Tensor toSpatial(const torch::Tensor &output, const ModelCard &card,
                                 "output");
 }
 
+ParamSpec camLayerParam()
+{
+    return {"layer",
+            "Layer",
+            ParamType::Layer,
+            std::string(),
+            0,
+            0,
+            {},
+            "Module whose output is explained; several separated by commas are averaged; empty = "
+            "the model's default CAM layer."};
+}
+
 std::vector<ParamSpec> CamMethod::params() const
 {
-    return {{"layer",
-             "Layer",
-             ParamType::Layer,
-             std::string(),
-             0,
-             0,
-             {},
-             "Module whose output is explained; empty = the model's default CAM layer."}};
+    return {camLayerParam()};
+}
+
+std::vector<std::string> camLayers(const ExplainRequest &request, const std::string &methodId)
+{
+    std::vector<std::string> layers;
+    const std::string text = request.params.getString("layer");
+    for (size_t begin = 0; begin <= text.size();) {
+        size_t end = text.find(',', begin);
+        if (end == std::string::npos)
+            end = text.size();
+        std::string layer = text.substr(begin, end - begin);
+        layer.erase(0, layer.find_first_not_of(' '));
+        layer.erase(layer.find_last_not_of(' ') + 1);
+        if (!layer.empty() && std::find(layers.begin(), layers.end(), layer) == layers.end())
+            layers.push_back(layer);
+        begin = end + 1;
+    }
+    if (layers.empty() && !request.model->defaultCamLayer().empty())
+        layers.push_back(request.model->defaultCamLayer());
+    if (layers.empty())
+        throw std::invalid_argument(methodId + ": choose a layer (parameter \"layer\"); no layer "
+                                               "with a spatial output was found automatically");
+    return layers;
 }
 
 namespace {
 
-struct LayerGradient
+// The layers' outputs for `request` and, when asked, the target logit's gradient with respect
+// to each: one forward and at most one backward pass for all layers.
+std::vector<CamLayer> tapLayers(const ExplainRequest &request,
+                                const std::vector<std::string> &layers, bool gradients,
+                                const JobContext &ctx)
 {
-    torch::Tensor activations, gradients;
-};
-
-// The layer's output for `request` and the target logit's gradient with respect to it.
-LayerGradient layerGradient(const ExplainRequest &request, const std::string &layer,
-                            const JobContext &ctx)
-{
-    auto tap = request.model->layerTap({layer});
+    auto tap = request.model->layerTap(layers);
     ctx.throwIfCancelled();
-    // The input requires grad only so that autograd records the graph up to the layer.
-    auto input = request.input.detach().clone().requires_grad_(true);
-    auto result = tap->run(input);
-    auto activations = result.taps.at(0);
-    if (!activations.requires_grad())
-        throw std::invalid_argument("layer \"" + layer + "\" does not depend on the input");
-    auto grads = torch::autograd::grad({result.logits[0][request.target]}, {activations},
-                                       /*grad_outputs=*/{}, /*retain_graph=*/false,
-                                       /*create_graph=*/false, /*allow_unused=*/true)[0];
-    if (!grads.defined())
-        throw std::invalid_argument("the target logit does not depend on layer \"" + layer + "\"");
-    return {activations.detach(), grads};
+    // The input requires grad only so that autograd records the graph up to the layers.
+    auto input = request.input.detach().clone().requires_grad_(gradients);
+    std::vector<CamLayer> result(layers.size());
+    const auto &card = request.model->card();
+    if (!gradients) {
+        torch::InferenceMode inference;
+        auto run = tap->run(input);
+        for (size_t i = 0; i < layers.size(); ++i) {
+            result[i].path = layers[i];
+            result[i].output = run.taps[i].clone();
+        }
+    } else {
+        auto run = tap->run(input);
+        for (size_t i = 0; i < layers.size(); ++i)
+            if (!run.taps[i].requires_grad())
+                throw std::invalid_argument("layer \"" + layers[i] +
+                                            "\" does not depend on the input");
+        auto grads = torch::autograd::grad({run.logits[0][request.target]}, run.taps,
+                                           /*grad_outputs=*/{}, /*retain_graph=*/false,
+                                           /*create_graph=*/false, /*allow_unused=*/true);
+        for (size_t i = 0; i < layers.size(); ++i) {
+            if (!grads[i].defined())
+                throw std::invalid_argument("the target logit does not depend on layer \"" +
+                                            layers[i] + "\"");
+            result[i].path = layers[i];
+            result[i].output = run.taps[i].detach();
+            result[i].gradients = toSpatial(grads[i], card, layers[i]);
+        }
+    }
+    for (auto &layer : result)
+        layer.activations = toSpatial(layer.output, card, layer.path);
+    return result;
+}
+
+torch::Tensor upsample(const torch::Tensor &map, const ModelCard &card)
+{
+    return torch::upsample_bilinear2d(map.view({1, 1, map.size(0), map.size(1)}),
+                                      {card.inputHeight, card.inputWidth}, false)[0][0];
 }
 
 } // namespace
@@ -109,15 +151,26 @@ Explanation CamMethod::explain(const ExplainRequest &request, const JobContext &
 {
     ExplanationBuilder builder(request, id());
     Explanation &out = builder.out();
-    out.layer = resolveLayer(request, id());
-    const LayerGradient lg = layerGradient(request, out.layer, ctx);
-    out.forwardPasses = out.backwardPasses = 1;
+    const auto layers = camLayers(request, id());
+    for (const auto &layer : layers)
+        out.layer += (out.layer.empty() ? "" : ",") + layer;
+    const auto tapped = tapLayers(request, layers, usesGradients(), ctx);
+    out.forwardPasses += 1;
+    out.backwardPasses += usesGradients() ? 1 : 0;
     const auto &card = request.model->card();
-    auto map =
-        cam(toSpatial(lg.activations, card, out.layer), toSpatial(lg.gradients, card, out.layer));
-    auto up = torch::upsample_bilinear2d(map.view({1, 1, map.size(0), map.size(1)}),
-                                         {card.inputHeight, card.inputWidth}, false);
-    out.map = tensorToMap(up[0][0]);
+    if (tapped.size() == 1) {
+        out.map = tensorToMap(upsample(layerMap(request, tapped[0], ctx, out), card));
+        return builder.finish(ctx);
+    }
+    auto sum = torch::zeros({card.inputHeight, card.inputWidth});
+    for (size_t i = 0; i < tapped.size(); ++i) {
+        const double n = double(tapped.size());
+        const auto layerCtx = ctx.sub(double(i) / n, double(i + 1) / n, tapped[i].path);
+        auto map = torch::relu(upsample(layerMap(request, tapped[i], layerCtx, out), card));
+        const auto lo = map.min(), hi = map.max();
+        sum += (map - lo) / (hi - lo).clamp_min(1e-7);
+    }
+    out.map = tensorToMap(sum / double(tapped.size()));
     return builder.finish(ctx);
 }
 

@@ -10,7 +10,7 @@ constexpr double kEps = 1e-7;
 
 // Draelos & Carin 2020: ReLU(sum_k grad_k * A_k), element-wise (no spatial averaging), which
 // stays faithful to the model's own computation where Grad-CAM's averaging is not.
-class HiResCam : public CamMethod
+class HiResCam : public GradientCamMethod
 {
 public:
     std::string id() const override { return "hirescam"; }
@@ -30,7 +30,7 @@ protected:
 
 // Chattopadhay et al. 2018: channel weights sum_ij alpha_ij ReLU(grad_ij) with
 // alpha = g^2 / (2 g^2 + sum_ij(A) g^3), as pytorch-grad-cam computes them.
-class GradCamPlusPlus : public CamMethod
+class GradCamPlusPlus : public GradientCamMethod
 {
 public:
     std::string id() const override { return "grad-cam-plus-plus"; }
@@ -54,7 +54,7 @@ protected:
 };
 
 // Fu et al. 2020: channel weights sum_ij(grad * A) / sum_ij(A).
-class XGradCam : public CamMethod
+class XGradCam : public GradientCamMethod
 {
 public:
     std::string id() const override { return "xgrad-cam"; }
@@ -73,7 +73,7 @@ protected:
 };
 
 // Jiang et al. 2021: ReLU(sum_k ReLU(grad_k) * A_k), element-wise; works on shallow layers.
-class LayerCam : public CamMethod
+class LayerCam : public GradientCamMethod
 {
 public:
     std::string id() const override { return "layercam"; }
@@ -95,7 +95,7 @@ protected:
 // (class-agnostic: gradients are not used). The component's sign, arbitrary in an SVD, is
 // chosen so that the map correlates positively with the summed activations; the map is shifted
 // to start at 0, as pytorch-grad-cam's min-max scaling shows it.
-class EigenCam : public CamMethod
+class EigenCam : public GradientCamMethod
 {
 public:
     std::string id() const override { return "eigen-cam"; }
@@ -106,6 +106,8 @@ public:
     }
 
 protected:
+    bool usesGradients() const override { return false; }
+
     torch::Tensor cam(const torch::Tensor &a, const torch::Tensor &) const override
     {
         const int64_t k = a.size(1), h = a.size(2), w = a.size(3);

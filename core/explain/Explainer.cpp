@@ -39,6 +39,8 @@ ExplainOutcome runExplain(const ExplainJob &job, const JobContext &ctx)
     request.params = completeParams(method.params(), job.params, method.id());
     outcome.prediction = predictInput(*job.model, request.input);
     request.target = job.target >= 0 ? job.target : outcome.prediction.predicted;
+    if (method.usesReferences() && job.references)
+        request.references = drawReferences(*job.model, *job.references, 64, ctx);
     ctx.throwIfCancelled();
     outcome.explanation = method.explain(request, ctx);
     outcome.nativeMap = mapToNative(outcome.explanation.map, outcome.geometry);
@@ -65,6 +67,18 @@ torch::Tensor preprocessBatch(const Model &model, const Dataset &dataset,
 }
 
 } // namespace
+
+torch::Tensor drawReferences(const Model &model, const Dataset &dataset, int count,
+                             const JobContext &ctx)
+{
+    std::vector<size_t> indices;
+    const size_t n = dataset.size();
+    for (size_t i = 0; i < size_t(std::max(count, 0)) && i < n; ++i)
+        indices.push_back(i * n / std::min(n, size_t(count)));
+    ctx.throwIfCancelled();
+    std::vector<size_t> rows;
+    return preprocessBatch(model, dataset, indices, 0, indices.size(), rows);
+}
 
 std::vector<int> predictSamples(const Model &model, const Dataset &dataset,
                                 const std::vector<size_t> &indices, int batch,

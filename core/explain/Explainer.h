@@ -21,6 +21,8 @@ struct Prediction
 // Logits and softmax probabilities of one preprocessed input [1, C, H, W].
 Prediction predictInput(const Model &model, const torch::Tensor &input);
 
+class Dataset;
+
 // One explanation of one image, end to end: preprocess, predict, explain the target (the
 // predicted class when target < 0), bring the map to the image's native frame.
 struct ExplainJob
@@ -30,6 +32,8 @@ struct ExplainJob
     std::string methodId;
     Params params; // may be partial: missing parameters take their defaults
     int target = -1;
+    // Where methods that draw baselines from the data (GradientSHAP) take them; may be null.
+    std::shared_ptr<const Dataset> references;
 };
 
 struct ExplainOutcome
@@ -42,7 +46,11 @@ struct ExplainOutcome
 
 ExplainOutcome runExplain(const ExplainJob &job, const JobContext &ctx);
 
-class Dataset;
+// Reference inputs for baselines drawn from the data: up to `count` samples at evenly spaced
+// indices (deterministic), preprocessed for `model`, [R, C, H, W]; unreadable samples are
+// skipped. Undefined when none can be read.
+torch::Tensor drawReferences(const Model &model, const Dataset &dataset, int count,
+                             const JobContext &ctx);
 
 // Predicted class of each listed sample, forward-only in batches; -1 where a sample cannot be
 // decoded or preprocessed.

@@ -62,19 +62,7 @@ public:
                   cellCols = std::min(p.getInt("cells"), w);
         const auto baseline = makeBaseline(p.getString("baseline"), x, request.model->card(),
                                            uint64_t(p.getInt("seed")));
-        // Cell boundaries: as even as the size allows.
-        auto edges = [](int size, int cells) {
-            std::vector<int> e;
-            for (int i = 0; i <= cells; ++i)
-                e.push_back(int(int64_t(i) * size / cells));
-            return e;
-        };
-        const auto rows = edges(h, cellRows), cols = edges(w, cellCols);
-        std::vector<Region> cells;
-        for (int i = 0; i < cellRows; ++i)
-            for (int j = 0; j < cellCols; ++j)
-                cells.push_back(
-                    {rows[size_t(i)], rows[size_t(i) + 1], cols[size_t(j)], cols[size_t(j) + 1]});
+        const auto cells = gridCells(h, w, cellRows, cellCols);
 
         auto map = torch::zeros({h, w});
         regionDrops(request, baseline, cells, p.getInt("batch"), ctx, out,

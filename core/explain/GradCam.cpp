@@ -5,7 +5,7 @@ namespace heatlens {
 namespace {
 
 // Selvaraju et al. 2017: ReLU(sum_k mean_ij(dy/dA_k) A_k).
-class GradCam : public CamMethod
+class GradCam : public GradientCamMethod
 {
 public:
     std::string id() const override { return "grad-cam"; }

@@ -19,6 +19,9 @@ struct ExplainRequest
     torch::Tensor input;
     int target = 0;
     Params params; // complete: every declared parameter has a value
+    // Images drawn from the dataset, preprocessed like `input` ([R, C, H, W]), for methods whose
+    // baselines come from the data (usesReferences()); undefined when there is no dataset.
+    torch::Tensor references;
 };
 
 // An H x W float map at model-input resolution, with how it was made.
@@ -49,6 +52,11 @@ public:
     virtual std::string family() const = 0; // gradient | cam | perturbation | transformer
     virtual std::string description() const = 0;
     virtual std::vector<ParamSpec> params() const = 0;
+    // Why this method cannot explain `model` at all (e.g. attention methods on a CNN), for
+    // menus and tables; empty when it can. explain() then throws std::invalid_argument with it.
+    virtual std::string whyNotApplicable(const Model &) const { return {}; }
+    // True when explain() needs request.references (baselines drawn from a dataset).
+    virtual bool usesReferences() const { return false; }
 
     // Throws std::invalid_argument for bad requests (message names the parameter and value),
     // Cancelled when ctx is cancelled.

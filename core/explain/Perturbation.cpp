@@ -2,6 +2,23 @@
 
 namespace heatlens {
 
+std::vector<Region> gridCells(int h, int w, int cellRows, int cellCols)
+{
+    auto edges = [](int size, int cells) {
+        std::vector<int> e;
+        for (int i = 0; i <= cells; ++i)
+            e.push_back(int(int64_t(i) * size / cells));
+        return e;
+    };
+    const auto rows = edges(h, cellRows), cols = edges(w, cellCols);
+    std::vector<Region> cells;
+    for (int i = 0; i < cellRows; ++i)
+        for (int j = 0; j < cellCols; ++j)
+            cells.push_back(
+                {rows[size_t(i)], rows[size_t(i) + 1], cols[size_t(j)], cols[size_t(j) + 1]});
+    return cells;
+}
+
 std::vector<float> regionDrops(
     const ExplainRequest &request, const torch::Tensor &baseline,
     const std::vector<Region> &regions, int batch, const JobContext &ctx, Explanation &out,

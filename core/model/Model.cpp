@@ -4,6 +4,8 @@
 #include "core/model/LayerTap.h"
 #include "core/model/TorchRuntime.h"
 
+#include <torch/csrc/jit/api/module.h>
+
 #include <filesystem>
 #include <sstream>
 
@@ -304,7 +306,50 @@ torch::Tensor Model::predict(const torch::Tensor &input) const
 {
     torch::InferenceMode inference;
     PlainExecutionGuard plain;
+    if (const auto *frozen = inferenceModule())
+        return const_cast<torch::jit::Module *>(frozen)->forward({input}).toTensor();
     return m_module.forward({input}).toTensor();
+}
+
+const torch::jit::Module *Model::inferenceModule() const
+{
+    std::call_once(m_frozenOnce, [this] {
+        // Frozen (parameters become constants, so conv + batch norm fold) and optimised for
+        // inference, kept only where it gives the same logits as the module on a probe batch.
+        try {
+            auto frozen = torch::jit::freeze(m_module);
+            frozen = torch::jit::optimize_for_inference(frozen);
+            // A varied probe without touching the global random generator.
+            const int64_t n = 2LL * m_card.inputChannels * m_card.inputHeight * m_card.inputWidth;
+            const auto probe =
+                torch::arange(n, torch::kFloat32)
+                    .mul(0.37f)
+                    .sin()
+                    .view({2, m_card.inputChannels, m_card.inputHeight, m_card.inputWidth});
+            torch::InferenceMode inference;
+            PlainExecutionGuard plain;
+            const auto expected = m_module.forward({probe}).toTensor();
+            const auto got = frozen.forward({probe}).toTensor();
+            const double scale = 1.0 + expected.abs().max().item<double>();
+            const double difference = (got - expected).abs().max().item<double>();
+            if (got.sizes() == expected.sizes() && difference <= 1e-4 * scale) {
+                m_frozen = std::make_unique<torch::jit::Module>(std::move(frozen));
+                m_inferenceCopy = "frozen, optimised for inference (max logit difference " +
+                                  std::to_string(difference) + ")";
+            } else {
+                m_inferenceCopy = "not used: its logits differ by " + std::to_string(difference);
+            }
+        } catch (const std::exception &e) {
+            m_inferenceCopy = std::string("not available: ") + e.what();
+        }
+    });
+    return m_frozen.get();
+}
+
+std::string Model::inferenceCopyStatus() const
+{
+    inferenceModule();
+    return m_inferenceCopy;
 }
 
 torch::Tensor Model::forward(const torch::Tensor &input) const
@@ -385,17 +430,33 @@ namespace heatlens {
 
 std::shared_ptr<const LayerTap> Model::layerTap(const std::vector<std::string> &paths) const
 {
+    return layerTap(paths, ReluRule::Plain);
+}
+
+std::shared_ptr<const LayerTap> Model::layerTap(const std::vector<std::string> &paths,
+                                                ReluRule rule) const
+{
     std::lock_guard lock(m_tapMutex);
-    auto &tap = m_taps[paths];
+    const auto key = std::make_pair(paths, int(rule));
+    auto &tap = m_taps[key];
     if (!tap) {
         try {
-            tap = std::make_shared<const LayerTap>(m_module, paths);
+            tap = std::make_shared<const LayerTap>(m_module, paths, rule);
         } catch (...) {
-            m_taps.erase(paths);
+            m_taps.erase(key);
             throw;
         }
     }
     return tap;
+}
+
+std::vector<std::string> Model::attentionLayers() const
+{
+    std::call_once(m_attentionOnce, [this] {
+        m_attentionLayers =
+            m_card.attention.empty() ? LayerTap::attentionLayers(m_module) : m_card.attention;
+    });
+    return m_attentionLayers;
 }
 
 } // namespace heatlens

@@ -14,6 +14,7 @@
 namespace heatlens {
 
 class LayerTap;
+enum class ReluRule;
 
 // A model load failed; the message names the file and what is wrong.
 class ModelError : public std::runtime_error
@@ -55,8 +56,11 @@ public:
     const std::vector<std::string> &warnings() const { return m_warnings; }
 
     torch::Tensor preprocess(const cv::Mat &image, InputGeometry *geometry = nullptr) const;
-    // Logits [N, classes] for an input batch; runs without autograd.
+    // Logits [N, classes] for an input batch; runs without autograd, on the inference copy
+    // (frozen and optimised) when it gives the same logits, else on the module.
     torch::Tensor predict(const torch::Tensor &input) const;
+    // How predict() runs, for inspect and benchmarks: "frozen, ..." or why not (builds the copy).
+    std::string inferenceCopyStatus() const;
     // Logits with autograd (for gradient methods); the module itself is not modified.
     torch::Tensor forward(const torch::Tensor &input) const;
 
@@ -82,6 +86,13 @@ public:
     // A tapped forward for these layers, built once and reused (building inlines the graph,
     // which costs more than a small model's forward). Throws like LayerTap's constructor.
     std::shared_ptr<const LayerTap> layerTap(const std::vector<std::string> &paths) const;
+    std::shared_ptr<const LayerTap> layerTap(const std::vector<std::string> &paths,
+                                             ReluRule rule) const;
+
+    // The attention-probability taps of a transformer, one per block in order: the card's
+    // transformer.attention when given, else found in the graph (LayerTap::attentionLayers).
+    // Empty for models without attention.
+    std::vector<std::string> attentionLayers() const;
 
 private:
     Model() = default;
@@ -89,6 +100,7 @@ private:
                                                      const std::string &manifestPath);
     void validateAndComplete(const std::string &source);
     std::string findLastSpatialLayer() const;
+    const torch::jit::Module *inferenceModule() const; // null when not usable
 
     std::string m_path;
     std::string m_cacheKey;
@@ -98,7 +110,13 @@ private:
     std::string m_defaultCamLayer;
     std::vector<std::shared_ptr<const Model>> m_members;
     mutable std::mutex m_tapMutex;
-    mutable std::map<std::vector<std::string>, std::shared_ptr<const LayerTap>> m_taps;
+    mutable std::map<std::pair<std::vector<std::string>, int>, std::shared_ptr<const LayerTap>>
+        m_taps;
+    mutable std::once_flag m_frozenOnce;
+    mutable std::unique_ptr<torch::jit::Module> m_frozen;
+    mutable std::string m_inferenceCopy;
+    mutable std::once_flag m_attentionOnce;
+    mutable std::vector<std::string> m_attentionLayers;
 };
 
 using ModelPtr = std::shared_ptr<const Model>;

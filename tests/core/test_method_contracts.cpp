@@ -1,5 +1,6 @@
 #include "core/explain/MethodRegistry.h"
 #include "core/model/DemoCnn.h"
+#include "core/model/DemoVit.h"
 #include "core/model/Model.h"
 #include "tests/support/TestSupport.h"
 
@@ -29,6 +30,10 @@ ModelPtr modelNamed(const std::string &name)
     if (name == "demo-cnn") {
         torch::manual_seed(17);
         model = Model::fromModule(buildDemoCnn(CnnConfig{}), ModelCard{}, "demo-cnn");
+    } else if (name == "demo-vit") {
+        // No card: the attention taps must be found in the graph.
+        torch::manual_seed(17);
+        model = Model::fromModule(buildDemoVit(VitConfig{}), ModelCard{}, "demo-vit");
     } else if (test::haveFixture(name + ".pt")) {
         model = Model::load(test::fixture(name + ".pt"));
     }
@@ -37,16 +42,22 @@ ModelPtr modelNamed(const std::string &name)
 
 const std::vector<std::string> &modelNames()
 {
-    static const std::vector<std::string> names{"demo-cnn", "tiny_vit_like", "resnet18_traced"};
+    static const std::vector<std::string> names{"demo-cnn", "demo-vit", "tiny_vit_like",
+                                                "resnet18_traced", "torchvision_vit_small_traced"};
     return names;
 }
 
-// Small settings so that the table runs quickly: few integration steps.
+// Small settings so that the table runs quickly: few integration steps, samples and masks,
+// coarse grids, large occlusion windows.
 Params quickParams(const Method &method, std::map<std::string, std::string> overrides = {})
 {
-    for (const auto &spec : method.params())
-        if (spec.name == "steps" && !overrides.count("steps"))
-            overrides["steps"] = "4";
+    const std::map<std::string, std::string> quick{
+        {"steps", "4"}, {"samples", "12"}, {"masks", "16"}, {"cells", "3"}, {"window", "56"}};
+    for (const auto &spec : method.params()) {
+        auto it = quick.find(spec.name);
+        if (it != quick.end() && !overrides.count(spec.name))
+            overrides[spec.name] = it->second;
+    }
     return resolveParams(method.params(), overrides, method.id());
 }
 
@@ -58,7 +69,15 @@ ExplainRequest requestFor(const Method &method, const ModelPtr &model, int targe
     request.model = model;
     request.input = torch::randn({1, card.inputChannels, card.inputHeight, card.inputWidth});
     request.target = target;
-    request.params = quickParams(method);
+    // The per-channel CAMs cost one forward pass per channel: on ResNet-18 a 64-channel layer
+    // rather than layer4's 512.
+    const bool perChannel = method.id() == "score-cam" || method.id() == "ablation-cam";
+    request.params = perChannel && model->hasLayer("layer1")
+                         ? quickParams(method, {{"layer", "layer1"}})
+                         : quickParams(method);
+    if (method.usesReferences())
+        request.references =
+            torch::randn({3, card.inputChannels, card.inputHeight, card.inputWidth});
     return request;
 }
 
@@ -84,6 +103,21 @@ template<typename E> std::string expectThrow(const std::function<void()> &f, boo
         return std::string("unexpected exception: ") + e.what();
     }
     return "no exception";
+}
+
+// True when `method` declares it cannot explain `model` at all; then explain() must say so.
+bool notApplicable(const Method &method, const ModelPtr &model)
+{
+    const std::string reason = method.whyNotApplicable(*model);
+    if (reason.empty())
+        return false;
+    bool thrown = false;
+    const std::string error = expectThrow<std::invalid_argument>(
+        [&] { method.explain(requestFor(method, model), JobContext{}); }, thrown);
+    if (!thrown || error.find(reason) == std::string::npos)
+        throw std::runtime_error(method.id() + " is not applicable (" + reason +
+                                 ") but explain() said: " + error);
+    return true;
 }
 
 bool hasLayerParam(const Method &method)
@@ -131,6 +165,8 @@ private Q_SLOTS:
     {
         if (!fetchRow())
             QSKIP("python fixtures absent (python3-torch not installed)");
+        if (notApplicable(*m_method, m_model))
+            return; // and it said why
         const Method *method = m_method;
         const ModelPtr model = m_model;
         const test::ModuleSnapshot before(model->module());
@@ -159,6 +195,8 @@ private Q_SLOTS:
     {
         if (!fetchRow())
             QSKIP("python fixtures absent (python3-torch not installed)");
+        if (notApplicable(*m_method, m_model))
+            return; // and it said why
         const Method *method = m_method;
         const ModelPtr model = m_model;
         const test::ModuleSnapshot before(model->module());
@@ -196,6 +234,8 @@ private Q_SLOTS:
     {
         if (!fetchRow())
             QSKIP("python fixtures absent (python3-torch not installed)");
+        if (notApplicable(*m_method, m_model))
+            return; // and it said why
         const Method *method = m_method;
         const ModelPtr model = m_model;
         const test::ModuleSnapshot before(model->module());

@@ -700,9 +700,10 @@ private Q_SLOTS:
         QCOMPARE(chosen.explanation.params.getString("baseline"), std::string("black"));
         QCOMPARE(chosen.nativeMap.size(), image.size());
 
-        job.methodId = "lime";
+        job.methodId = "no-such-method";
         QVERIFY(test::contains(test::errorOf([&] { runExplain(job, JobContext{}); }),
-                               "unknown method \"lime\" (known: saliency, input-x-gradient"));
+                               "unknown method \"no-such-method\" (known: saliency, "
+                               "input-x-gradient"));
     }
 
     void preprocessedImagesOwnTheirPixels()
@@ -719,6 +720,251 @@ private Q_SLOTS:
             QCOMPARE(t.sizes().vec(), (std::vector<int64_t>{1, channels, 4, 5}));
             QVERIFY(torch::allclose(t, torch::full({1, channels, 4, 5}, 0.2f)));
         }
+    }
+
+    void guidedBackpropAndDeconvNetEqualTheHandComputedModifiedBackward()
+    {
+        // Two-layer ReLU net: pre = W1 flatten(x) + b1, h = relu(pre), logits = W2 h + b2. Its
+        // gradient is W1^T (W2[t] * 1[pre > 0]); Guided Backprop passes back only positive
+        // gradients of positive inputs, W1^T (relu(W2[t]) * 1[pre > 0]); DeconvNet only positive
+        // gradients, W1^T relu(W2[t]). Checked with torch.relu and with the in-place relu_.
+        torch::manual_seed(31);
+        const auto w1 = torch::randn({8, 6}), b1 = torch::randn({8}) * 0.5;
+        const auto w2 = torch::randn({3, 8});
+        const auto x = torch::randn({1, 1, 2, 3});
+        const auto pre = torch::matmul(w1, x.flatten()) + b1;
+        const auto active = (pre > 0).to(torch::kFloat32);
+        QVERIFY(active.sum().item<float>() > 0 && active.sum().item<float>() < 8);
+        for (const char *relu : {"h = torch.relu(pre)", "h = pre.relu_()"}) {
+            Module m = makeModule(std::make_shared<torch::jit::CompilationUnit>(), "TwoLayer");
+            m.register_parameter("w1", w1.clone(), false);
+            m.register_parameter("b1", b1.clone(), false);
+            m.register_parameter("w2", w2.clone(), false);
+            m.define(std::string("def forward(self, x):\n"
+                                 "    pre = torch.matmul(torch.flatten(x, 1), self.w1.t()) + "
+                                 "self.b1\n    ") +
+                     relu + "\n    return torch.matmul(h, self.w2.t())\n");
+            auto model = wrap(m, 1, 2, 3);
+            const std::string graphBefore =
+                model->module().get_method("forward").graph()->toString();
+            for (int target = 0; target < 3; ++target) {
+                const auto g = w2[target];
+                const std::map<std::string, torch::Tensor> expected{
+                    {"saliency", torch::matmul(w1.t(), g * active).view({2, 3})},
+                    {"guided-backprop",
+                     torch::matmul(w1.t(), torch::relu(g) * active).view({2, 3})},
+                    {"deconvnet", torch::matmul(w1.t(), torch::relu(g)).view({2, 3})}};
+                for (const auto &[id, map] : expected) {
+                    auto e = explain(id, model, x, target, {{"abs", "false"}});
+                    QVERIFY2(test::allClose(fromMap(e.map), map, 1e-5),
+                             (std::string(relu) + " " + id + " target " + std::to_string(target) +
+                              ": " + test::maxDifference(fromMap(e.map), map))
+                                 .c_str());
+                    if (id != "saliency")
+                        QCOMPARE(e.stats.at("relus_rewritten"), 1.0);
+                }
+            }
+            // Only the private copy was rewritten.
+            QCOMPARE(model->module().get_method("forward").graph()->toString(), graphBefore);
+            QVERIFY(graphBefore.find("heatlens::") == std::string::npos);
+        }
+        // The modified backward changes the answer here (else the test would prove nothing).
+        auto model = wrap(linearModule(torch::zeros({3, 6}), torch::zeros({3})), 1, 2, 3);
+        auto plain = explain("guided-backprop", model, x, 0);
+        QVERIFY(!plain.warnings.empty() && plain.warnings[0].find("no ReLU") != std::string::npos);
+    }
+
+    void guidedGradCamIsGuidedBackpropTimesTheUpsampledGradCam()
+    {
+        const auto w = torch::tensor({2.0f, -1.0f}).view({2, 1, 1, 1});
+        const auto v = torch::tensor({{1.0f, -2.0f}, {0.5f, 0.5f}, {-1.0f, 3.0f}});
+        auto model = wrap(convSumModule(w, torch::zeros({2}), v, "torch.relu"), 1, 5, 6);
+        torch::manual_seed(12);
+        const auto x = torch::randn({1, 1, 5, 6});
+        for (int target = 0; target < 3; ++target) {
+            const auto gb =
+                fromMap(explain("guided-backprop", model, x, target, {{"abs", "false"}}).map);
+            const auto cam =
+                fromMap(explain("grad-cam", model, x, target, {{"layer", "conv"}}).map);
+            auto e =
+                explain("guided-grad-cam", model, x, target, {{"layer", "conv"}, {"abs", "false"}});
+            QVERIFY2(test::allClose(fromMap(e.map), gb * cam, 1e-5),
+                     test::maxDifference(fromMap(e.map), gb * cam).c_str());
+            QCOMPARE(e.layer, std::string("conv"));
+            QCOMPARE(e.forwardPasses, 2);
+        }
+    }
+
+    void scoreCamAndAblationCamMatchTheirFormulasOnALinearConv()
+    {
+        // A_k = w_k x, logits = V · sum_hw A. Score-CAM masks the input with each channel scaled
+        // to [0, 1]: logit_t(x m_k) = (V[t] · w) sum(x m_k), softmax over k. Ablation-CAM zeroes
+        // channel k: the drop is V[t, k] sum(A_k), relative to the logit.
+        const auto w = torch::tensor({2.0f, -1.0f, 0.5f}).view({3, 1, 1, 1});
+        const auto v = torch::tensor({{1.0f, -2.0f, 0.5f}, {0.5f, 0.5f, 1.0f}});
+        auto model = wrap(convSumModule(w, torch::zeros({3}), v, ""), 1, 5, 6);
+        torch::manual_seed(14);
+        const auto x = torch::randn({1, 1, 5, 6}) + 0.3;
+        const auto a = w.view({1, 3, 1, 1}) * x; // [1, 3, 5, 6]
+        for (int target = 0; target < 2; ++target) {
+            const auto flat = a[0].flatten(1);
+            const auto lo = std::get<0>(flat.min(1)).view({3, 1, 1});
+            const auto hi = std::get<0>(flat.max(1)).view({3, 1, 1});
+            const auto masks = (a[0] - lo) / (hi - lo); // [3, 5, 6]
+            const auto scores = (v[target] * w.view({3})).sum() * (x[0] * masks).sum({1, 2});
+            const auto scoreWeights = torch::softmax(scores, 0).view({1, 3, 1, 1});
+            const auto scoreCam = torch::relu((scoreWeights * a).sum(1))[0];
+            const auto sums = a.sum({2, 3})[0];
+            const auto logit = (v[target] * sums).sum();
+            const auto ablationWeights = (v[target] * sums / logit).view({1, 3, 1, 1});
+            const auto ablationCam = torch::relu((ablationWeights * a).sum(1))[0];
+            for (const char *batch : {"1", "2", "32"}) {
+                auto s =
+                    explain("score-cam", model, x, target, {{"layer", "conv"}, {"batch", batch}});
+                QVERIFY2(test::allClose(fromMap(s.map), scoreCam, 1e-4),
+                         test::maxDifference(fromMap(s.map), scoreCam).c_str());
+                QCOMPARE(s.forwardPasses, 1 + 3);
+                QCOMPARE(s.backwardPasses, 0);
+                auto b = explain("ablation-cam", model, x, target,
+                                 {{"layer", "conv"}, {"batch", batch}});
+                QVERIFY2(test::allClose(fromMap(b.map), ablationCam, 1e-4),
+                         test::maxDifference(fromMap(b.map), ablationCam).c_str());
+                QCOMPARE(b.forwardPasses, 1 + 1 + 3);
+            }
+        }
+    }
+
+    void multiLayerCamAveragesTheRectifiedScaledMapsOfEachLayer()
+    {
+        auto cu = std::make_shared<torch::jit::CompilationUnit>();
+        Module net = makeModule(cu, "TwoConv");
+        torch::manual_seed(15);
+        for (const char *name : {"conv1", "conv2"}) {
+            Module conv = makeModule(cu, std::string("Conv_") + name);
+            conv.register_parameter("weight", torch::randn({2, name[4] == '1' ? 1 : 2, 3, 3}),
+                                    false);
+            conv.define(
+                "def forward(self, x):\n    return torch.conv2d(x, self.weight, None, [1, 1], "
+                "[1, 1], [1, 1], 1)\n");
+            net.register_module(name, conv);
+        }
+        net.register_parameter("v", torch::randn({3, 2}), false);
+        net.define("def forward(self, x):\n"
+                   "    a = torch.relu(self.conv2.forward(torch.relu(self.conv1.forward(x))))\n"
+                   "    return torch.matmul(torch.sum(a, [2, 3]), self.v.t())\n");
+        auto model = wrap(net, 1, 6, 7);
+        const auto x = torch::randn({1, 1, 6, 7});
+        auto scaled = [&](const std::string &layer) {
+            auto m = torch::relu(fromMap(explain("grad-cam", model, x, 1, {{"layer", layer}}).map));
+            return (m - m.min()) / (m.max() - m.min()).clamp_min(1e-7);
+        };
+        const auto expected = (scaled("conv1") + scaled("conv2")) / 2;
+        auto e = explain("grad-cam", model, x, 1, {{"layer", "conv1, conv2"}});
+        QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-5),
+                 test::maxDifference(fromMap(e.map), expected).c_str());
+        QCOMPARE(e.layer, std::string("conv1,conv2"));
+        QCOMPARE(e.forwardPasses, 1); // both layers from one pass
+        QCOMPARE(e.backwardPasses, 1);
+        QVERIFY(!torch::allclose(scaled("conv1"), scaled("conv2")));
+    }
+
+    void gradientShapOfALinearModelIsWeightsTimesInputMinusTheMeanReference()
+    {
+        // The gradient is constant (w), so every sample adds w * (x - b): with one reference the
+        // answer is exact; with several it is w * (x - mean of the drawn references), and
+        // completeness holds for the drawn references.
+        LinearCase c;
+        const Method &shap = MethodRegistry::instance().get("gradient-shap");
+        ExplainRequest request;
+        request.model = c.model;
+        request.input = c.input;
+        request.target = 2;
+        request.params =
+            resolveParams(shap.params(), {{"samples", "10"}, {"batch", "4"}}, shap.id());
+        bool thrown = false;
+        QVERIFY(
+            test::contains(test::errorOf([&] { shap.explain(request, JobContext{}); }), "dataset"));
+        (void)thrown;
+        const auto reference = torch::randn({1, 2, 3, 4});
+        request.references = reference;
+        auto e = shap.explain(request, JobContext{});
+        const auto expected = (c.weightOf(2) * (c.input[0] - reference[0])).sum(0);
+        QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-5),
+                 test::maxDifference(fromMap(e.map), expected).c_str());
+        QVERIFY(e.stats.at("completeness_gap") < 1e-4);
+        QCOMPARE(e.backwardPasses, 10);
+        request.references = torch::randn({5, 2, 3, 4});
+        auto a = shap.explain(request, JobContext{});
+        auto b = shap.explain(request, JobContext{});
+        QVERIFY(test::bitwiseEqual(a.map, b.map));
+        request.params.set("seed", 3);
+        QVERIFY(!test::bitwiseEqual(a.map, shap.explain(request, JobContext{}).map));
+    }
+
+    void attentionMethodsMatchClosedFormsOnAOneBlockTransformer()
+    {
+        // Tokens: CLS (0) + the 4 pixels of a 2x2 input (patch size 1). One block whose
+        // attention A = softmax(L) is a parameter (formally a function of the input, so that
+        // autograd reaches it); the value of token j is x_j v, and the logit
+        // of class t is W[t] · (A V)[CLS]. Then dy/dA[0, j] = x_j (W[t] · v) and 0 elsewhere, so
+        //   raw attention      = A[0, 1:]
+        //   rollout            = ((A + I) / 2)[0, 1:] = A[0, 1:] / 2
+        //   Chefer 2021b       = (I + relu(dA * A))[0, 1:] = relu(A[0, j] x_j (W[t] · v))
+        auto makeModel = [](const torch::Tensor &logits, const torch::Tensor &v,
+                            const torch::Tensor &w) {
+            auto cu = std::make_shared<torch::jit::CompilationUnit>();
+            Module attn = makeModule(cu, "Attention");
+            attn.register_parameter("logits", logits.clone(), false);
+            attn.register_parameter("v", v.clone(), false);
+            attn.define("def forward(self, tokens):\n"
+                        "    a = torch.softmax(self.logits + 0.0 * tokens.sum(), -1)\n"
+                        "    return torch.matmul(a[0], tokens * self.v)\n");
+            Module net = makeModule(cu, "OneBlock");
+            net.register_module("attn", attn);
+            net.register_parameter("w", w.clone(), false);
+            net.define("def forward(self, x):\n"
+                       "    t = torch.flatten(x, 2).transpose(1, 2)\n"
+                       "    t = torch.cat([torch.zeros_like(t[:, :1]), t], 1)\n"
+                       "    return torch.matmul(self.attn.forward(t)[:, 0], self.w.t())\n");
+            return wrap(net, 1, 2, 2);
+        };
+        torch::manual_seed(16);
+        const auto logits = torch::randn({1, 1, 5, 5});
+        const auto v = torch::tensor({1.0f, -0.5f, 2.0f});
+        const auto w = torch::randn({3, 3});
+        auto model = makeModel(logits, v, w);
+        QCOMPARE(model->attentionLayers(), std::vector<std::string>{"attn#softmax"});
+        const auto x = torch::randn({1, 1, 2, 2});
+        const auto a = torch::softmax(logits, -1)[0][0];
+        const auto cls = a[0].slice(0, 1).view({2, 2});
+        auto raw = explain("raw-attention", model, x, 0);
+        QVERIFY2(test::allClose(fromMap(raw.map), cls, 1e-6),
+                 test::maxDifference(fromMap(raw.map), cls).c_str());
+        auto rollout = explain("attention-rollout", model, x, 0);
+        QVERIFY2(test::allClose(fromMap(rollout.map), cls / 2, 1e-6),
+                 test::maxDifference(fromMap(rollout.map), cls / 2).c_str());
+        for (int target = 0; target < 3; ++target) {
+            const auto expected = torch::relu(cls * x[0][0] * (w[target] * v).sum());
+            auto e = explain("attention-relevance", model, x, target);
+            QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-5),
+                     test::maxDifference(fromMap(e.map), expected).c_str());
+            QCOMPARE(e.backwardPasses, 1);
+        }
+        // Rollout of identity attention is uniform (0: the CLS token keeps to itself), and so is
+        // rollout of uniform attention (every patch gets the same share).
+        for (const auto &[l, value] : {std::pair{torch::eye(5).view({1, 1, 5, 5}) * 1000, 0.0},
+                                       std::pair{torch::zeros({1, 1, 5, 5}), 0.1}}) {
+            auto e = explain("attention-rollout", makeModel(l, v, w), x, 1);
+            QVERIFY2(test::allClose(fromMap(e.map), torch::full({2, 2}, value), 1e-6),
+                     test::maxDifference(fromMap(e.map), torch::full({2, 2}, value)).c_str());
+        }
+        // A CNN has no attention: the methods say so.
+        LinearCase c;
+        const Method &rollMethod = MethodRegistry::instance().get("attention-rollout");
+        QVERIFY(!rollMethod.whyNotApplicable(*c.model).empty());
+        QVERIFY(test::contains(
+            test::errorOf([&] { explain("attention-rollout", c.model, c.input, 0); }),
+            "no attention layers"));
     }
 
     void quadratureWeightsSumToOneOnTheUnitInterval()
@@ -745,6 +991,226 @@ private Q_SLOTS:
                  (std::vector<double>{0.25, 0.5, 0.25}));
         QVERIFY(test::contains(test::errorOf([] { quadrature("simpson", 4); }), "\"simpson\""));
         QVERIFY(test::contains(test::errorOf([] { quadrature("gauss-legendre", 0); }), "got 0"));
+    }
+
+    void kernelShapOfALinearModelGivesEachCellItsSummedContributionExactly()
+    {
+        // An additive model's Shapley values are its cells' summed contributions, and KernelSHAP's
+        // constrained regression recovers them exactly once the samples determine the system.
+        // 3 x 4 image in 2 x 2 uneven cells: rows {0} {1, 2}, columns {0, 1} {2, 3}.
+        LinearCase c;
+        const auto b = makeBaseline("mean", c.input, c.model->card());
+        const auto logits = c.model->predict(torch::cat({c.input, b}));
+        for (int target = 0; target < 3; ++target) {
+            const auto contribution = ((c.input - b)[0] * c.weightOf(target)).sum(0);
+            auto expected = torch::zeros({3, 4});
+            for (auto [r0, r1] : {std::pair{0, 1}, std::pair{1, 3}})
+                for (auto [c0, c1] : {std::pair{0, 2}, std::pair{2, 4}})
+                    expected.slice(0, r0, r1).slice(1, c0, c1).fill_(
+                        contribution.slice(0, r0, r1).slice(1, c0, c1).sum().item<float>());
+            // 21 samples: rounded up to 11 complementary pairs, in batches of 4 that split pairs.
+            auto e =
+                explain("kernel-shap", c.model, c.input, target,
+                        {{"cells", "2"}, {"samples", "21"}, {"baseline", "mean"}, {"batch", "4"}});
+            QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-4),
+                     test::maxDifference(fromMap(e.map), expected).c_str());
+            QVERIFY(e.signedMap);
+            QVERIFY(e.warnings.empty());
+            QCOMPARE(e.forwardPasses, 2 + 22); // input and baseline, then the coalitions
+            // Efficiency: the cells add up to f(x) - f(baseline).
+            const double delta = (logits[0][target] - logits[1][target]).item<double>();
+            QVERIFY(std::abs(e.stats.at("logit_delta") - delta) < 1e-5);
+            QVERIFY(std::abs(e.stats.at("base_value") - logits[1][target].item<double>()) < 1e-5);
+            QVERIFY2(e.stats.at("efficiency_gap") < 1e-9,
+                     std::to_string(e.stats.at("efficiency_gap")).c_str());
+        }
+        // One-pixel cells (4 x 4 clamped to the 3 x 4 image): the per-pixel contributions.
+        auto pixels =
+            explain("kernel-shap", c.model, c.input, 1, {{"cells", "4"}, {"samples", "200"}});
+        const auto perPixel = (c.input[0] * c.weightOf(1)).sum(0);
+        QVERIFY2(test::allClose(fromMap(pixels.map), perPixel, 1e-4),
+                 test::maxDifference(fromMap(pixels.map), perPixel).c_str());
+        // A single cell needs no sampling: it carries the whole difference.
+        auto whole = explain("kernel-shap", c.model, c.input, 1, {{"cells", "1"}});
+        QVERIFY(test::allClose(fromMap(whole.map),
+                               torch::full({3, 4}, perPixel.sum().item<float>()), 1e-4));
+        QCOMPARE(whole.forwardPasses, 2);
+    }
+
+    void limeOfALinearModelRecoversTheCellSumsUpToItsSmallRidge()
+    {
+        // f(z) = f(baseline) + sum_g z_g c_g is linear in the kept cells, so the weighted fit is
+        // exact whatever the kernel, up to the default ridge's shrinkage (relative ~1e-5 here).
+        LinearCase c;
+        const int target = 2;
+        const auto contribution = (c.input[0] * c.weightOf(target)).sum(0); // zero baseline
+        auto expected = torch::zeros({3, 4});
+        for (auto [r0, r1] : {std::pair{0, 1}, std::pair{1, 3}})
+            for (auto [c0, c1] : {std::pair{0, 2}, std::pair{2, 4}})
+                expected.slice(0, r0, r1).slice(1, c0, c1).fill_(
+                    contribution.slice(0, r0, r1).slice(1, c0, c1).sum().item<float>());
+        auto e = explain("lime", c.model, c.input, target,
+                         {{"cells", "2"}, {"samples", "1000"}, {"batch", "64"}});
+        QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-3),
+                 test::maxDifference(fromMap(e.map), expected).c_str());
+        QVERIFY(e.signedMap);
+        QVERIFY(e.warnings.empty());
+        QCOMPARE(e.forwardPasses, 1000);
+        QVERIFY2(e.stats.at("weighted_r2") > 0.99999,
+                 std::to_string(e.stats.at("weighted_r2")).c_str());
+        const double fb = c.model->predict(torch::zeros_like(c.input))[0][target].item<double>();
+        QVERIFY2(std::abs(e.stats.at("intercept") - fb) < 1e-3,
+                 std::to_string(e.stats.at("intercept") - fb).c_str());
+        // The ridge is real: a heavy one shrinks the coefficient vector (one pixel per cell).
+        auto shrunk = explain("lime", c.model, c.input, target,
+                              {{"cells", "2"}, {"samples", "1000"}, {"ridge", "1000"}});
+        auto coefficients = [](const cv::Mat &map) {
+            const auto m = fromMap(map);
+            return torch::stack({m[0][0], m[0][2], m[1][0], m[1][2]}).norm().item<double>();
+        };
+        QVERIFY(coefficients(shrunk.map) < 0.5 * coefficients(e.map));
+    }
+
+    void riseOfAModelBlindToItsInputIsItsProbabilityEverywhere()
+    {
+        // Zero weights: every masked image scores softmax(bias)[t], so the map is that
+        // probability times mean_i M_i / p, which is 1 in expectation (E[M] = p).
+        const auto bias = torch::tensor({0.5f, -1.0f, 2.0f});
+        auto model = wrap(linearModule(torch::zeros({3, 24}), bias), 2, 3, 4);
+        torch::manual_seed(3);
+        const auto x = torch::randn({1, 2, 3, 4});
+        const float probability = torch::softmax(bias, 0)[2].item<float>();
+        // Masks that keep everything make it exact.
+        auto kept = explain("rise", model, x, 2, {{"keep", "1"}, {"masks", "10"}, {"batch", "4"}});
+        QVERIFY2(test::allClose(fromMap(kept.map), torch::full({3, 4}, probability), 1e-5),
+                 test::maxDifference(fromMap(kept.map), torch::full({3, 4}, probability)).c_str());
+        QVERIFY(!kept.signedMap);
+        QCOMPARE(kept.forwardPasses, 10);
+        // With p = 1/2 only the masks' mean is p: the map is the probability up to the masks'
+        // sampling noise. Each mask has only 2 x 2 random cells, so the noise is shared by all
+        // pixels: about 0.4 % for 20000 masks (it converges: 0.2 % at 40000, 1.4 % at 4000).
+        auto e =
+            explain("rise", model, x, 2, {{"masks", "20000"}, {"cells", "2"}, {"batch", "1000"}});
+        const auto ratio = fromMap(e.map) / probability;
+        QVERIFY2(std::abs(ratio.mean().item<double>() - 1.0) < 0.01,
+                 std::to_string(ratio.mean().item<double>()).c_str());
+        QVERIFY2((ratio - 1.0).abs().max().item<double>() < 0.02,
+                 std::to_string((ratio - 1.0).abs().max().item<double>()).c_str());
+        QCOMPARE(e.forwardPasses, 20000);
+    }
+
+    void riseIsDeterministicUnderItsSeedWhateverTheBatchSize()
+    {
+        LinearCase c;
+        const std::map<std::string, std::string> params{{"masks", "64"}, {"cells", "2"}};
+        auto with = [&](std::map<std::string, std::string> extra) {
+            extra.insert(params.begin(), params.end());
+            return explain("rise", c.model, c.input, 1, extra);
+        };
+        const auto first = with({}), again = with({});
+        QVERIFY(test::bitwiseEqual(first.map, again.map));
+        // The masks are drawn one after another: batching only changes the summation order.
+        const auto batched = with({{"batch", "5"}});
+        QVERIFY2(test::allClose(fromMap(batched.map), fromMap(first.map), 1e-6),
+                 test::maxDifference(fromMap(batched.map), fromMap(first.map)).c_str());
+        const auto other = with({{"seed", "1"}});
+        QVERIFY(!test::allClose(fromMap(other.map), fromMap(first.map), 1e-3));
+    }
+
+    void riseStreamsOnePartialMapPerBatchNormalisedByTheMasksSeen()
+    {
+        auto run = [](const ModelPtr &model, const torch::Tensor &input,
+                      const std::map<std::string, std::string> &overrides,
+                      std::vector<ProgressUpdate> &partials) {
+            const Method &rise = MethodRegistry::instance().get("rise");
+            ExplainRequest request;
+            request.model = model;
+            request.input = input;
+            request.target = 0;
+            request.params = resolveParams(rise.params(), overrides, rise.id());
+            return rise.explain(request, JobContext([&](const ProgressUpdate &u) {
+                                    if (!u.partialMap.empty())
+                                        partials.push_back(u);
+                                }));
+        };
+        LinearCase c;
+        std::vector<ProgressUpdate> partials;
+        auto e = run(c.model, c.input, {{"masks", "50"}, {"batch", "16"}}, partials);
+        QCOMPARE(partials.size(), size_t(4)); // ceil(50 / 16) batches
+        std::vector<double> fractions;
+        for (const auto &u : partials)
+            fractions.push_back(u.fraction);
+        QCOMPARE(fractions, (std::vector<double>{16.0 / 50, 32.0 / 50, 48.0 / 50, 1.0}));
+        QCOMPARE(partials.back().message, std::string("50/50 masks"));
+        QVERIFY(test::bitwiseEqual(partials.back().partialMap, e.map));
+        QVERIFY(!test::bitwiseEqual(partials.front().partialMap, e.map));
+        // Each partial map is an estimate of its own, not a running sum: for a blind model with
+        // masks that keep everything, every one of them is the probability.
+        const auto bias = torch::tensor({1.0f, 0.0f, 0.0f});
+        auto blind = wrap(linearModule(torch::zeros({3, 24}), bias), 2, 3, 4);
+        const float probability = torch::softmax(bias, 0)[0].item<float>();
+        std::vector<ProgressUpdate> kept;
+        run(blind, c.input, {{"masks", "10"}, {"batch", "3"}, {"keep", "1"}}, kept);
+        QCOMPARE(kept.size(), size_t(4));
+        for (const auto &u : kept)
+            QVERIFY(test::allClose(fromMap(u.partialMap), torch::full({3, 4}, probability), 1e-5));
+    }
+
+    void surrogatesReportProgressPerBatchWithoutPartialMaps()
+    {
+        // Coefficients exist only after the fit: progress fractions, no partial maps.
+        LinearCase c;
+        for (const char *id : {"lime", "kernel-shap"}) {
+            const Method &method = MethodRegistry::instance().get(id);
+            ExplainRequest request;
+            request.model = c.model;
+            request.input = c.input;
+            request.params = resolveParams(method.params(),
+                                           {{"cells", "2"}, {"samples", "20"}, {"batch", "8"}}, id);
+            std::vector<double> fractions;
+            int partials = 0;
+            method.explain(request, JobContext([&](const ProgressUpdate &u) {
+                               fractions.push_back(u.fraction);
+                               partials += !u.partialMap.empty();
+                           }));
+            QCOMPARE(fractions, (std::vector<double>{8.0 / 20, 16.0 / 20, 1.0, 1.0}));
+            QCOMPARE(partials, 0);
+        }
+    }
+
+    void perturbationSamplersRejectBadValuesNamingTheParameter()
+    {
+        // KernelSHAP needs more coalitions than cells: 3 x 4 pixels clamp 7 x 7 cells to 12.
+        LinearCase c;
+        std::string message = "(no exception)";
+        try {
+            explain("kernel-shap", c.model, c.input, 0, {{"samples", "12"}});
+        } catch (const std::invalid_argument &error) {
+            message = error.what();
+        }
+        QVERIFY2(test::contains(message, "parameter \"samples\" of kernel-shap: 12 coalitions") &&
+                     test::contains(message, "need at least 13"),
+                 message.c_str());
+        QCOMPARE(explain("kernel-shap", c.model, c.input, 0, {{"samples", "13"}}).forwardPasses,
+                 2 + 14);
+        auto rangeError = [](const std::string &id, const std::string &name,
+                             const std::string &value) {
+            return test::errorOf([&] {
+                resolveParams(MethodRegistry::instance().get(id).params(), {{name, value}}, id);
+            });
+        };
+        QCOMPARE(rangeError("rise", "keep", "0"),
+                 std::string("parameter \"keep\" of rise: expected a number in [0.01, 1], got "
+                             "\"0\""));
+        QVERIFY(test::contains(rangeError("rise", "masks", "0"),
+                               "parameter \"masks\" of rise: expected an integer in [1, 100000]"));
+        QVERIFY(
+            test::contains(rangeError("lime", "samples", "5"),
+                           "parameter \"samples\" of lime: expected an integer in [10, 100000], "
+                           "got \"5\""));
+        QVERIFY(test::contains(rangeError("lime", "width", "-1"), "parameter \"width\" of lime"));
+        QVERIFY(test::contains(rangeError("kernel-shap", "cells", "33"),
+                               "parameter \"cells\" of kernel-shap"));
     }
 
     void gaussLegendreIntegratesPolynomialsOfDegreeTwoNMinusOneExactly()

@@ -76,6 +76,12 @@ private Q_SLOTS:
         QTest::newRow("integrated-gradients")
             << "integrated-gradients" << QStringList{"--param", "steps=32"};
         QTest::newRow("grad-cam") << "grad-cam" << QStringList{"--param", "layer=features.block2"};
+        QTest::newRow("multi-layer grad-cam")
+            << "grad-cam" << QStringList{"--param", "layer=features.block2,features.block3"};
+        // Baselines drawn from --dataset.
+        QTest::newRow("gradient-shap") << "gradient-shap" << QStringList{"--param", "samples=16"};
+        QTest::newRow("guided-backprop") << "guided-backprop" << QStringList{};
+        QTest::newRow("rise") << "rise" << QStringList{"--param", "masks=200"};
     }
 
     void explainWritesOverlayRawMapAndSummary()
@@ -101,8 +107,10 @@ private Q_SLOTS:
         QVERIFY(summary["timings_seconds"].toObject().contains("explain"));
         // t10k/0 is an ankle boot, which a 90% model predicts.
         QCOMPARE(summary["prediction"].toObject()["label"].toString(), QString("Ankle boot"));
-        if (method == "integrated-gradients")
+        if (method == "integrated-gradients" || method == "gradient-shap")
             QVERIFY(summary["stats"].toObject().contains("completeness_gap"));
+        if (method == "gradient-shap")
+            QCOMPARE(summary["stats"].toObject()["references"].toDouble(), 64.0);
     }
 
     void explainTargetByLabelAndRefusesToOverwrite()

@@ -15,9 +15,11 @@
 #include <QLabel>
 #include <QListView>
 #include <QSignalSpy>
+#include <QStandardItemModel>
 #include <QStandardPaths>
 #include <QTest>
 #include <QTreeWidget>
+#include <QTreeWidgetItemIterator>
 
 #include <filesystem>
 
@@ -147,6 +149,51 @@ private Q_SLOTS:
             session->outcome() && session->outcome()->explanation.methodId == "grad-cam", kTimeout);
         QCOMPARE(session->outcome()->explanation.layer, std::string("blocks.3.norm1"));
         QVERIFY(overlayVariation(window.explainView()->heatmap()->overlayImage()) > 0.2);
+    }
+
+    void attentionMethodsAreOfferedOnlyForTransformersAndLayersCanBeCombined()
+    {
+        if (!std::filesystem::exists(heatlens::demoModelPath("demo-vit")))
+            QSKIP("demo-vit is not trained (heatlens-cli zoo)");
+        MainWindow window;
+        window.show();
+        Session *session = window.session();
+        auto *methods = window.methodPanel()->methodBox();
+        auto enabled = [methods](const char *id) {
+            auto *items = qobject_cast<QStandardItemModel *>(methods->model());
+            return items->item(methods->findData(QString::fromLatin1(id)))->isEnabled();
+        };
+        window.openDemo();
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
+        QVERIFY(!enabled("attention-rollout") && !enabled("attention-relevance"));
+        QVERIFY(enabled("grad-cam") && enabled("guided-backprop"));
+        // Two layers selected in the picker: one multi-layer CAM.
+        session->setMethod(QStringLiteral("grad-cam"));
+        QTRY_VERIFY(window.methodPanel()->layerPicker() != nullptr);
+        QTreeWidget *picker = window.methodPanel()->layerPicker();
+        picker->clearSelection();
+        int selected = 0;
+        for (QTreeWidgetItemIterator it(picker); *it && selected < 2; ++it) {
+            const QString path = (*it)->data(0, Qt::UserRole).toString();
+            if (path == QLatin1String("features.block2") ||
+                path == QLatin1String("features.block3")) {
+                (*it)->setSelected(true);
+                ++selected;
+            }
+        }
+        QCOMPARE(selected, 2);
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome() && session->outcome()->explanation.layer ==
+                                                           "features.block2,features.block3",
+                                 kTimeout);
+        window.openDemo(QStringLiteral("demo-vit"));
+        QTRY_VERIFY_WITH_TIMEOUT(enabled("attention-rollout"), kTimeout);
+        session->setMethod(QStringLiteral("attention-relevance"));
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome() && session->outcome()->explanation.methodId ==
+                                                           "attention-relevance",
+                                 kTimeout);
+        QCOMPARE(session->outcome()->explanation.layer, std::string("blocks.3.attn.softmax"));
+        QVERIFY(overlayVariation(window.explainView()->heatmap()->overlayImage()) > 0.2);
+        window.grab().save(QStringLiteral("test-attention-relevance.png"));
     }
 
     void featureGroupDemoShowsItsExactGroupWeights()

@@ -1,0 +1,141 @@
+// The gradient-free CAMs, which weight a layer's channels by what the model does when the
+// channel is used as a mask (Score-CAM) or removed (Ablation-CAM): one forward pass per channel,
+// batched, in inference mode.
+#include "core/explain/CamMethod.h"
+#include "core/model/LayerTap.h"
+
+namespace heatlens {
+
+namespace {
+
+ParamSpec batchParam()
+{
+    return {"batch", "Batch size", ParamType::Int, 32, 1, 1024, {}, "Forward passes per batch."};
+}
+
+std::string channelsDone(int64_t done, int64_t total)
+{
+    return std::to_string(done) + "/" + std::to_string(total) + " channels";
+}
+
+// Wang et al. 2020, as pytorch-grad-cam computes it: every channel, upsampled to the input and
+// scaled to [0, 1], masks the input; the target logits of the K masked inputs, through a
+// softmax over channels, weight the channels: ReLU(sum_k w_k A_k).
+class ScoreCam : public CamMethod
+{
+public:
+    std::string id() const override { return "score-cam"; }
+    std::string name() const override { return "Score-CAM"; }
+    std::string description() const override
+    {
+        return "Channels weighted by the target score of the input masked by each channel "
+               "(gradient-free).";
+    }
+    std::vector<ParamSpec> params() const override { return {camLayerParam(), batchParam()}; }
+
+protected:
+    bool usesGradients() const override { return false; }
+
+    torch::Tensor layerMap(const ExplainRequest &request, const CamLayer &layer,
+                           const JobContext &ctx, Explanation &out) const override
+    {
+        const auto &a = layer.activations; // [1, K, h, w]
+        const int64_t k = a.size(1);
+        const int batch = request.params.getInt("batch");
+        const auto &x = request.input;
+        std::vector<float> scores(size_t(k), 0.0f);
+        for (int64_t begin = 0; begin < k; begin += batch) {
+            ctx.throwIfCancelled();
+            const int64_t end = std::min(k, begin + batch);
+            torch::InferenceMode inference;
+            auto masks = torch::upsample_bilinear2d(a[0].slice(0, begin, end).unsqueeze(1),
+                                                    {x.size(2), x.size(3)}, false); // [b,1,H,W]
+            const auto flat = masks.flatten(1);
+            const auto lo = std::get<0>(flat.min(1)).view({-1, 1, 1, 1});
+            const auto hi = std::get<0>(flat.max(1)).view({-1, 1, 1, 1});
+            masks = (masks - lo) / (hi - lo).clamp_min(1e-7);
+            const auto logits =
+                request.model->predict(x * masks).select(1, request.target).contiguous();
+            out.forwardPasses += int(end - begin);
+            std::copy(logits.data_ptr<float>(), logits.data_ptr<float>() + (end - begin),
+                      scores.begin() + begin);
+            ctx.report(double(end) / double(k), channelsDone(end, k));
+        }
+        const auto weights = torch::softmax(torch::tensor(scores), 0).view({1, k, 1, 1});
+        return torch::relu((weights * a).sum(1))[0];
+    }
+};
+
+// Desai & Ramaswamy 2020: channel k's weight is the relative drop of the target logit when the
+// channel is zeroed at the layer, (y - y_k) / y; the map is ReLU(sum_k w_k A_k). The layer's
+// output is scaled inside a private copy of the graph (zero for one channel per batch row), so
+// any layer of any model works, transformer tokens included.
+class AblationCam : public CamMethod
+{
+public:
+    std::string id() const override { return "ablation-cam"; }
+    std::string name() const override { return "Ablation-CAM"; }
+    std::string description() const override
+    {
+        return "Channels weighted by the drop of the target logit when each is zeroed "
+               "(gradient-free).";
+    }
+    std::vector<ParamSpec> params() const override { return {camLayerParam(), batchParam()}; }
+
+protected:
+    bool usesGradients() const override { return false; }
+
+    torch::Tensor layerMap(const ExplainRequest &request, const CamLayer &layer,
+                           const JobContext &ctx, Explanation &out) const override
+    {
+        const ScaledLayerForward forward(request.model->module(), layer.path);
+        const auto &a = layer.activations;
+        const int64_t k = a.size(1);
+        // Channels are dimension 1 of a spatial output, the last of transformer tokens.
+        const bool tokens = layer.output.dim() == 3;
+        const int batch = request.params.getInt("batch");
+        const auto &x = request.input;
+        torch::InferenceMode inference;
+        const float reference =
+            forward.run(x, torch::ones({1})).select(1, request.target).item<float>();
+        out.forwardPasses += 1;
+        std::vector<float> drops(size_t(k), 0.0f);
+        for (int64_t begin = 0; begin < k; begin += batch) {
+            ctx.throwIfCancelled();
+            const int64_t end = std::min(k, begin + batch), n = end - begin;
+            auto scale = torch::ones({n, k});
+            for (int64_t i = 0; i < n; ++i)
+                scale[i][begin + i] = 0.0f;
+            scale = tokens ? scale.view({n, 1, k}) : scale.view({n, k, 1, 1});
+            const auto logits = forward.run(x.expand({n, -1, -1, -1}).contiguous(), scale)
+                                    .select(1, request.target)
+                                    .contiguous();
+            out.forwardPasses += int(n);
+            for (int64_t i = 0; i < n; ++i)
+                drops[size_t(begin + i)] = reference - logits.data_ptr<float>()[i];
+            ctx.report(double(end) / double(k), channelsDone(end, k));
+        }
+        // pytorch-grad-cam's relative drop (a negative target logit flips the weights' signs,
+        // as there); a logit of 0 leaves the drops themselves.
+        const bool relative = std::abs(reference) > 1e-6f;
+        if (!relative)
+            out.warnings.push_back("the target logit is 0: channels are weighted by their "
+                                   "absolute logit drops");
+        const auto weights =
+            (torch::tensor(drops) / (relative ? reference : 1.0f)).view({1, k, 1, 1});
+        return torch::relu((weights * a).sum(1))[0];
+    }
+};
+
+} // namespace
+
+std::unique_ptr<Method> makeScoreCam()
+{
+    return std::make_unique<ScoreCam>();
+}
+std::unique_ptr<Method> makeAblationCam()
+{
+    return std::make_unique<AblationCam>();
+}
+
+} // namespace heatlens

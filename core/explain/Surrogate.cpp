@@ -1,0 +1,416 @@
+#include "core/explain/Baselines.h"
+#include "core/explain/Perturbation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+namespace heatlens {
+
+namespace {
+
+// LIME and KernelSHAP: both fit a linear surrogate g(z) = phi0 + sum_g phi_g z_g of the target
+// logit over interpretable inputs z in {0, 1}^G, where the G features are the cells of the same
+// grid as Feature Ablation (z_g = 1 keeps cell g, 0 replaces it, all channels, by the baseline).
+// They differ in how coalitions z are drawn and weighted. The normal equations are accumulated
+// batch by batch in double precision, so memory stays O(G^2) whatever the sample count.
+
+// Uniform in [0, 1) from the top 53 bits: the same numbers with every standard library (the
+// std:: distributions are implementation-defined), so a seed means the same samples everywhere.
+double unitUniform(std::mt19937_64 &rng)
+{
+    return double(rng() >> 11) * 0x1.0p-53;
+}
+
+// The grid of feature groups and, for every pixel, the index of its group.
+struct Groups
+{
+    int rows = 0, cols = 0, count = 0;
+    torch::Tensor pixelGroup; // [H * W] int64
+};
+
+Groups gridGroups(int h, int w, int cells)
+{
+    Groups g;
+    g.rows = std::min(cells, h);
+    g.cols = std::min(cells, w);
+    const auto regions = gridCells(h, w, g.rows, g.cols);
+    g.count = int(regions.size());
+    auto index = torch::empty({h, w}, torch::kInt64);
+    for (size_t k = 0; k < regions.size(); ++k) {
+        const auto &r = regions[k];
+        index.slice(0, r.r0, r.r1).slice(1, r.c0, r.c1).fill_(int64_t(k));
+    }
+    g.pixelGroup = index.flatten();
+    return g;
+}
+
+// Target logits (double) of the coalitions z [n, G] (0/1 floats): one inference-mode forward
+// pass per row, counted in `out`. The blend x m + b (1 - m) reproduces x and b exactly for
+// m = 1 and m = 0, so the full and empty coalitions are the input and the baseline themselves.
+torch::Tensor coalitionLogits(const ExplainRequest &request, const torch::Tensor &baseline,
+                              const Groups &groups, const torch::Tensor &z, Explanation &out)
+{
+    const auto &x = request.input;
+    const int64_t n = z.size(0);
+    const auto m = z.index_select(1, groups.pixelGroup).view({n, 1, x.size(2), x.size(3)});
+    const auto images = x * m + baseline * (1.0f - m);
+    out.forwardPasses += int(n);
+    return request.model->predict(images).select(1, request.target).to(torch::kFloat64);
+}
+
+// Draws `total` coalitions `batch` at a time with `draw(n)` (rows in a fixed order, so that the
+// batch size does not change them), evaluates each batch after a cancellation check and hands
+// z and the logits to `consume`; progress is reported per batch. No partial maps: the
+// surrogate's coefficients exist only once the fit is done.
+void sampleCoalitions(
+    const ExplainRequest &request, const torch::Tensor &baseline, const Groups &groups,
+    int64_t total, int batch, const JobContext &ctx, Explanation &out,
+    const std::function<torch::Tensor(int64_t n)> &draw,
+    const std::function<void(const torch::Tensor &z, const torch::Tensor &f)> &consume)
+{
+    for (int64_t begin = 0; begin < total; begin += batch) {
+        ctx.throwIfCancelled();
+        const int64_t end = std::min(total, begin + int64_t(batch));
+        const auto z = draw(end - begin);
+        consume(z.to(torch::kFloat64), coalitionLogits(request, baseline, groups, z, out));
+        ctx.report(double(end) / double(total),
+                   std::to_string(end) + "/" + std::to_string(total) + " samples");
+    }
+}
+
+// Solves the normal equations (gram + diag(penalty)) x = b. `rank` receives the rank of `gram`,
+// the unregularised normal matrix, so the caller can warn about coefficients the samples do not
+// determine. `regular` says the penalty makes the system regular whatever the rank; otherwise a
+// rank-deficient system gets its minimum-norm solution.
+torch::Tensor solveNormal(const torch::Tensor &gram, const torch::Tensor &penalty,
+                          const torch::Tensor &b, bool regular, int64_t &rank)
+{
+    // No explicit tolerance: LibTorch's default, eps * size relative to the largest eigenvalue.
+    const c10::optional<double> noTolerance;
+    rank = torch::linalg_matrix_rank(gram, noTolerance, noTolerance, /*hermitian=*/true)
+               .item<int64_t>();
+    const auto a = gram + torch::diag(penalty);
+    if (regular || rank == gram.size(0))
+        return torch::linalg_solve(a, b.unsqueeze(1)).squeeze(1);
+    return torch::matmul(torch::linalg_pinv(a, noTolerance, noTolerance, /*hermitian=*/true), b);
+}
+
+// Every pixel of a cell receives the cell's coefficient, as in Feature Ablation.
+cv::Mat cellMap(const torch::Tensor &phi, const Groups &groups, int h, int w)
+{
+    return tensorToMap(phi.to(torch::kFloat32).index_select(0, groups.pixelGroup).view({h, w}));
+}
+
+ParamSpec cellsSpec()
+{
+    return {"cells",
+            "Cells per side",
+            ParamType::Int,
+            7,
+            1,
+            32,
+            {},
+            "The image is cut into cells x cells features (as in Feature Ablation); the fit "
+            "solves a system of that many unknowns."};
+}
+
+ParamSpec baselineSpec()
+{
+    return {"baseline", "Baseline", ParamType::Choice, std::string("zero"),
+            0,          0,          baselineKinds(),   baselineHelp()};
+}
+
+ParamSpec batchSpec()
+{
+    return {
+        "batch", "Batch size", ParamType::Int, 32, 1, 1024, {}, "Sampled images per forward pass."};
+}
+
+ParamSpec seedSpec()
+{
+    return {"seed",
+            "Seed",
+            ParamType::Int,
+            0,
+            0,
+            1000000,
+            {},
+            "Seed of the sampled coalitions and of the uniform-noise baseline."};
+}
+
+// LIME (Ribeiro, Singh & Guestrin 2016) as Captum's Lime samples it: each cell kept with
+// probability 1/2. A sample is weighted by the exponential kernel exp(-d^2 / (2 width^2)) of
+// its cosine distance to the unperturbed input in the interpretable space, d = 1 - cos(z, 1)
+// = 1 - sqrt(|z| / G) (d = 1 for the empty coalition), with lime_image's default width 0.25.
+// The surrogate is a weighted ridge regression with an unpenalised intercept (scikit-learn's
+// Ridge objective, sum_i w_i (f_i - phi0 - z_i phi)^2 + ridge |phi|^2). The map gives each cell
+// its coefficient; it is exact, up to the ridge shrinkage, when the model is additive.
+class Lime : public Method
+{
+public:
+    std::string id() const override { return "lime"; }
+    std::string name() const override { return "LIME"; }
+    std::string family() const override { return "perturbation"; }
+    std::string description() const override
+    {
+        return "Weighted linear fit of the target logit over randomly kept or removed cells.";
+    }
+    std::vector<ParamSpec> params() const override
+    {
+        return {cellsSpec(),
+                {"samples",
+                 "Samples",
+                 ParamType::Int,
+                 500,
+                 10,
+                 100000,
+                 {},
+                 "Random coalitions (one forward pass each); use well over cells x cells."},
+                {"width",
+                 "Kernel width",
+                 ParamType::Double,
+                 0.25,
+                 0.01,
+                 10.0,
+                 {},
+                 "Width of the exponential kernel on the cosine distance to the input: smaller "
+                 "favours samples that keep most cells (more local)."},
+                {"ridge",
+                 "Ridge",
+                 ParamType::Double,
+                 0.001,
+                 0.0,
+                 1000.0,
+                 {},
+                 "L2 penalty on the cell coefficients (not the intercept); 0 = plain weighted "
+                 "least squares."},
+                baselineSpec(),
+                batchSpec(),
+                seedSpec()};
+    }
+
+    Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override
+    {
+        ExplanationBuilder builder(request, id());
+        Explanation &out = builder.out();
+        const auto &p = request.params;
+        const auto &x = request.input;
+        const int h = int(x.size(2)), w = int(x.size(3));
+        const Groups groups = gridGroups(h, w, p.getInt("cells"));
+        const int64_t g = groups.count;
+        const int samples = p.getInt("samples");
+        const double width = p.getDouble("width"), ridge = p.getDouble("ridge");
+        const uint64_t seed = uint64_t(p.getInt("seed"));
+        const auto baseline = makeBaseline(p.getString("baseline"), x, request.model->card(), seed);
+
+        std::mt19937_64 rng(seed);
+        const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+        // Normal equations of the design A = [1, z]: gram = A^T W A, rhs = A^T W f, plus the
+        // sums the weighted R^2 needs.
+        auto gram = torch::zeros({g + 1, g + 1}, f64), rhs = torch::zeros({g + 1}, f64);
+        double sw = 0.0, swf = 0.0, swff = 0.0;
+        sampleCoalitions(
+            request, baseline, groups, samples, p.getInt("batch"), ctx, out,
+            [&](int64_t n) {
+                auto z = torch::empty({n, g});
+                float *d = z.data_ptr<float>();
+                for (int64_t k = 0; k < n * g; ++k)
+                    d[k] = unitUniform(rng) < 0.5 ? 1.0f : 0.0f;
+                return z;
+            },
+            [&](const torch::Tensor &z, const torch::Tensor &f) {
+                const auto distance = 1.0 - torch::sqrt(z.sum(1) / double(g));
+                const auto weight = torch::exp(-distance * distance / (2.0 * width * width));
+                const auto a = torch::cat({torch::ones({z.size(0), 1}, f64), z}, 1);
+                gram += torch::matmul(a.t(), a * weight.unsqueeze(1));
+                rhs += torch::matmul(a.t(), weight * f);
+                sw += weight.sum().item<double>();
+                swf += (weight * f).sum().item<double>();
+                swff += (weight * f * f).sum().item<double>();
+            });
+
+        auto penalty = torch::full({g + 1}, ridge, f64);
+        penalty[0] = 0.0;
+        // A positive ridge with at least one positively weighted sample makes the system
+        // positive definite: a null vector of gram with a zero penalty would be a pure
+        // intercept, which the weighted samples see.
+        int64_t rank = 0;
+        const auto beta = solveNormal(gram, penalty, rhs, ridge > 0.0 && sw > 0.0, rank);
+        if (rank < g + 1)
+            out.warnings.push_back(
+                "lime: the " + std::to_string(samples) + " samples determine only " +
+                std::to_string(rank) + " of the " + std::to_string(g + 1) +
+                " surrogate coefficients (cells " + std::to_string(groups.rows) + " x " +
+                std::to_string(groups.cols) + " and an intercept); " +
+                (ridge > 0.0 ? "the ridge penalty decides the rest" : "the rest is set to zero") +
+                ": raise samples or lower cells");
+        // Weighted R^2 of the fit, from the accumulated sums: RSS = sum w f^2 - 2 beta.rhs +
+        // beta^T gram beta, total sum of squares around the weighted mean.
+        const double rss = swff - 2.0 * torch::dot(beta, rhs).item<double>() +
+                           torch::dot(beta, torch::matmul(gram, beta)).item<double>();
+        const double tss = sw > 0.0 ? swff - swf * swf / sw : 0.0;
+        out.stats["intercept"] = beta[0].item<double>();
+        out.stats["weighted_r2"] = tss > 0.0 ? 1.0 - std::max(0.0, rss) / tss : 1.0;
+        out.map = cellMap(beta.slice(0, 1), groups, h, w);
+        out.signedMap = true;
+        return builder.finish(ctx);
+    }
+};
+
+// KernelSHAP (Lundberg & Lee 2017) with the shap library's sampling: a coalition size k in
+// 1..G-1 is drawn with probability proportional to (G - 1) / (k (G - k)) (the Shapley kernel
+// summed over the C(G, k) subsets of that size), then a uniformly random subset of that size,
+// and every coalition is paired with its complement (halving the variance of the fit). The
+// sampled coalitions then carry equal weights, and the empty and full coalitions, whose kernel
+// weight is infinite, enter as constraints: phi0 = f(baseline) and sum phi = f(x) - f(baseline).
+// As in shap, the last feature is eliminated with the second constraint and the rest solved by
+// least squares in double precision. For an additive model the answer is exact: each cell gets
+// the sum of its pixels' contributions.
+class KernelShap : public Method
+{
+public:
+    std::string id() const override { return "kernel-shap"; }
+    std::string name() const override { return "KernelSHAP"; }
+    std::string family() const override { return "perturbation"; }
+    std::string description() const override
+    {
+        return "Shapley values of grid cells, estimated by a kernel-weighted linear fit.";
+    }
+    std::vector<ParamSpec> params() const override
+    {
+        return {cellsSpec(),
+                {"samples",
+                 "Samples",
+                 ParamType::Int,
+                 500,
+                 10,
+                 100000,
+                 {},
+                 "Random coalitions (one forward pass each), drawn in complementary pairs (an "
+                 "odd count is rounded up); at least cells x cells + 1."},
+                baselineSpec(),
+                batchSpec(),
+                seedSpec()};
+    }
+
+    Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override
+    {
+        ExplanationBuilder builder(request, id());
+        Explanation &out = builder.out();
+        const auto &p = request.params;
+        const auto &x = request.input;
+        const int h = int(x.size(2)), w = int(x.size(3));
+        const Groups groups = gridGroups(h, w, p.getInt("cells"));
+        const int64_t g = groups.count;
+        const int samples = p.getInt("samples");
+        // G - 1 free attributions need at least G - 1 independent equations; G + 1 keeps the
+        // rule simple to state (cells^2 + 1) and leaves room for a duplicate pair.
+        if (samples < g + 1)
+            throw std::invalid_argument(
+                "parameter \"samples\" of kernel-shap: " + std::to_string(samples) +
+                " coalitions cannot determine " + std::to_string(g) + " cell attributions (cells " +
+                std::to_string(groups.rows) + " x " + std::to_string(groups.cols) +
+                "); need at least " + std::to_string(g + 1));
+        const uint64_t seed = uint64_t(p.getInt("seed"));
+        const auto baseline = makeBaseline(p.getString("baseline"), x, request.model->card(), seed);
+        const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+
+        ctx.throwIfCancelled();
+        const auto ends = torch::stack({torch::ones({g}), torch::zeros({g})});
+        const auto fEnds = coalitionLogits(request, baseline, groups, ends, out);
+        const double fx = fEnds[0].item<double>(), fb = fEnds[1].item<double>();
+        const double delta = fx - fb;
+
+        auto phi = torch::full({g}, delta, f64); // one feature: it carries the whole difference
+        if (g > 1) {
+            // Cumulative distribution of the coalition size.
+            std::vector<double> sizeCdf;
+            double total = 0.0;
+            for (int64_t k = 1; k < g; ++k)
+                sizeCdf.push_back(total += double(g - 1) / double(k * (g - k)));
+            std::mt19937_64 rng(seed);
+            std::vector<int64_t> order(size_t(g), 0);
+            for (int64_t i = 0; i < g; ++i)
+                order[size_t(i)] = i;
+            auto drawCoalition = [&](float *row) {
+                const double u = unitUniform(rng) * total;
+                const int64_t k = 1 + std::min<int64_t>(g - 2, std::upper_bound(sizeCdf.begin(),
+                                                                                sizeCdf.end(), u) -
+                                                                   sizeCdf.begin());
+                // Partial Fisher-Yates: the first k entries of `order` become a uniform subset.
+                for (int64_t i = 0; i < k; ++i)
+                    std::swap(order[size_t(i)],
+                              order[size_t(i + int64_t(unitUniform(rng) * double(g - i)))]);
+                std::fill(row, row + g, 0.0f);
+                for (int64_t i = 0; i < k; ++i)
+                    row[order[size_t(i)]] = 1.0f;
+            };
+            // Rows come in (z, 1 - z) pairs; a pair may straddle two batches.
+            std::vector<float> complement;
+            const int64_t count = 2 * ((int64_t(samples) + 1) / 2);
+            // With phi_G = delta - sum_{j<G} phi_j, f(z) - fb = sum_g z_g phi_g becomes
+            // f(z) - fb - z_G delta = sum_{j<G} (z_j - z_G) phi_j: least squares in G - 1
+            // unknowns, accumulated as normal equations.
+            auto gram = torch::zeros({g - 1, g - 1}, f64), rhs = torch::zeros({g - 1}, f64);
+            sampleCoalitions(
+                request, baseline, groups, count, p.getInt("batch"), ctx, out,
+                [&](int64_t n) {
+                    auto z = torch::empty({n, g});
+                    float *d = z.data_ptr<float>();
+                    for (int64_t r = 0; r < n; ++r) {
+                        float *row = d + r * g;
+                        if (complement.empty()) {
+                            drawCoalition(row);
+                            complement.assign(row, row + g);
+                            for (auto &v : complement)
+                                v = 1.0f - v;
+                        } else {
+                            std::copy(complement.begin(), complement.end(), row);
+                            complement.clear();
+                        }
+                    }
+                    return z;
+                },
+                [&](const torch::Tensor &z, const torch::Tensor &f) {
+                    const auto last = z.select(1, g - 1);
+                    const auto design = z.slice(1, 0, g - 1) - last.unsqueeze(1);
+                    const auto target = f - fb - last * delta;
+                    gram += torch::matmul(design.t(), design);
+                    rhs += torch::matmul(design.t(), target);
+                });
+            int64_t rank = 0;
+            const auto rest = solveNormal(gram, torch::zeros({g - 1}, f64), rhs, false, rank);
+            if (rank < g - 1)
+                out.warnings.push_back(
+                    "kernel-shap: the " + std::to_string(count) + " sampled coalitions determine " +
+                    "only " + std::to_string(rank) + " of the " + std::to_string(g - 1) +
+                    " free cell attributions (cells " + std::to_string(groups.rows) + " x " +
+                    std::to_string(groups.cols) +
+                    "); the minimum-norm solution is used: raise samples or lower cells");
+            phi.slice(0, 0, g - 1).copy_(rest);
+            phi[g - 1] = delta - rest.sum().item<double>();
+        }
+        out.stats["base_value"] = fb;
+        out.stats["logit_delta"] = delta;
+        out.stats["efficiency_gap"] = std::abs(phi.sum().item<double>() - delta);
+        out.map = cellMap(phi, groups, h, w);
+        out.signedMap = true;
+        return builder.finish(ctx);
+    }
+};
+
+} // namespace
+
+std::unique_ptr<Method> makeLime()
+{
+    return std::make_unique<Lime>();
+}
+
+std::unique_ptr<Method> makeKernelShap()
+{
+    return std::make_unique<KernelShap>();
+}
+
+} // namespace heatlens
