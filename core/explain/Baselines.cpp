@@ -39,6 +39,12 @@ torch::Tensor blurred(const torch::Tensor &input)
 
 } // namespace
 
+ParamSpec baselineParam()
+{
+    return {"baseline", "Baseline", ParamType::Choice, std::string("zero"),
+            0,          0,          baselineKinds(),   baselineHelp()};
+}
+
 torch::Tensor makeBaseline(const std::string &kind, const torch::Tensor &input,
                            const ModelCard &card, uint64_t seed)
 {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/explain/Params.h"
 #include "core/model/ModelCard.h"
 
 #include <torch/script.h>
@@ -19,6 +20,8 @@ namespace heatlens {
 //   uniform noise drawn uniformly within the input's [min, max], seeded
 const std::vector<std::string> &baselineKinds();
 std::string baselineHelp();
+// The "baseline" choice parameter (default "zero") of the perturbation methods.
+ParamSpec baselineParam();
 
 // Throws std::invalid_argument naming the kind when it is unknown.
 torch::Tensor makeBaseline(const std::string &kind, const torch::Tensor &input,

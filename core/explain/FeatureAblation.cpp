@@ -31,24 +31,9 @@ public:
                  {},
                  "The image is cut into cells x cells groups (at most one pixel each; uneven "
                  "sizes are spread as evenly as possible)."},
-                {"baseline", "Baseline", ParamType::Choice, std::string("zero"), 0, 0,
-                 baselineKinds(), baselineHelp()},
-                {"batch",
-                 "Batch size",
-                 ParamType::Int,
-                 32,
-                 1,
-                 1024,
-                 {},
-                 "Ablated images per forward pass."},
-                {"seed",
-                 "Seed",
-                 ParamType::Int,
-                 0,
-                 0,
-                 1000000,
-                 {},
-                 "Seed of the uniform-noise baseline."}};
+                baselineParam(),
+                batchParam("Ablated images"),
+                seedParam("the uniform-noise baseline")};
     }
 
     Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override

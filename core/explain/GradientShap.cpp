@@ -5,6 +5,7 @@
 // The mean approximates E_b[IG(x; b)], whose sum is f(x) - E_b[f(b)] (completeness, reported as
 // a gap). With noise 0 this is Expected Gradients; Captum's GradientShap adds Gaussian noise.
 #include "core/explain/GradientMethod.h"
+#include "core/explain/MethodSupport.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -43,22 +44,8 @@ public:
                  {},
                  "Gaussian noise added to the input, as a fraction of its range (0 = Expected "
                  "Gradients)."},
-                {"batch",
-                 "Batch size",
-                 ParamType::Int,
-                 16,
-                 1,
-                 1024,
-                 {},
-                 "Path points per forward/backward pass."},
-                {"seed",
-                 "Seed",
-                 ParamType::Int,
-                 0,
-                 0,
-                 1000000,
-                 {},
-                 "Seed of the reference, path point and noise draws."}};
+                batchParam("Path points (forward and backward)", 16),
+                seedParam("the reference, path point and noise draws")};
     }
 
 protected:

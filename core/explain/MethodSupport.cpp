@@ -22,6 +22,23 @@ void checkRequest(const ExplainRequest &request, const std::string &methodId)
                                     std::to_string(request.model->numClasses() - 1) + "]");
 }
 
+ParamSpec batchParam(const std::string &what, int defaultSize)
+{
+    return {"batch",
+            "Batch size",
+            ParamType::Int,
+            defaultSize,
+            1,
+            1024,
+            {},
+            what + " per forward pass."};
+}
+
+ParamSpec seedParam(const std::string &what)
+{
+    return {"seed", "Seed", ParamType::Int, 0, 0, 1000000, {}, "Seed of " + what + "."};
+}
+
 cv::Mat tensorToMap(const torch::Tensor &map)
 {
     auto t = map.detach().to(torch::kFloat32).contiguous();

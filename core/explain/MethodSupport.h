@@ -10,6 +10,11 @@ namespace heatlens {
 // std::invalid_argument naming the method and the value received.
 void checkRequest(const ExplainRequest &request, const std::string &methodId);
 
+// Parameters many methods share. `batch`: "<what> per forward pass" (Int, 1..1024);
+// `seed`: "Seed of <what>." (Int, 0..1000000, default 0).
+ParamSpec batchParam(const std::string &what, int defaultSize = 32);
+ParamSpec seedParam(const std::string &what);
+
 // [H, W] float tensor -> CV_32FC1 (copied).
 cv::Mat tensorToMap(const torch::Tensor &map);
 

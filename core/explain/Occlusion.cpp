@@ -38,24 +38,9 @@ public:
                  4096,
                  {},
                  "Step between windows in pixels; 0 = half the window."},
-                {"baseline", "Baseline", ParamType::Choice, std::string("zero"), 0, 0,
-                 baselineKinds(), baselineHelp()},
-                {"batch",
-                 "Batch size",
-                 ParamType::Int,
-                 32,
-                 1,
-                 1024,
-                 {},
-                 "Occluded images per forward pass."},
-                {"seed",
-                 "Seed",
-                 ParamType::Int,
-                 0,
-                 0,
-                 1000000,
-                 {},
-                 "Seed of the uniform-noise baseline."}};
+                baselineParam(),
+                batchParam("Occluded images"),
+                seedParam("the uniform-noise baseline")};
     }
 
     Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override

@@ -2,16 +2,12 @@
 // channel is used as a mask (Score-CAM) or removed (Ablation-CAM): one forward pass per channel,
 // batched, in inference mode.
 #include "core/explain/CamMethod.h"
+#include "core/explain/MethodSupport.h"
 #include "core/model/LayerTap.h"
 
 namespace heatlens {
 
 namespace {
-
-ParamSpec batchParam()
-{
-    return {"batch", "Batch size", ParamType::Int, 32, 1, 1024, {}, "Forward passes per batch."};
-}
 
 std::string channelsDone(int64_t done, int64_t total)
 {
@@ -31,7 +27,10 @@ public:
         return "Channels weighted by the target score of the input masked by each channel "
                "(gradient-free).";
     }
-    std::vector<ParamSpec> params() const override { return {camLayerParam(), batchParam()}; }
+    std::vector<ParamSpec> params() const override
+    {
+        return {camLayerParam(), batchParam("Masked images")};
+    }
 
 protected:
     bool usesGradients() const override { return false; }
@@ -80,7 +79,10 @@ public:
         return "Channels weighted by the drop of the target logit when each is zeroed "
                "(gradient-free).";
     }
-    std::vector<ParamSpec> params() const override { return {camLayerParam(), batchParam()}; }
+    std::vector<ParamSpec> params() const override
+    {
+        return {camLayerParam(), batchParam("Ablated copies")};
+    }
 
 protected:
     bool usesGradients() const override { return false; }

@@ -60,24 +60,9 @@ public:
                  1.0,
                  {},
                  "Probability that a grid cell of a mask keeps the image."},
-                {"baseline", "Baseline", ParamType::Choice, std::string("zero"), 0, 0,
-                 baselineKinds(), baselineHelp()},
-                {"batch",
-                 "Batch size",
-                 ParamType::Int,
-                 32,
-                 1,
-                 1024,
-                 {},
-                 "Masked images per forward pass."},
-                {"seed",
-                 "Seed",
-                 ParamType::Int,
-                 0,
-                 0,
-                 1000000,
-                 {},
-                 "Seed of the masks and of the uniform-noise baseline."}};
+                baselineParam(),
+                batchParam("Masked images"),
+                seedParam("the masks and of the uniform-noise baseline")};
     }
 
     Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override

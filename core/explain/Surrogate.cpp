@@ -116,30 +116,6 @@ ParamSpec cellsSpec()
             "solves a system of that many unknowns."};
 }
 
-ParamSpec baselineSpec()
-{
-    return {"baseline", "Baseline", ParamType::Choice, std::string("zero"),
-            0,          0,          baselineKinds(),   baselineHelp()};
-}
-
-ParamSpec batchSpec()
-{
-    return {
-        "batch", "Batch size", ParamType::Int, 32, 1, 1024, {}, "Sampled images per forward pass."};
-}
-
-ParamSpec seedSpec()
-{
-    return {"seed",
-            "Seed",
-            ParamType::Int,
-            0,
-            0,
-            1000000,
-            {},
-            "Seed of the sampled coalitions and of the uniform-noise baseline."};
-}
-
 // LIME (Ribeiro, Singh & Guestrin 2016) as Captum's Lime samples it: each cell kept with
 // probability 1/2. A sample is weighted by the exponential kernel exp(-d^2 / (2 width^2)) of
 // its cosine distance to the unperturbed input in the interpretable space, d = 1 - cos(z, 1)
@@ -186,9 +162,9 @@ public:
                  {},
                  "L2 penalty on the cell coefficients (not the intercept); 0 = plain weighted "
                  "least squares."},
-                baselineSpec(),
-                batchSpec(),
-                seedSpec()};
+                baselineParam(),
+                batchParam("Sampled images"),
+                seedParam("the sampled coalitions and of the uniform-noise baseline")};
     }
 
     Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override
@@ -290,9 +266,9 @@ public:
                  {},
                  "Random coalitions (one forward pass each), drawn in complementary pairs (an "
                  "odd count is rounded up); at least cells x cells + 1."},
-                baselineSpec(),
-                batchSpec(),
-                seedSpec()};
+                baselineParam(),
+                batchParam("Sampled images"),
+                seedParam("the sampled coalitions and of the uniform-noise baseline")};
     }
 
     Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override
