@@ -54,12 +54,7 @@ CurveSetup setUp(const Model &model, const torch::Tensor &input, const cv::Mat &
     if (o.cells > 0) {
         const auto cells = gridCells(int(h), int(w), std::min<int>(o.cells, int(h)),
                                      std::min<int>(o.cells, int(w)));
-        auto index = torch::empty({h, w}, torch::kInt64);
-        for (size_t k = 0; k < cells.size(); ++k)
-            index.slice(0, cells[k].r0, cells[k].r1)
-                .slice(1, cells[k].c0, cells[k].c1)
-                .fill_(int64_t(k));
-        featureOf = index.flatten();
+        featureOf = pixelRegionIndex(int(h), int(w), cells);
         scores = torch::zeros({int64_t(cells.size())}, torch::kFloat64)
                      .index_add_(0, featureOf, values.to(torch::kFloat64));
     }

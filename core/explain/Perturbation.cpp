@@ -49,4 +49,19 @@ std::vector<float> regionDrops(
     return drops;
 }
 
+torch::Tensor pixelRegionIndex(int h, int w, const std::vector<Region> &regions)
+{
+    auto index = torch::empty({h, w}, torch::kInt64);
+    for (size_t k = 0; k < regions.size(); ++k)
+        index.slice(0, regions[k].r0, regions[k].r1)
+            .slice(1, regions[k].c0, regions[k].c1)
+            .fill_(int64_t(k));
+    return index.flatten();
+}
+
+double unitUniform(std::mt19937_64 &rng)
+{
+    return double(rng() >> 11) * 0x1.0p-53;
+}
+
 } // namespace heatlens

@@ -8,13 +8,6 @@ namespace heatlens {
 
 namespace {
 
-// Uniform in [0, 1) from the top 53 bits: the same numbers with every standard library (the
-// std:: distributions are implementation-defined), so a seed means the same masks everywhere.
-double unitUniform(std::mt19937_64 &rng)
-{
-    return double(rng() >> 11) * 0x1.0p-53;
-}
-
 // RISE (Petsiuk, Das & Saenko 2018): the target's softmax probability is measured on many
 // randomly masked copies of the input, and each pixel receives the probability-weighted mean
 // of its mask values, sum_i score_i M_i / (N p). Since E[M] = p, a model that ignores the input

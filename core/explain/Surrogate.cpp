@@ -16,13 +16,6 @@ namespace {
 // They differ in how coalitions z are drawn and weighted. The normal equations are accumulated
 // batch by batch in double precision, so memory stays O(G^2) whatever the sample count.
 
-// Uniform in [0, 1) from the top 53 bits: the same numbers with every standard library (the
-// std:: distributions are implementation-defined), so a seed means the same samples everywhere.
-double unitUniform(std::mt19937_64 &rng)
-{
-    return double(rng() >> 11) * 0x1.0p-53;
-}
-
 // The grid of feature groups and, for every pixel, the index of its group.
 struct Groups
 {
@@ -37,12 +30,7 @@ Groups gridGroups(int h, int w, int cells)
     g.cols = std::min(cells, w);
     const auto regions = gridCells(h, w, g.rows, g.cols);
     g.count = int(regions.size());
-    auto index = torch::empty({h, w}, torch::kInt64);
-    for (size_t k = 0; k < regions.size(); ++k) {
-        const auto &r = regions[k];
-        index.slice(0, r.r0, r.r1).slice(1, r.c0, r.c1).fill_(int64_t(k));
-    }
-    g.pixelGroup = index.flatten();
+    g.pixelGroup = pixelRegionIndex(h, w, regions);
     return g;
 }
 
@@ -116,6 +104,11 @@ ParamSpec cellsSpec()
             "solves a system of that many unknowns."};
 }
 
+ParamSpec samplesSpec(const std::string &help)
+{
+    return {"samples", "Samples", ParamType::Int, 500, 10, 100000, {}, help};
+}
+
 // LIME (Ribeiro, Singh & Guestrin 2016) as Captum's Lime samples it: each cell kept with
 // probability 1/2. A sample is weighted by the exponential kernel exp(-d^2 / (2 width^2)) of
 // its cosine distance to the unperturbed input in the interpretable space, d = 1 - cos(z, 1)
@@ -135,36 +128,30 @@ public:
     }
     std::vector<ParamSpec> params() const override
     {
-        return {cellsSpec(),
-                {"samples",
-                 "Samples",
-                 ParamType::Int,
-                 500,
-                 10,
-                 100000,
-                 {},
-                 "Random coalitions (one forward pass each); use well over cells x cells."},
-                {"width",
-                 "Kernel width",
-                 ParamType::Double,
-                 0.25,
-                 0.01,
-                 10.0,
-                 {},
-                 "Width of the exponential kernel on the cosine distance to the input: smaller "
-                 "favours samples that keep most cells (more local)."},
-                {"ridge",
-                 "Ridge",
-                 ParamType::Double,
-                 0.001,
-                 0.0,
-                 1000.0,
-                 {},
-                 "L2 penalty on the cell coefficients (not the intercept); 0 = plain weighted "
-                 "least squares."},
-                baselineParam(),
-                batchParam("Sampled images"),
-                seedParam("the sampled coalitions and of the uniform-noise baseline")};
+        return {
+            cellsSpec(),
+            samplesSpec("Random coalitions (one forward pass each); use well over cells x cells."),
+            {"width",
+             "Kernel width",
+             ParamType::Double,
+             0.25,
+             0.01,
+             10.0,
+             {},
+             "Width of the exponential kernel on the cosine distance to the input: smaller "
+             "favours samples that keep most cells (more local)."},
+            {"ridge",
+             "Ridge",
+             ParamType::Double,
+             0.001,
+             0.0,
+             1000.0,
+             {},
+             "L2 penalty on the cell coefficients (not the intercept); 0 = plain weighted "
+             "least squares."},
+            baselineParam(),
+            batchParam("Sampled images"),
+            seedParam("the sampled coalitions and of the uniform-noise baseline")};
     }
 
     Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override
@@ -257,17 +244,9 @@ public:
     std::vector<ParamSpec> params() const override
     {
         return {cellsSpec(),
-                {"samples",
-                 "Samples",
-                 ParamType::Int,
-                 500,
-                 10,
-                 100000,
-                 {},
-                 "Random coalitions (one forward pass each), drawn in complementary pairs (an "
-                 "odd count is rounded up); at least cells x cells + 1."},
-                baselineParam(),
-                batchParam("Sampled images"),
+                samplesSpec("Random coalitions (one forward pass each), drawn in complementary "
+                            "pairs (an odd count is rounded up); at least cells x cells + 1."),
+                baselineParam(), batchParam("Sampled images"),
                 seedParam("the sampled coalitions and of the uniform-noise baseline")};
     }
 
