@@ -130,9 +130,9 @@ void JobRunner::workerLoop()
 
 void JobRunner::forwardProgress(const std::shared_ptr<Entry> &entry, const ProgressUpdate &update)
 {
-    // At most ~30 reports a second reach the GUI, but always the final one and partial maps.
+    // At most ~30 reports a second reach the GUI, but always the final one and partial results.
     const auto now = std::chrono::steady_clock::now();
-    if (update.fraction < 1.0 && update.partialMap.empty() &&
+    if (update.fraction < 1.0 && !update.hasPartial() &&
         now - entry->lastReport < std::chrono::milliseconds(33))
         return;
     entry->lastReport = now;

@@ -7,14 +7,21 @@ namespace heatlens {
 void JobContext::report(double fraction, const std::string &message) const
 {
     if (m_callback)
-        m_callback({std::clamp(fraction, 0.0, 1.0), message, cv::Mat()});
+        m_callback({std::clamp(fraction, 0.0, 1.0), message, cv::Mat(), {}});
 }
 
 void JobContext::reportPartial(double fraction, const cv::Mat &partial,
                                const std::string &message) const
 {
     if (m_callback)
-        m_callback({std::clamp(fraction, 0.0, 1.0), message, partial});
+        m_callback({std::clamp(fraction, 0.0, 1.0), message, partial, {}});
+}
+
+void JobContext::reportPartialResult(double fraction, std::any partial,
+                                     const std::string &message) const
+{
+    if (m_callback)
+        m_callback({std::clamp(fraction, 0.0, 1.0), message, cv::Mat(), std::move(partial)});
 }
 
 JobContext JobContext::sub(double begin, double end, const std::string &prefix) const
@@ -25,7 +32,8 @@ JobContext JobContext::sub(double begin, double end, const std::string &prefix) 
     return JobContext(
         [parent, begin, end, prefix](const ProgressUpdate &u) {
             parent({begin + (end - begin) * u.fraction,
-                    prefix.empty() ? u.message : prefix + "  " + u.message, u.partialMap});
+                    prefix.empty() ? u.message : prefix + "  " + u.message, u.partialMap,
+                    u.partialResult});
         },
         m_token);
 }

@@ -4,18 +4,23 @@
 
 #include <opencv2/core/mat.hpp>
 
+#include <any>
 #include <functional>
 #include <string>
 
 namespace heatlens {
 
-// One progress report: a fraction in [0, 1], a short message and, for methods that stream,
-// the partial map computed so far (empty otherwise).
+// One progress report: a fraction in [0, 1], a short message and, for work that streams, the
+// result so far: a partial map (methods) or any other partial result (a curve so far, the
+// sanity-check steps done so far); both empty otherwise.
 struct ProgressUpdate
 {
     double fraction = 0.0;
     std::string message;
     cv::Mat partialMap;
+    std::any partialResult;
+
+    bool hasPartial() const { return !partialMap.empty() || partialResult.has_value(); }
 };
 
 // What core work receives from its caller (JobRunner in the GUI, the CLI loop, a test):
@@ -34,6 +39,8 @@ public:
     void report(double fraction, const std::string &message = {}) const;
     void reportPartial(double fraction, const cv::Mat &partial,
                        const std::string &message = {}) const;
+    void reportPartialResult(double fraction, std::any partial,
+                             const std::string &message = {}) const;
     const CancelToken &cancelToken() const { return m_token; }
     void throwIfCancelled() const { m_token.throwIfCancelled(); }
 

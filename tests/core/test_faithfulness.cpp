@@ -1,4 +1,4 @@
-#include "core/eval/Faithfulness.h"
+#include "core/metrics/Faithfulness.h"
 #include "core/model/Model.h"
 #include "tests/support/TestSupport.h"
 

@@ -1,4 +1,4 @@
-#include "core/eval/Faithfulness.h"
+#include "core/metrics/Faithfulness.h"
 
 #include "core/explain/Baselines.h"
 #include "core/explain/Perturbation.h"
