@@ -4,6 +4,7 @@
 #include "core/io/ExplanationExport.h"
 #include "core/model/Ensemble.h"
 #include "core/model/Zoo.h"
+#include "ui/CurvesView.h"
 #include "ui/DatasetBrowser.h"
 #include "ui/ExplainView.h"
 #include "ui/HeatmapView.h"
@@ -11,6 +12,7 @@
 #include "ui/MethodPanel.h"
 #include "ui/ModelPanel.h"
 #include "ui/PredictionPanel.h"
+#include "ui/SanityView.h"
 #include "ui/Session.h"
 
 #include <QApplication>
@@ -53,9 +55,13 @@ MainWindow::MainWindow(QWidget *parent)
     , m_runner(new JobRunner(this))
     , m_session(new Session(m_runner, this))
     , m_explain(new ExplainView(m_session, this))
+    , m_curves(new CurvesView(m_session, this))
+    , m_sanity(new SanityView(m_session, this))
 {
     auto *tabs = new QTabWidget(this);
     tabs->addTab(m_explain, tr("Explain"));
+    tabs->addTab(m_curves, tr("Curves"));
+    tabs->addTab(m_sanity, tr("Sanity"));
     setCentralWidget(tabs);
     buildDocks();
     buildMenus();
@@ -64,6 +70,9 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_session, &Session::errorOccurred, this, &MainWindow::showError);
     connect(m_session, &Session::warning, this, &MainWindow::logMessage);
     connect(m_runner, &JobRunner::error, this, &MainWindow::showError);
+    connect(m_curves, &CurvesView::errorOccurred, this, &MainWindow::showError);
+    connect(m_curves, &CurvesView::message, this, &MainWindow::logMessage);
+    connect(m_sanity, &SanityView::errorOccurred, this, &MainWindow::showError);
     connect(m_session, &Session::modelChanged, this, &MainWindow::updateTitle);
     connect(m_session, &Session::datasetChanged, this, &MainWindow::updateTitle);
     updateTitle();

@@ -15,6 +15,8 @@ class QPushButton;
 
 namespace heatlens::ui {
 
+class CurvesView;
+class SanityView;
 class DatasetBrowser;
 class ExplainView;
 class JobRunner;
@@ -36,6 +38,8 @@ public:
     Session *session() const { return m_session; }
     JobRunner *runner() const { return m_runner; }
     ExplainView *explainView() const { return m_explain; }
+    CurvesView *curvesView() const { return m_curves; }
+    SanityView *sanityView() const { return m_sanity; }
     DatasetBrowser *browser() const { return m_browser; }
     MethodPanel *methodPanel() const { return m_methods; }
     PredictionPanel *predictionPanel() const { return m_prediction; }
@@ -68,6 +72,8 @@ private:
     JobRunner *m_runner;
     Session *m_session;
     ExplainView *m_explain;
+    CurvesView *m_curves;
+    SanityView *m_sanity;
     DatasetBrowser *m_browser = nullptr;
     PredictionPanel *m_prediction = nullptr;
     MethodPanel *m_methods = nullptr;

@@ -15,6 +15,8 @@ const char *kUsage = R"(usage: heatlens-cli <command> [options]
 
 Commands:
   explain        explain one image with one method; writes overlay PNG, raw map .npy, JSON
+  evaluate       faithfulness over a dataset: deletion/insertion, ROAD, accuracy drop, sanity
+                 checks, localisation; per-image CSV, summary JSON with 95% intervals, plots
   train          train the demo CNN on Fashion-MNIST (or an image folder) with LibTorch
   inspect        print a model's card and module tree
   zoo            train the demo models once (cached; skips what exists)
@@ -36,6 +38,8 @@ int dispatch(const std::string &command, const std::vector<std::string> &rest)
     using namespace heatlens::cli;
     if (command == "explain")
         return runExplain(rest);
+    if (command == "evaluate")
+        return runEvaluate(rest);
     if (command == "train")
         return runTrain(rest);
     if (command == "zoo")

@@ -5,6 +5,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QTabWidget>
 #include <QTimer>
 
 int main(int argc, char **argv)
@@ -33,6 +34,9 @@ int main(int argc, char **argv)
                       QStringLiteral("Open this demo model (demo-vit, demo-groups, "
                                      "demo-cnn-ensemble, ...; see heatlens-cli zoo --list) "
                                      "and the demo data."),
+                      QStringLiteral("name")});
+    parser.addOption({QStringLiteral("tab"),
+                      QStringLiteral("Tab to show first: explain, curves or sanity."),
                       QStringLiteral("name")});
     parser.addPositionalArgument(QStringLiteral("paths"), QStringLiteral("Models or datasets."));
     parser.process(app);
@@ -65,6 +69,23 @@ int main(int argc, char **argv)
         const int index = parser.value(QStringLiteral("index")).toInt();
         QObject::connect(session, &heatlens::ui::Session::datasetChanged, session,
                          [session, index] { session->setCurrentIndex(index); });
+    }
+    if (parser.isSet(QStringLiteral("tab"))) {
+        const QString wanted = parser.value(QStringLiteral("tab"));
+        auto *tabs = qobject_cast<QTabWidget *>(window.centralWidget());
+        QStringList names;
+        int found = -1;
+        for (int i = 0; tabs && i < tabs->count(); ++i) {
+            const QString name = tabs->tabText(i).remove(QLatin1Char('&'));
+            names << name.toLower();
+            if (name.compare(wanted, Qt::CaseInsensitive) == 0)
+                found = i;
+        }
+        if (found >= 0)
+            tabs->setCurrentIndex(found);
+        else
+            window.showError(QStringLiteral("--tab: there is no tab \"%1\" (tabs: %2)")
+                                 .arg(wanted, names.join(QStringLiteral(", "))));
     }
     window.resize(1280, 820);
     window.show();

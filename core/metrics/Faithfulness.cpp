@@ -135,9 +135,46 @@ Curve perturbationCurve(const Model &model, const torch::Tensor &input, int targ
 torch::Tensor curveImage(const Model &model, const torch::Tensor &input, const cv::Mat &map,
                          const CurveOptions &options, double fraction)
 {
-    const CurveSetup s = setUp(model, input, map, options);
-    const int k = int(std::lround(std::clamp(fraction, 0.0, 1.0) * options.steps));
-    return s.images({featuresAt(k, options.steps, s.features)});
+    return CurveImages(model, input, map, options).image(fraction);
+}
+
+struct CurveImages::Impl
+{
+    CurveSetup setup;
+    CurveOptions options;
+
+    int stepOf(double fraction) const
+    {
+        return int(std::lround(std::clamp(fraction, 0.0, 1.0) * options.steps));
+    }
+};
+
+CurveImages::CurveImages(const Model &model, const torch::Tensor &input, const cv::Mat &map,
+                         const CurveOptions &options)
+    // A copy of the input: the images must not change when the caller's tensor does.
+    : m_impl(std::make_shared<const Impl>(
+          Impl{setUp(model, input.detach().clone(), map, options), options}))
+{}
+
+torch::Tensor CurveImages::image(double fraction) const
+{
+    const int k = m_impl->stepOf(fraction);
+    return m_impl->setup.images({featuresAt(k, m_impl->options.steps, m_impl->setup.features)});
+}
+
+double CurveImages::pointFraction(double fraction) const
+{
+    return double(m_impl->stepOf(fraction)) / double(m_impl->options.steps);
+}
+
+const CurveOptions &CurveImages::options() const
+{
+    return m_impl->options;
+}
+
+int64_t CurveImages::features() const
+{
+    return m_impl->setup.features;
 }
 
 } // namespace heatlens

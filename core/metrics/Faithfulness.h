@@ -6,6 +6,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,31 @@ Curve perturbationCurve(const Model &model, const torch::Tensor &input, int targ
 // The image at `fraction` of the way along the curve (what the curve's point shows), [1, C, H, W].
 torch::Tensor curveImage(const Model &model, const torch::Tensor &input, const cv::Mat &map,
                          const CurveOptions &options, double fraction);
+
+// The images along one curve with the map ranked once: image(fraction) is exactly
+// curveImage(model, input, map, options, fraction), without re-ranking the map and rebuilding the
+// baseline on every call (for a cursor moving along a plot). The constructor checks like
+// perturbationCurve (throws std::invalid_argument naming the bad option or map size); the object
+// keeps its own copies of what it needs, is cheap to copy (shared) and may be used from any
+// thread.
+class CurveImages
+{
+public:
+    CurveImages(const Model &model, const torch::Tensor &input, const cv::Mat &map,
+                const CurveOptions &options);
+
+    // The perturbed input at the curve point nearest to `fraction` (clamped to [0, 1]),
+    // [1, C, H, W].
+    torch::Tensor image(double fraction) const;
+    // The fraction of the curve point image(fraction) shows: a multiple of 1 / steps.
+    double pointFraction(double fraction) const;
+    const CurveOptions &options() const;
+    int64_t features() const; // pixels, or grid cells when options.cells > 0
+
+private:
+    struct Impl;
+    std::shared_ptr<const Impl> m_impl;
+};
 
 // Trapezoid rule over (x, y) points.
 double trapezoid(const std::vector<double> &x, const std::vector<double> &y);

@@ -21,29 +21,16 @@
 
 namespace {
 
-struct Run
-{
-    int exitCode = -1;
-    QString out, err;
-};
+using Run = heatlens::test::ProgramRun;
 
 Run cli(const QStringList &args, const QProcessEnvironment &env = {})
 {
-    QProcess process;
-    if (!env.isEmpty())
-        process.setProcessEnvironment(env);
-    process.start(HEATLENS_CLI, args);
-    process.waitForFinished(300000);
-    return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()),
-            QString::fromUtf8(process.readAllStandardError())};
+    return heatlens::test::runProgram(HEATLENS_CLI, args, env);
 }
 
 QJsonObject readJson(const QString &path)
 {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return {};
-    return QJsonDocument::fromJson(file.readAll()).object();
+    return heatlens::test::readJsonObject(path);
 }
 
 QString demoModel()

@@ -2,6 +2,8 @@
 
 #include "core/model/DemoCnn.h"
 
+#include <QFile>
+#include <QJsonDocument>
 #include <QProcess>
 
 #include <algorithm>
@@ -210,6 +212,27 @@ std::string ModuleSnapshot::differences(const torch::jit::Module &module) const
         if (p.grad().defined())
             return "a parameter received a gradient";
     return {};
+}
+
+ProgramRun runProgram(const QString &program, const QStringList &args,
+                      const QProcessEnvironment &env)
+{
+    QProcess process;
+    if (!env.isEmpty())
+        process.setProcessEnvironment(env);
+    process.start(program, args);
+    const bool finished = process.waitForFinished(300000);
+    return {finished && process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
+            QString::fromUtf8(process.readAllStandardOutput()),
+            QString::fromUtf8(process.readAllStandardError())};
+}
+
+QJsonObject readJsonObject(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    return QJsonDocument::fromJson(file.readAll()).object();
 }
 
 } // namespace heatlens::test

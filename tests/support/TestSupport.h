@@ -1,5 +1,7 @@
 #pragma once
 
+#include <QJsonObject>
+#include <QProcessEnvironment>
 #include <QString>
 #include <QStringList>
 
@@ -52,6 +54,18 @@ std::string errorOf(const std::function<void()> &f);
 
 // True when `part` occurs in `text`.
 bool contains(const std::string &text, const std::string &part);
+
+// A finished command-line run: exit code (-1 if it crashed or timed out), stdout, stderr.
+struct ProgramRun
+{
+    int exitCode = -1;
+    QString out, err;
+};
+// Runs `program` with `args` and waits (up to 5 minutes); an empty `env` inherits ours.
+ProgramRun runProgram(const QString &program, const QStringList &args,
+                      const QProcessEnvironment &env = {});
+// The JSON object in a file (empty if unreadable or not an object).
+QJsonObject readJsonObject(const QString &path);
 
 // True when `a` and `b` have the same size, type and bytes (NaN equals NaN, -0 differs from 0).
 bool bitwiseEqual(const cv::Mat &a, const cv::Mat &b);

@@ -1,0 +1,287 @@
+#include "Args.h"
+#include "Commands.h"
+#include "TerminalProgress.h"
+
+#include "core/data/Dataset.h"
+#include "core/explain/Explainer.h"
+#include "core/explain/MethodRegistry.h"
+#include "core/io/EvaluationRun.h"
+#include "core/jobs/CancelToken.h"
+#include "core/metrics/Evaluation.h"
+#include "ui/figure/EvaluationPlots.h"
+
+#include <QApplication>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace heatlens::cli {
+
+namespace {
+
+const char *kUsage =
+    R"(usage: heatlens-cli evaluate --model M --dataset D [--limit N | --indices LIST]
+                            --methods a,b,... [--metrics m1,m2,...] --out DIR
+                            [--param METHOD.k=v ...] [--target predicted|label]
+                            [--steps S] [--baseline B] [--cells N] [--batch B]
+                            [--road-noise X] [--sanity-images N] [--sanity-mode M]
+                            [--seed S] [--references D] [--no-plots] [--force]
+
+Measures how faithful explanations are, over a dataset. For every image and method it writes a
+row of DIR/per_image.csv (and the curves to DIR/curves.csv); at the end DIR/summary.json holds
+means and 95% confidence intervals per method, and DIR/*.png the mean curves.
+  --methods      method ids (heatlen-cli --list-methods) and "random", the control ranking
+  --metrics      deletion, insertion, road, accuracy-drop, localisation, complexity, sanity
+                 (default: deletion,insertion)
+  --limit N      the first N images (default 100); --indices 0,5,10-19 picks images instead
+  --param        a parameter of one method: --param grad-cam.layer=features.block2
+  --target       explain and score the predicted class (default) or the true label
+  --steps S      points of the deletion/insertion curves (default 100)
+  --baseline B   what deleted pixels become: black, zero, mean, blur, uniform (default black)
+  --cells N      rank N x N grid cells instead of pixels (default 0: pixels)
+  --sanity-images N  run the sanity check on the first N images only (default 10)
+  --sanity-mode  cascading (default) or independent
+  --no-plots     do not write the PNG plots
+  --force        start over in a DIR that holds a run with other options
+The run is resumable: run the same command again after an interruption (Ctrl-C) and it skips
+the images already in per_image.csv.
+)";
+
+std::vector<std::string> splitList(const std::string &text)
+{
+    std::vector<std::string> items;
+    std::stringstream s(text);
+    std::string item;
+    while (std::getline(s, item, ','))
+        if (!item.empty())
+            items.push_back(item);
+    return items;
+}
+
+std::vector<size_t> parseIndices(const std::string &text, size_t size)
+{
+    std::vector<size_t> indices;
+    for (const auto &item : splitList(text)) {
+        try {
+            const auto dash = item.find('-');
+            size_t used = 0;
+            const long first = std::stol(item.substr(0, dash), &used);
+            long last = first;
+            if (dash != std::string::npos)
+                last = std::stol(item.substr(dash + 1), &used);
+            if (first < 0 || last < first || size_t(last) >= size)
+                throw std::out_of_range(item);
+            for (long i = first; i <= last; ++i)
+                indices.push_back(size_t(i));
+        } catch (const std::exception &) {
+            throw UsageError("--indices: \"" + item + "\" is not an index or range in [0, " +
+                             std::to_string(size - 1) + "]");
+        }
+    }
+    if (indices.empty())
+        throw UsageError("--indices lists no image");
+    return indices;
+}
+
+EvaluationOptions evaluationOptions(const Args &args, const Model &model)
+{
+    EvaluationOptions o;
+    o.methods = splitList(args.required("methods"));
+    if (args.has("metrics"))
+        o.metrics = splitList(args.value("metrics"));
+    o.target = args.value("target", "predicted");
+    o.curve.steps = args.intValue("steps", 100);
+    o.curve.baseline = args.value("baseline", "black");
+    o.curve.cells = args.intValue("cells", 0);
+    o.curve.batch = args.intValue("batch", 32);
+    o.road.batch = o.curve.batch;
+    o.road.noise = args.doubleValue("road-noise", 0.01);
+    o.sanityImages = args.intValue("sanity-images", 10);
+    o.sanity.mode = args.value("sanity-mode", "cascading");
+    o.seed = uint64_t(args.intValue("seed", 0));
+    o.sanity.seed = o.seed;
+    for (const auto &item : args.all("param")) {
+        const auto dot = item.find('.'), eq = item.find('=');
+        if (dot == std::string::npos || eq == std::string::npos || dot > eq)
+            throw UsageError("--param expects method.name=value, got \"" + item + "\"");
+        const std::string id = item.substr(0, dot);
+        const Method &method = MethodRegistry::instance().get(id);
+        Params &p = o.params[id];
+        const auto parsed = resolveParams(
+            method.params(), {{item.substr(dot + 1, eq - dot - 1), item.substr(eq + 1)}}, id);
+        const std::string name = item.substr(dot + 1, eq - dot - 1);
+        p.set(name, parsed.get(name));
+    }
+    try {
+        validateEvaluation(o, model);
+        sanitySteps(model, o.sanity);
+    } catch (const std::invalid_argument &e) {
+        throw UsageError(e.what());
+    }
+    if (o.curve.steps < 1 || o.curve.cells < 0 || o.curve.batch < 1 || o.sanityImages < 0)
+        throw UsageError("--steps and --batch must be at least 1, --cells and --sanity-images "
+                         "at least 0");
+    return o;
+}
+
+std::string fixed(double v, int digits = 3)
+{
+    if (!std::isfinite(v))
+        return "";
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(digits) << v;
+    return s.str();
+}
+
+// The plots need a QApplication (QCustomPlot is a widget); the command line draws offscreen.
+std::vector<std::string> writePlots(const EvaluationRun &run, const std::vector<size_t> &indices,
+                                    const std::vector<std::string> &methods,
+                                    const std::string &modelName)
+{
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    int argc = 1;
+    char name[] = "heatlens-cli";
+    char *argv[] = {name, nullptr};
+    // Qt's offscreen platform warns about XDG_RUNTIME_DIR on servers; nothing a user can act on.
+    qInstallMessageHandler([](QtMsgType type, const QMessageLogContext &, const QString &text) {
+        if (!text.startsWith(QLatin1String("QStandardPaths:")))
+            std::cerr << (type == QtWarningMsg ? "warning: " : "") << text.toStdString() << "\n";
+    });
+    QApplication app(argc, argv);
+    return ui::writeEvaluationPlots(run, indices, methods, modelName);
+}
+
+} // namespace
+
+int runEvaluate(const std::vector<std::string> &argv)
+{
+    Args args(argv,
+              {"model", "dataset", "limit", "indices", "methods", "metrics", "out", "param",
+               "target", "steps", "baseline", "cells", "batch", "road-noise", "sanity-images",
+               "sanity-mode", "seed", "references"},
+              {"no-plots", "force", "help"});
+    if (args.has("help")) {
+        std::cout << kUsage;
+        return 0;
+    }
+    const std::string outDir = args.required("out");
+    const auto model = Model::load(args.required("model"));
+    for (const auto &w : model->warnings())
+        std::cerr << "warning: " << w << "\n";
+    const EvaluationOptions options = evaluationOptions(args, *model);
+    const auto dataset = std::shared_ptr<const Dataset>(openDataset(args.required("dataset")));
+    std::vector<size_t> indices;
+    if (args.has("indices")) {
+        indices = parseIndices(args.value("indices"), dataset->size());
+    } else {
+        const int limit = args.intValue("limit", 100);
+        if (limit < 1)
+            throw UsageError("--limit must be at least 1, got " + args.value("limit"));
+        for (size_t i = 0; i < std::min(dataset->size(), size_t(limit)); ++i)
+            indices.push_back(i);
+    }
+    const std::string runDescription =
+        runOptionsJson(options, *model, args.required("dataset"), args.value("references"));
+    std::unique_ptr<EvaluationRun> opened;
+    try {
+        opened =
+            std::make_unique<EvaluationRun>(outDir, options, runDescription, args.has("force"));
+    } catch (const std::runtime_error &e) {
+        throw UsageError(e.what());
+    }
+    EvaluationRun &files = *opened;
+    const auto pending = files.pending(indices);
+    std::cerr << "evaluating " << model->displayName() << " on " << indices.size() << " images x "
+              << options.methods.size() << " methods";
+    if (pending.size() < indices.size())
+        std::cerr << " (" << indices.size() - pending.size() << " already in "
+                  << files.perImagePath() << ")";
+    std::cerr << "\n";
+
+    torch::Tensor references;
+    const bool needsReferences =
+        std::any_of(options.methods.begin(), options.methods.end(), [](const std::string &id) {
+            const Method *m = MethodRegistry::instance().find(id);
+            return m && m->usesReferences();
+        });
+    if (needsReferences && !pending.empty()) {
+        const auto from =
+            args.has("references")
+                ? std::shared_ptr<const Dataset>(openDataset(args.value("references")))
+                : dataset;
+        references = drawReferences(*model, *from, 64, JobContext{});
+    }
+
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::string> skipped;
+    {
+        TerminalProgress progress("evaluate");
+        const JobContext ctx = progress.context(interruptToken());
+        for (size_t i = 0; i < pending.size(); ++i) {
+            const size_t index = pending[i].first;
+            const JobContext ictx =
+                ctx.sub(double(i) / double(pending.size()), double(i + 1) / double(pending.size()),
+                        "image " + std::to_string(i + 1) + "/" + std::to_string(pending.size()));
+            Sample sample;
+            try {
+                sample = dataset->load(index);
+            } catch (const SampleError &e) {
+                skipped.push_back(std::to_string(index) + ": " + e.what());
+                continue;
+            }
+            try {
+                files.append(evaluateImage(model, sample, index, pending[i].second, options,
+                                           references, ictx));
+            } catch (const Cancelled &) {
+                progress.finish();
+                std::cerr << "interrupted: " << i << " of " << pending.size()
+                          << " images done this time are in " << files.perImagePath()
+                          << "; run the same command again to go on\n";
+                return 130;
+            }
+        }
+        progress.finish();
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (const auto &s : skipped)
+        std::cerr << "skipped " << s << "\n";
+
+    const auto summary = files.summarise(indices, seconds, skipped);
+    std::vector<std::string> written = {files.perImagePath(), files.curvesPath(),
+                                        files.summaryPath()};
+    if (!args.has("no-plots"))
+        for (const auto &png : writePlots(files, indices, options.methods, model->displayName()))
+            written.push_back(png);
+
+    // The table people read first: mean [95% CI] per method.
+    const auto columns = evaluationColumns(options);
+    std::cout << std::left << std::setw(22) << "method";
+    for (const auto &c : columns)
+        if (c.rfind("correct_at_", 0) != 0 && c.find("logit") == std::string::npos)
+            std::cout << std::setw(22) << c;
+    std::cout << "\n";
+    for (const auto &method : options.methods) {
+        std::cout << std::setw(22) << method;
+        for (const auto &c : columns) {
+            if (c.rfind("correct_at_", 0) == 0 || c.find("logit") != std::string::npos)
+                continue;
+            const Summary s = summary.at(method).at(c);
+            const std::string ci = std::isfinite(s.ci95) ? " +-" + fixed(s.ci95) : "";
+            std::cout << std::setw(22) << (std::isfinite(s.mean) ? fixed(s.mean) + ci : "-");
+        }
+        std::cout << "\n";
+    }
+    std::cout << "wrote";
+    for (const auto &w : written)
+        std::cout << " " << w;
+    std::cout << "\n";
+    return 0;
+}
+
+} // namespace heatlens::cli

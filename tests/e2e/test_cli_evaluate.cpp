@@ -1,0 +1,211 @@
+#include "core/io/Csv.h"
+#include "core/model/Zoo.h"
+#include "tests/support/TestSupport.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QImage>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTest>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <signal.h>
+
+using heatlens::test::ProgramRun;
+
+namespace {
+
+ProgramRun cli(const QStringList &args)
+{
+    return heatlens::test::runProgram(HEATLENS_CLI, args);
+}
+
+QString demoModel()
+{
+    return QString::fromStdString(heatlens::demoModelPath("demo-cnn"));
+}
+
+QString testImages()
+{
+    return QString::fromStdString(heatlens::demoDatasetPath() + "/t10k-images-idx3-ubyte.gz");
+}
+
+// Data lines of a CSV file (header excluded), each split into fields.
+std::vector<std::vector<std::string>> csvRows(const QString &path)
+{
+    std::ifstream in(path.toStdString());
+    std::string line;
+    std::getline(in, line);
+    std::vector<std::vector<std::string>> rows;
+    while (std::getline(in, line))
+        if (auto fields = heatlens::parseCsvLine(line))
+            rows.push_back(*fields);
+    return rows;
+}
+
+std::set<std::pair<std::string, std::string>> imageMethodPairs(const QString &csv)
+{
+    std::set<std::pair<std::string, std::string>> pairs;
+    for (const auto &row : csvRows(csv))
+        pairs.insert({row.at(0), row.at(6)});
+    return pairs;
+}
+
+QStringList evaluateArgs(const QString &out, const QString &indices)
+{
+    return {"evaluate",
+            "--model",
+            demoModel(),
+            "--dataset",
+            testImages(),
+            "--indices",
+            indices,
+            "--methods",
+            "saliency,random",
+            "--metrics",
+            "deletion,insertion,road,accuracy-drop,localisation,complexity,sanity",
+            "--steps",
+            "20",
+            "--sanity-images",
+            "2",
+            "--out",
+            out};
+}
+
+} // namespace
+
+class CliEvaluateTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (!std::filesystem::exists(demoModel().toStdString()))
+            QFAIL(qPrintable("demo model missing: run heatlens-cli zoo (" + demoModel() + ")"));
+    }
+
+    void writesPerImageRowsSummaryAndPlots()
+    {
+        const QString out = QString::fromStdString(heatlens::test::makeTempDir("evaluate"));
+        const ProgramRun run = cli(evaluateArgs(out, "0-5"));
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QCOMPARE(int(csvRows(out + "/per_image.csv").size()), 12); // 6 images x 2 methods
+        const QJsonObject summary = heatlens::test::readJsonObject(out + "/summary.json");
+        QCOMPARE(summary["images"].toInt(), 6);
+        const QJsonObject saliency = summary["methods"].toObject()["saliency"].toObject();
+        const QJsonObject deletion = saliency["deletion_auc"].toObject();
+        QCOMPARE(deletion["n"].toInt(), 6);
+        QVERIFY(deletion["mean"].toDouble() > 0.0 && deletion["mean"].toDouble() < 1.0);
+        QVERIFY(deletion["ci95"].toDouble() > 0.0);
+        QCOMPARE(saliency["sanity_pass"].toObject()["n"].toInt(), 2); // --sanity-images 2
+        const QJsonObject random = summary["methods"].toObject()["random"].toObject();
+        QCOMPARE(random["sanity_pass"].toObject()["n"].toInt(), 0); // no model to randomise
+        QCOMPARE(random["correct_at_0"].toObject()["n"].toInt(), 6);
+        // Mean curves: 21 points for 20 steps, starting at the unperturbed probability.
+        const QJsonObject curve =
+            summary["curves"].toObject()["saliency"].toObject()["deletion"].toObject();
+        QCOMPARE(curve["x"].toArray().size(), 21);
+        QCOMPARE(curve["images"].toInt(), 6);
+        for (const char *png : {"deletion", "insertion", "road", "accuracy_drop", "sanity"}) {
+            const QImage image(out + "/" + png + ".png");
+            QVERIFY2(!image.isNull() && image.width() >= 600, png);
+        }
+        QVERIFY2(run.out.contains("saliency") && run.out.contains("deletion_auc"),
+                 qPrintable(run.out));
+    }
+
+    void resumesAfterACutRowAndRefusesOtherOptions()
+    {
+        const QString out = QString::fromStdString(heatlens::test::makeTempDir("evaluate-resume"));
+        QVERIFY(cli(evaluateArgs(out, "0-3")).exitCode == 0);
+        const auto complete = csvRows(out + "/per_image.csv");
+        QCOMPARE(int(complete.size()), 8);
+        // Keep images 0 and 1, one row of image 2 and half a row: an interrupted write.
+        std::string text, line;
+        {
+            std::ifstream in((out + "/per_image.csv").toStdString());
+            for (int i = 0; i < 6 && std::getline(in, line); ++i)
+                text += line + "\n";
+            std::getline(in, line);
+            text += line.substr(0, line.size() / 2);
+        }
+        heatlens::test::writeBytes((out + "/per_image.csv").toStdString(), text);
+        const ProgramRun again = cli(evaluateArgs(out, "0-3"));
+        QVERIFY2(again.exitCode == 0, qPrintable(again.err));
+        QVERIFY2(again.err.contains("2 already in"), qPrintable(again.err));
+        const auto resumed = csvRows(out + "/per_image.csv");
+        QCOMPARE(int(resumed.size()), 8);
+        QCOMPARE(int(imageMethodPairs(out + "/per_image.csv").size()), 8);
+        QCOMPARE(resumed[0], complete[0]); // kept rows are untouched
+        // Same seeds: the images done again give the same values (timing column aside).
+        for (size_t i = 4; i < 8; ++i) {
+            auto a = resumed[i], b = complete[i];
+            a[7] = b[7] = "";
+            QCOMPARE(a, b);
+        }
+        // Other options into the same folder: refused, nothing replaced.
+        auto other = evaluateArgs(out, "0-3");
+        other[other.indexOf("20")] = "30";
+        const ProgramRun refused = cli(other);
+        QCOMPARE(refused.exitCode, 2);
+        QVERIFY2(refused.err.contains("run.json") && refused.err.contains("steps"),
+                 qPrintable(refused.err));
+        QCOMPARE(int(csvRows(out + "/per_image.csv").size()), 8);
+    }
+
+    void interruptedRunGoesOnWhereItStopped()
+    {
+        const QString out = QString::fromStdString(heatlens::test::makeTempDir("evaluate-ctrl-c"));
+        const QStringList args = {"evaluate", "--model",    demoModel(), "--dataset", testImages(),
+                                  "--limit",  "400",        "--methods", "occlusion", "--metrics",
+                                  "deletion", "--no-plots", "--out",     out};
+        QProcess process;
+        process.start(HEATLENS_CLI, args);
+        QVERIFY(process.waitForStarted());
+        QElapsedTimer timer;
+        timer.start();
+        while (csvRows(out + "/per_image.csv").size() < 3 && timer.elapsed() < 60000)
+            QTest::qWait(100);
+        ::kill(pid_t(process.processId()), SIGINT);
+        QVERIFY(process.waitForFinished(60000));
+        const QString err = QString::fromUtf8(process.readAllStandardError());
+        QCOMPARE(process.exitCode(), 130);
+        QVERIFY2(err.contains("run the same command again"), qPrintable(err));
+        const size_t done = csvRows(out + "/per_image.csv").size();
+        QVERIFY2(done >= 3 && done < 400, qPrintable(QString::number(done)));
+        const ProgramRun rest = cli(args);
+        QVERIFY2(rest.exitCode == 0, qPrintable(rest.err));
+        QCOMPARE(int(imageMethodPairs(out + "/per_image.csv").size()), 400);
+        QCOMPARE(int(csvRows(out + "/per_image.csv").size()), 400);
+    }
+
+    void badMethodsAndMetricsAreNamed()
+    {
+        const QString out = QString::fromStdString(heatlens::test::makeTempDir("evaluate-bad"));
+        const ProgramRun attention =
+            cli({"evaluate", "--model", demoModel(), "--dataset", testImages(), "--methods",
+                 "attention-rollout", "--out", out});
+        QCOMPARE(attention.exitCode, 2);
+        QVERIFY2(attention.err.contains("attention-rollout") && attention.err.contains("attention"),
+                 qPrintable(attention.err));
+        const ProgramRun metric =
+            cli({"evaluate", "--model", demoModel(), "--dataset", testImages(), "--methods",
+                 "saliency", "--metrics", "deletion,vibes", "--out", out});
+        QCOMPARE(metric.exitCode, 2);
+        QVERIFY2(metric.err.contains("\"vibes\""), qPrintable(metric.err));
+        const ProgramRun param =
+            cli({"evaluate", "--model", demoModel(), "--dataset", testImages(), "--methods",
+                 "grad-cam", "--param", "layer=features", "--out", out});
+        QCOMPARE(param.exitCode, 2);
+        QVERIFY2(param.err.contains("method.name=value"), qPrintable(param.err));
+    }
+};
+
+QTEST_GUILESS_MAIN(CliEvaluateTest)
+#include "test_cli_evaluate.moc"
