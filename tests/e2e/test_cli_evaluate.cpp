@@ -10,6 +10,8 @@
 #include <QProcess>
 #include <QTest>
 
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -143,11 +145,23 @@ private Q_SLOTS:
         QCOMPARE(int(resumed.size()), 8);
         QCOMPARE(int(imageMethodPairs(out + "/per_image.csv").size()), 8);
         QCOMPARE(resumed[0], complete[0]); // kept rows are untouched
-        // Same seeds: the images done again give the same values (timing column aside).
+        // Same seeds: the images done again give the same values (timing column aside), up to
+        // the last digits: predict() may run the module or its frozen copy (chosen by timing),
+        // whose logits agree to 1e-4 relative, not bitwise.
         for (size_t i = 4; i < 8; ++i) {
-            auto a = resumed[i], b = complete[i];
-            a[7] = b[7] = "";
-            QCOMPARE(a, b);
+            QCOMPARE(resumed[i].size(), complete[i].size());
+            for (size_t f = 0; f < resumed[i].size(); ++f) {
+                if (f == 7)
+                    continue;
+                const std::string &a = resumed[i][f], &b = complete[i][f];
+                char *endA = nullptr, *endB = nullptr;
+                const double x = std::strtod(a.c_str(), &endA), y = std::strtod(b.c_str(), &endB);
+                if (a.empty() || b.empty() || *endA || *endB)
+                    QCOMPARE(a, b);
+                else
+                    QVERIFY2(std::abs(x - y) <= 1e-3 * (1.0 + std::abs(y)),
+                             (a + " vs " + b).c_str());
+            }
         }
         // Other options into the same folder: refused, nothing replaced.
         auto other = evaluateArgs(out, "0-3");
