@@ -12,6 +12,7 @@
 #include "core/model/Model.h"
 #include "core/model/TorchRuntime.h"
 #include "core/model/Zoo.h"
+#include "tests/bench/BenchTiming.h"
 
 #include <chrono>
 #include <cstdio>
@@ -23,18 +24,7 @@ using namespace heatlens;
 
 namespace {
 
-double seconds(const std::function<void()> &fn, int repeat)
-{
-    fn(); // warm-up
-    double best = 1e30;
-    for (int i = 0; i < repeat; ++i) {
-        const auto start = std::chrono::steady_clock::now();
-        fn();
-        best = std::min(
-            best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    return best;
-}
+using bench::seconds;
 
 double forwardPerImage(const Model &model, int batch, int repeat)
 {
@@ -43,7 +33,7 @@ double forwardPerImage(const Model &model, int batch, int repeat)
     return seconds([&] { model.predict(input); }, repeat) / batch;
 }
 
-void bench(const std::string &name, const ModelPtr &model, int repeat)
+void benchModel(const std::string &name, const ModelPtr &model, int repeat)
 {
     const auto &c = model->card();
     torch::manual_seed(0);
@@ -91,10 +81,10 @@ int main(int argc, char **argv)
             repeat = std::max(1, std::stoi(argv[i + 1]));
     for (const std::string demo : {"demo-cnn", "demo-vit"})
         if (std::filesystem::exists(demoModelPath(demo)))
-            bench(demo, Model::load(demoModelPath(demo)), repeat);
+            benchModel(demo, Model::load(demoModelPath(demo)), repeat);
     const std::string resnet = std::string(HEATLENS_FIXTURES_DIR) + "/resnet18_traced.pt";
     if (std::filesystem::exists(resnet))
-        bench("resnet18", Model::load(resnet), repeat);
+        benchModel("resnet18", Model::load(resnet), repeat);
     else
         std::printf("(no %s: run ctest once to make the fixtures)\n", resnet.c_str());
     return 0;

@@ -7,6 +7,7 @@
 #include "core/explain/MethodRegistry.h"
 #include "core/model/Model.h"
 #include "core/model/Zoo.h"
+#include "tests/bench/BenchTiming.h"
 
 #include "core/model/TorchRuntime.h"
 
@@ -22,18 +23,7 @@ using namespace heatlens;
 
 namespace {
 
-double seconds(const std::function<void()> &fn, int repeat)
-{
-    fn(); // warm-up
-    double best = 1e30;
-    for (int i = 0; i < repeat; ++i) {
-        auto start = std::chrono::steady_clock::now();
-        fn();
-        best = std::min(
-            best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    return best;
-}
+using bench::seconds;
 
 // Seconds per image of one forward + backward to the input at batch size `batch` (negative
 // batch: one inference-mode forward pass, the unit of forward-only methods).
