@@ -4,6 +4,7 @@
 #include "core/explain/Explainer.h"
 #include "core/explain/MethodRegistry.h"
 #include "core/io/ExplanationExport.h"
+#include "core/metrics/Removal.h"
 #include "core/render/InputImage.h"
 #include "ui/ImageConvert.h"
 #include "ui/JobRunner.h"
@@ -80,15 +81,6 @@ struct CurveTask
     std::string label; // progress message prefix: "Grad-CAM deletion"
 };
 
-// The control ranking: uniform noise, the same for a given input size.
-cv::Mat randomMap(int height, int width)
-{
-    cv::Mat map(height, width, CV_32FC1);
-    cv::RNG rng(kRandomSeed);
-    rng.fill(map, cv::RNG::UNIFORM, 0.0, 1.0);
-    return map;
-}
-
 std::vector<CurveUpdate> computeCurves(const ModelPtr &model, const cv::Mat &image,
                                        const std::shared_ptr<const Dataset> &dataset, int target,
                                        const std::vector<CurveTask> &tasks, const JobContext &ctx)
@@ -110,7 +102,7 @@ std::vector<CurveUpdate> computeCurves(const ModelPtr &model, const cv::Mat &ima
         double curveBegin = 0.0;
         if (map.empty()) {
             if (task.random) {
-                map = randomMap(int(input.size(2)), int(input.size(3)));
+                map = randomMap(int(input.size(2)), int(input.size(3)), kRandomSeed);
             } else {
                 try {
                     map = runExplain({model, image, task.methodId, task.params, target, dataset},

@@ -122,6 +122,7 @@ std::string runOptionsJson(const EvaluationOptions &o, const Model &model,
 EvaluationRun::EvaluationRun(const std::string &dir, const EvaluationOptions &options,
                              const std::string &runJson, bool startOver)
     : m_dir(dir)
+    , m_runJson(runJson)
     , m_options(options)
     , m_columns(evaluationColumns(options))
 {
@@ -376,8 +377,7 @@ EvaluationRun::summarise(const std::vector<size_t> &indices, double seconds,
             }
             curves[method][kind] = {{"x", c.x}, {"mean", mean}, {"ci95", ci}, {"images", c.images}};
         }
-    std::ifstream in((fs::path(m_dir) / "run.json").string());
-    nlohmann::json run = nlohmann::json::parse(in, nullptr, false);
+    const nlohmann::json run = nlohmann::json::parse(m_runJson);
     const Summary accuracy = heatlens::summarise(correct);
     nlohmann::json j = {{"run", run},
                         {"images", indices.size()},

@@ -60,6 +60,7 @@ private:
     void loadCurves();
 
     std::string m_dir;
+    std::string m_runJson; // run.json's text: equal to the file's when resuming
     EvaluationOptions m_options;
     std::vector<std::string> m_columns;
     // index -> method -> row fields (as written)

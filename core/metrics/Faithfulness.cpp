@@ -59,17 +59,7 @@ CurveSetup setUp(const Model &model, const torch::Tensor &input, const cv::Mat &
                      .index_add_(0, featureOf, values.to(torch::kFloat64));
     }
     s.features = scores.size(0);
-    // Stable order: ties keep the feature order, so a curve is deterministic.
-    std::vector<int64_t> order(size_t(s.features));
-    std::iota(order.begin(), order.end(), 0);
-    const auto sc = scores.to(torch::kFloat64).contiguous();
-    const double *v = sc.data_ptr<double>();
-    const bool morf = o.order == "morf";
-    std::stable_sort(order.begin(), order.end(),
-                     [v, morf](int64_t a, int64_t b) { return morf ? v[a] > v[b] : v[a] < v[b]; });
-    auto featureRank = torch::empty({s.features}, torch::kInt64);
-    for (int64_t r = 0; r < s.features; ++r)
-        featureRank[order[size_t(r)]] = r;
+    const auto featureRank = featureRanking(scores, o.order == "morf");
     s.rankOf = featureRank.index_select(0, featureOf);
     const auto x = input.detach();
     if (o.mode == "deletion") {
@@ -88,6 +78,24 @@ int64_t featuresAt(int k, int steps, int64_t features)
 }
 
 } // namespace
+
+torch::Tensor featureRanking(const torch::Tensor &scores, bool mostRelevantFirst)
+{
+    const auto sc = scores.to(torch::kFloat64).contiguous().view({-1});
+    const int64_t n = sc.size(0);
+    const double *v = sc.data_ptr<double>();
+    // Stable order: ties keep the feature order, so a ranking (and a curve) is deterministic.
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [v, mostRelevantFirst](int64_t a, int64_t b) {
+        return mostRelevantFirst ? v[a] > v[b] : v[a] < v[b];
+    });
+    auto rank = torch::empty({n}, torch::kInt64);
+    auto *r = rank.data_ptr<int64_t>();
+    for (int64_t i = 0; i < n; ++i)
+        r[order[size_t(i)]] = i;
+    return rank;
+}
 
 double trapezoid(const std::vector<double> &x, const std::vector<double> &y)
 {

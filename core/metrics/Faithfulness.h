@@ -78,6 +78,10 @@ private:
     std::shared_ptr<const Impl> m_impl;
 };
 
+// Rank of every feature by its score, [N] int64: 0 for the highest score when
+// `mostRelevantFirst`, for the lowest otherwise. Ties keep feature order (deterministic).
+torch::Tensor featureRanking(const torch::Tensor &scores, bool mostRelevantFirst);
+
 // Trapezoid rule over (x, y) points.
 double trapezoid(const std::vector<double> &x, const std::vector<double> &y);
 

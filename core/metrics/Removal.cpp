@@ -63,19 +63,9 @@ torch::Tensor pixelRanking(const cv::Mat &map, bool mostRelevantFirst)
 {
     if (map.type() != CV_32FC1)
         throw std::invalid_argument("pixelRanking expects a CV_32FC1 map");
-    const int64_t n = int64_t(map.total());
-    cv::Mat owned = map.isContinuous() ? map : map.clone();
-    const float *v = owned.ptr<float>();
-    std::vector<int64_t> order(static_cast<size_t>(n));
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [v, mostRelevantFirst](int64_t a, int64_t b) {
-        return mostRelevantFirst ? v[a] > v[b] : v[a] < v[b];
-    });
-    auto rank = torch::empty({n}, torch::kInt64);
-    auto *r = rank.data_ptr<int64_t>();
-    for (int64_t i = 0; i < n; ++i)
-        r[order[size_t(i)]] = i;
-    return rank;
+    cv::Mat owned = map.clone();
+    return featureRanking(torch::from_blob(owned.data, {int64_t(owned.total())}, torch::kFloat32),
+                          mostRelevantFirst);
 }
 
 torch::Tensor roadImage(const torch::Tensor &input, const torch::Tensor &ranking, double fraction,

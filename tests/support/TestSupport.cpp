@@ -1,6 +1,7 @@
 #include "TestSupport.h"
 
 #include "core/model/DemoCnn.h"
+#include "core/model/Zoo.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -233,6 +234,16 @@ QJsonObject readJsonObject(const QString &path)
     if (!file.open(QIODevice::ReadOnly))
         return {};
     return QJsonDocument::fromJson(file.readAll()).object();
+}
+
+std::string missingDemoData()
+{
+    const auto model = demoModelPath("demo-cnn");
+    if (!std::filesystem::exists(model))
+        return "demo model missing: run heatlens-cli zoo (" + model + ")";
+    if (!std::filesystem::exists(demoDatasetPath()))
+        return "Fashion-MNIST missing: install dataset-fashion-mnist";
+    return {};
 }
 
 } // namespace heatlens::test

@@ -55,6 +55,9 @@ std::string errorOf(const std::function<void()> &f);
 // True when `part` occurs in `text`.
 bool contains(const std::string &text, const std::string &part);
 
+// Why the demo CNN or Fashion-MNIST cannot be used by a test (what to run or install), or empty.
+std::string missingDemoData();
+
 // A finished command-line run: exit code (-1 if it crashed or timed out), stdout, stderr.
 struct ProgramRun
 {

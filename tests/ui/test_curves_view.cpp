@@ -106,12 +106,8 @@ private Q_SLOTS:
     void initTestCase()
     {
         QStandardPaths::setTestModeEnabled(true); // keep the user's saved layout out of it
-        const auto model = heatlens::demoModelPath("demo-cnn");
-        if (!std::filesystem::exists(model))
-            QFAIL(qPrintable("demo model missing: run heatlens-cli zoo (" +
-                             QString::fromStdString(model) + ")"));
-        if (!std::filesystem::exists(heatlens::demoDatasetPath()))
-            QFAIL("Fashion-MNIST missing: install dataset-fashion-mnist");
+        if (const auto missing = heatlens::test::missingDemoData(); !missing.empty())
+            QFAIL(missing.c_str());
     }
 
     void plotsDeletionAndInsertionForTheExplanation()

@@ -1,5 +1,6 @@
 #include "core/metrics/Sanity.h"
 #include "core/model/Zoo.h"
+#include "tests/support/TestSupport.h"
 #include "ui/MainWindow.h"
 #include "ui/SanityView.h"
 #include "ui/Session.h"
@@ -44,8 +45,8 @@ private Q_SLOTS:
     void initTestCase()
     {
         QStandardPaths::setTestModeEnabled(true);
-        if (!std::filesystem::exists(heatlens::demoModelPath("demo-cnn")))
-            QFAIL("demo model missing: run heatlens-cli zoo");
+        if (const auto missing = heatlens::test::missingDemoData(); !missing.empty())
+            QFAIL(missing.c_str());
     }
 
     void cascadingCheckShowsEveryStepAndTheCoreVerdict()
