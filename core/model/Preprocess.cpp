@@ -2,6 +2,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace heatlens {
@@ -121,13 +123,59 @@ torch::Tensor blackInput(const ModelCard &card)
 
 cv::Mat mapToNative(const cv::Mat &inputMap, const InputGeometry &geometry)
 {
-    cv::Mat native = cv::Mat::zeros(geometry.native, CV_32F);
-    if (geometry.crop.area() <= 0)
-        return native;
+    return mapToFrame(inputMap, geometry, geometry.native);
+}
+
+cv::Rect cropInFrame(const InputGeometry &geometry, cv::Size frame)
+{
+    if (geometry.native.width <= 0 || geometry.native.height <= 0)
+        return {};
+    const double sx = double(frame.width) / geometry.native.width;
+    const double sy = double(frame.height) / geometry.native.height;
+    const cv::Rect &c = geometry.crop;
+    const int x0 = int(std::lround(c.x * sx)), y0 = int(std::lround(c.y * sy));
+    const int x1 = int(std::lround((c.x + c.width) * sx));
+    const int y1 = int(std::lround((c.y + c.height) * sy));
+    return cv::Rect(x0, y0, x1 - x0, y1 - y0) & cv::Rect(0, 0, frame.width, frame.height);
+}
+
+cv::Mat mapToFrame(const cv::Mat &inputMap, const InputGeometry &geometry, cv::Size frame)
+{
+    if (frame.width <= 0 || frame.height <= 0)
+        throw std::invalid_argument("mapToFrame: the frame is empty");
+    cv::Mat out = cv::Mat::zeros(frame, CV_32F);
+    const cv::Rect crop = cropInFrame(geometry, frame);
+    if (crop.area() <= 0 || inputMap.empty())
+        return out;
+    const bool shrinks = crop.width < inputMap.cols || crop.height < inputMap.rows;
     cv::Mat resized;
-    cv::resize(inputMap, resized, geometry.crop.size(), 0, 0, cv::INTER_LINEAR);
-    resized.copyTo(native(geometry.crop));
-    return native;
+    cv::resize(inputMap, resized, crop.size(), 0, 0, shrinks ? cv::INTER_AREA : cv::INTER_LINEAR);
+    resized.copyTo(out(crop));
+    return out;
+}
+
+cv::Size comparisonFrame(cv::Size native, int maxSide)
+{
+    const int longer = std::max(native.width, native.height);
+    if (longer <= maxSide || longer <= 0)
+        return native;
+    const double s = double(maxSide) / longer;
+    return {std::max(1, int(std::lround(native.width * s))),
+            std::max(1, int(std::lround(native.height * s)))};
+}
+
+cv::Mat frameToInput(const cv::Mat &frameMap, const InputGeometry &geometry)
+{
+    if (frameMap.empty() || geometry.input.area() <= 0)
+        throw std::invalid_argument("frameToInput: empty map or geometry");
+    const cv::Rect crop = cropInFrame(geometry, frameMap.size());
+    if (crop.area() <= 0)
+        return cv::Mat::zeros(geometry.input, CV_32F);
+    const bool shrinks = geometry.input.width < crop.width || geometry.input.height < crop.height;
+    cv::Mat out;
+    cv::resize(frameMap(crop), out, geometry.input, 0, 0,
+               shrinks ? cv::INTER_AREA : cv::INTER_LINEAR);
+    return out;
 }
 
 } // namespace heatlens
