@@ -313,11 +313,13 @@ std::vector<CurvesView::Entry> CurvesView::entries() const
     };
     auto methodEntry = [](const std::string &id, const Params &params) {
         const Method &method = MethodRegistry::instance().get(id);
-        return Entry{id + "|" + params.canonical(), id, params, displayName(method, params), false};
+        return Entry{
+            id + "|" + params.canonical(), id, params, displayName(method, params), false, {}, {}};
     };
     add(methodEntry(outcome->explanation.methodId, outcome->explanation.params));
     for (const Entry &e : m_pins)
-        add(e);
+        if (e.context.empty() || e.context == contextKey())
+            add(e);
     for (const auto &method : MethodRegistry::instance().methods())
         if (m_compare.count(method->id()))
             add(methodEntry(method->id(), completeParams(method->params(), {}, method->id())));
@@ -326,7 +328,9 @@ std::vector<CurvesView::Entry> CurvesView::entries() const
                   {},
                   {},
                   tr("Random ranking"),
-                  true});
+                  true,
+                  {},
+                  {}});
     return list;
 }
 
@@ -434,7 +438,9 @@ void CurvesView::submit()
                 task.methodId = entry.methodId;
                 task.params = entry.params;
                 task.random = entry.control;
-                if (auto it = m_maps.find(task.mapKey); it != m_maps.end())
+                if (!entry.map.empty())
+                    task.map = entry.map;
+                else if (auto it = m_maps.find(task.mapKey); it != m_maps.end())
                     task.map = it->second;
                 task.options = options(mode);
                 task.name = entry.name;
@@ -680,6 +686,24 @@ void CurvesView::pin()
             return;
     m_pins.push_back(current);
     Q_EMIT message(tr("Pinned %1 on the Curves tab").arg(current.name));
+    refresh();
+}
+
+void CurvesView::addMapCurve(const QString &name, const cv::Mat &inputMap)
+{
+    const std::string context = contextKey();
+    if (context.empty() || inputMap.empty())
+        return;
+    Entry entry;
+    entry.methodKey = "map:" + name.toStdString() + "|" + std::to_string(cv::sum(inputMap)[0]);
+    entry.name = name;
+    entry.map = inputMap.clone();
+    entry.context = context;
+    m_pins.erase(std::remove_if(m_pins.begin(), m_pins.end(),
+                                [&](const Entry &e) { return e.methodKey == entry.methodKey; }),
+                 m_pins.end());
+    m_pins.push_back(std::move(entry));
+    Q_EMIT message(tr("Pinned %1 on the Curves tab").arg(name));
     refresh();
 }
 

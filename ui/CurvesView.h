@@ -68,6 +68,9 @@ public:
     // Moves the cursor to `fraction` of the current method's deletion curve (its insertion
     // curve when only insertion is shown), as hovering there does.
     void setCursorFraction(double fraction);
+    // Pins a map that no method makes (a consensus of several models, say), at the model's input
+    // resolution, for the current image and target only.
+    void addMapCurve(const QString &name, const cv::Mat &inputMap);
     // Writes the plot as shown (PNG or PDF by extension); throws like saveCurvePlot.
     void exportPlot(const QString &path) const;
 
@@ -90,6 +93,8 @@ private:
         Params params;
         QString name;
         bool control = false;
+        cv::Mat map;         // given maps (addMapCurve): the map, at input resolution
+        std::string context; // and the image and target it belongs to
     };
     // A computed (or streaming) curve with the images along it.
     struct Stored

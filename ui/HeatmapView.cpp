@@ -85,9 +85,36 @@ void HeatmapView::setMessage(const QString &message)
     update();
 }
 
+void HeatmapView::setSharedScale(double scale)
+{
+    if (scale == m_sharedScale)
+        return;
+    m_sharedScale = scale;
+    rebuildOverlay();
+}
+
+void HeatmapView::setCompact(bool compact)
+{
+    m_compact = compact;
+    update();
+}
+
+int HeatmapView::barMargin() const
+{
+    return m_compact ? 10 : kBarMargin;
+}
+
 void HeatmapView::fitToWindow()
 {
     m_fit = true;
+    update();
+}
+
+void HeatmapView::setViewState(const ViewState &state)
+{
+    m_fit = state.fit;
+    m_zoom = state.zoom;
+    m_pan = state.pan;
     update();
 }
 
@@ -102,6 +129,7 @@ void HeatmapView::rebuildOverlay()
     Normalization norm;
     norm.signedMap = m_signed && !m_absolute;
     norm.clipPercentile = m_clip;
+    norm.sharedScale = m_sharedScale;
     cv::Mat normalized;
     m_scale = normalizeMap(values, norm, normalized);
     // Signed maps need a diverging map to keep the sign readable; others use the choice.
@@ -119,7 +147,8 @@ QRectF HeatmapView::imageRect() const
 {
     if (m_image.isNull())
         return {};
-    const QRectF area = rect().adjusted(8, 8, -kBarMargin - 8, -8);
+    const int pad = m_compact ? 2 : 8;
+    const QRectF area = rect().adjusted(pad, pad, -barMargin() - pad, -pad);
     double zoom = m_zoom;
     QPointF pan = m_pan;
     if (m_fit) {
@@ -132,6 +161,8 @@ QRectF HeatmapView::imageRect() const
 
 QRect HeatmapView::colorBarRect() const
 {
+    if (m_compact)
+        return QRect(width() - barMargin() + 2, 4, 6, std::max(20, height() - 8));
     return QRect(width() - kBarMargin + 6, 24, kBarWidth, std::max(40, height() - 48));
 }
 
@@ -156,8 +187,8 @@ void HeatmapView::paintEvent(QPaintEvent *)
     }
     if (!m_message.isEmpty()) {
         painter.setPen(Qt::white);
-        painter.drawText(rect().adjusted(10, 6, -kBarMargin, -6), Qt::AlignTop | Qt::AlignLeft,
-                         m_message);
+        painter.drawText(rect().adjusted(6, 4, -barMargin(), -4),
+                         Qt::AlignTop | Qt::AlignLeft | Qt::TextWordWrap, m_message);
     }
 }
 
@@ -167,6 +198,8 @@ void HeatmapView::paintColorBar(QPainter &painter)
     painter.drawImage(bar, m_bar);
     painter.setPen(Qt::lightGray);
     painter.drawRect(bar);
+    if (m_compact)
+        return; // no room for numbers: the caller shows the scale
     const bool signedBar = m_signed && !m_absolute;
     const QString top = QString::number(m_scale, 'g', 3);
     const QString bottom = signedBar ? QString::number(-m_scale, 'g', 3) : QStringLiteral("0");
@@ -193,6 +226,7 @@ void HeatmapView::wheelEvent(QWheelEvent *event)
     m_pan = cursor - (centred.topLeft() + rel * zoom);
     update();
     event->accept();
+    Q_EMIT viewChanged();
 }
 
 void HeatmapView::mousePressEvent(QMouseEvent *event)
@@ -204,20 +238,34 @@ void HeatmapView::mousePressEvent(QMouseEvent *event)
     }
     m_dragStart = event->position().toPoint();
     m_panStart = m_pan;
+    m_dragged = false;
 }
 
 void HeatmapView::mouseMoveEvent(QMouseEvent *event)
 {
     if (event->buttons() & Qt::LeftButton) {
-        m_pan = m_panStart + (event->position().toPoint() - m_dragStart);
+        const QPoint moved = event->position().toPoint() - m_dragStart;
+        m_dragged = m_dragged || moved.manhattanLength() > 3;
+        m_pan = m_panStart + moved;
         update();
+        Q_EMIT viewChanged();
     }
     reportHover(event->position());
 }
 
+void HeatmapView::mouseReleaseEvent(QMouseEvent *event)
+{
+    if (event->button() == Qt::LeftButton && !m_dragged)
+        Q_EMIT clicked(event->modifiers());
+}
+
 void HeatmapView::mouseDoubleClickEvent(QMouseEvent *)
 {
-    fitToWindow();
+    if (m_doubleClickFits) {
+        fitToWindow();
+        Q_EMIT viewChanged();
+    }
+    Q_EMIT doubleClicked();
 }
 
 void HeatmapView::resizeEvent(QResizeEvent *)

@@ -26,21 +26,47 @@ public:
     void setClipPercentile(double percentile);
     void setShowAbsolute(bool absolute);
     void setMessage(const QString &message); // drawn over the view, e.g. "computing..."
+    // > 0: the map value at the top of the colour scale, shared with other views; 0: this map's
+    // own clip percentile.
+    void setSharedScale(double scale);
+    // Small views (a comparison grid): thin margins, a thin colour bar without numbers.
+    void setCompact(bool compact);
     void fitToWindow();
+
+    // Zoom and pan, to show the same part of the image in several views.
+    struct ViewState
+    {
+        bool fit = true;
+        double zoom = 1.0;
+        QPointF pan;
+    };
+    ViewState viewState() const { return {m_fit, m_zoom, m_pan}; }
+    void setViewState(const ViewState &state);
+    // Double-click fits the image to the view (default), or only emits doubleClicked().
+    void setDoubleClickFits(bool fits) { m_doubleClickFits = fits; }
 
     bool hasMap() const { return !m_map.empty(); }
     const QImage &overlayImage() const { return m_overlay; }
+    const cv::Mat &map() const { return m_map; }
+    bool signedMap() const { return m_signed; }
+    double sharedScale() const { return m_sharedScale; }
+    const QString &message() const { return m_message; }
+    double scale() const { return m_scale; } // the value at the top of the colour bar
     double zoom() const { return m_zoom; }
     QSize sizeHint() const override { return {520, 520}; }
 
 Q_SIGNALS:
     void hovered(const QString &text);
+    void viewChanged();                            // the user zoomed, panned or fitted
+    void clicked(Qt::KeyboardModifiers modifiers); // pressed and released without dragging
+    void doubleClicked();
 
 protected:
     void paintEvent(QPaintEvent *event) override;
     void wheelEvent(QWheelEvent *event) override;
     void mousePressEvent(QMouseEvent *event) override;
     void mouseMoveEvent(QMouseEvent *event) override;
+    void mouseReleaseEvent(QMouseEvent *event) override;
     void mouseDoubleClickEvent(QMouseEvent *event) override;
     void resizeEvent(QResizeEvent *event) override;
 
@@ -50,6 +76,7 @@ private:
     QRect colorBarRect() const;
     void paintColorBar(QPainter &painter);
     void reportHover(const QPointF &pos);
+    int barMargin() const;
 
     QImage m_image;
     cv::Mat m_map;
@@ -59,6 +86,10 @@ private:
     double m_opacity = 0.55;
     double m_clip = 99.0;
     double m_scale = 1.0; // the map value that maps to the top of the colour bar
+    double m_sharedScale = 0.0;
+    bool m_doubleClickFits = true;
+    bool m_dragged = false;
+    bool m_compact = false;
     QImage m_overlay;
     QImage m_bar;
     QString m_message;

@@ -4,6 +4,7 @@
 #include "core/io/ExplanationExport.h"
 #include "core/model/Ensemble.h"
 #include "core/model/Zoo.h"
+#include "ui/CompareView.h"
 #include "ui/CurvesView.h"
 #include "ui/DatasetBrowser.h"
 #include "ui/ExplainView.h"
@@ -55,11 +56,13 @@ MainWindow::MainWindow(QWidget *parent)
     , m_runner(new JobRunner(this))
     , m_session(new Session(m_runner, this))
     , m_explain(new ExplainView(m_session, this))
+    , m_compare(new CompareView(m_session, this))
     , m_curves(new CurvesView(m_session, this))
     , m_sanity(new SanityView(m_session, this))
 {
     auto *tabs = new QTabWidget(this);
     tabs->addTab(m_explain, tr("Explain"));
+    tabs->addTab(m_compare, tr("Compare"));
     tabs->addTab(m_curves, tr("Curves"));
     tabs->addTab(m_sanity, tr("Sanity"));
     setCentralWidget(tabs);
@@ -73,6 +76,13 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_curves, &CurvesView::errorOccurred, this, &MainWindow::showError);
     connect(m_curves, &CurvesView::message, this, &MainWindow::logMessage);
     connect(m_sanity, &SanityView::errorOccurred, this, &MainWindow::showError);
+    connect(m_compare, &CompareView::errorOccurred, this, &MainWindow::showError);
+    connect(m_compare, &CompareView::message, this, &MainWindow::logMessage);
+    connect(m_compare, &CompareView::curvesRequested, this,
+            [this, tabs](const QString &name, const cv::Mat &map) {
+                m_curves->addMapCurve(name, map);
+                tabs->setCurrentWidget(m_curves);
+            });
     connect(m_session, &Session::modelChanged, this, &MainWindow::updateTitle);
     connect(m_session, &Session::datasetChanged, this, &MainWindow::updateTitle);
     updateTitle();

@@ -15,6 +15,7 @@ class QPushButton;
 
 namespace heatlens::ui {
 
+class CompareView;
 class CurvesView;
 class SanityView;
 class DatasetBrowser;
@@ -38,6 +39,7 @@ public:
     Session *session() const { return m_session; }
     JobRunner *runner() const { return m_runner; }
     ExplainView *explainView() const { return m_explain; }
+    CompareView *compareView() const { return m_compare; }
     CurvesView *curvesView() const { return m_curves; }
     SanityView *sanityView() const { return m_sanity; }
     DatasetBrowser *browser() const { return m_browser; }
@@ -72,6 +74,7 @@ private:
     JobRunner *m_runner;
     Session *m_session;
     ExplainView *m_explain;
+    CompareView *m_compare;
     CurvesView *m_curves;
     SanityView *m_sanity;
     DatasetBrowser *m_browser = nullptr;

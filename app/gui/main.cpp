@@ -1,10 +1,13 @@
+#include "ui/CompareView.h"
 #include "ui/MainWindow.h"
 #include "ui/Session.h"
 
 #include "core/model/TorchRuntime.h"
+#include "core/model/Zoo.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFileInfo>
 #include <QTabWidget>
 #include <QTimer>
 
@@ -36,8 +39,16 @@ int main(int argc, char **argv)
                                      "and the demo data."),
                       QStringLiteral("name")});
     parser.addOption({QStringLiteral("tab"),
-                      QStringLiteral("Tab to show first: explain, curves or sanity."),
+                      QStringLiteral("Tab to show first: explain, compare, curves or sanity."),
                       QStringLiteral("name")});
+    parser.addOption({QStringLiteral("compare"),
+                      QStringLiteral("Models to compare with the open one on the Compare tab: "
+                                     "demo model names or TorchScript files, comma-separated."),
+                      QStringLiteral("models")});
+    parser.addOption({QStringLiteral("compare-methods"),
+                      QStringLiteral("Methods (columns) of the Compare tab, comma-separated ids "
+                                     "(default saliency,integrated-gradients,grad-cam)."),
+                      QStringLiteral("ids")});
     parser.addPositionalArgument(QStringLiteral("paths"), QStringLiteral("Models or datasets."));
     parser.process(app);
 
@@ -64,6 +75,17 @@ int main(int argc, char **argv)
                 window.openDemo(name.isEmpty() ? QStringLiteral("demo-cnn") : name);
             },
             Qt::QueuedConnection);
+    }
+    if (parser.isSet(QStringLiteral("compare-methods")))
+        window.compareView()->setMethods(
+            parser.value(QStringLiteral("compare-methods")).split(QLatin1Char(',')));
+    for (const QString &item :
+         parser.value(QStringLiteral("compare")).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        // A demo model's name, or a file.
+        const std::string demo = heatlens::demoModelPath(item.toStdString());
+        const bool isDemo =
+            !item.contains(QLatin1Char('/')) && QFileInfo::exists(QString::fromStdString(demo));
+        window.compareView()->addModelFile(isDemo ? QString::fromStdString(demo) : item);
     }
     if (parser.isSet(QStringLiteral("index"))) {
         const int index = parser.value(QStringLiteral("index")).toInt();

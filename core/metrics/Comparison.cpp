@@ -35,6 +35,7 @@ CellResult explainCell(const ModelPtr &model, const cv::Mat &image, const std::s
         cell.layer = outcome.explanation.layer;
         cell.map = mapToFrame(outcome.explanation.map, outcome.geometry, frame);
         cell.region = cropInFrame(outcome.geometry, frame);
+        cell.geometry = outcome.geometry;
         cell.ok = true;
     } catch (const Cancelled &) {
         throw;

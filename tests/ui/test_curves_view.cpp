@@ -3,6 +3,7 @@
 #include "core/model/Zoo.h"
 #include "core/render/InputImage.h"
 #include "tests/support/TestSupport.h"
+#include "ui/CompareView.h"
 #include "ui/CurvesView.h"
 #include "ui/ExplainView.h"
 #include "ui/ImageConvert.h"
@@ -130,7 +131,7 @@ private Q_SLOTS:
         QTabWidget *tabs = tabsOf(window);
         QVERIFY(tabs);
         const int index = tabs->indexOf(view);
-        QCOMPARE(index, tabs->indexOf(window.explainView()) + 1);
+        QCOMPARE(index, tabs->indexOf(window.compareView()) + 1); // Explain, Compare, Curves
         QCOMPARE(tabs->tabText(index), QStringLiteral("Curves"));
         QSignalSpy ready(view, &CurvesView::curvesReady);
         tabs->setCurrentWidget(view);

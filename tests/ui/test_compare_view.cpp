@@ -1,0 +1,232 @@
+#include "core/explain/Explainer.h"
+#include "core/metrics/Agreement.h"
+#include "core/metrics/Comparison.h"
+#include "core/model/Preprocess.h"
+#include "core/model/Zoo.h"
+#include "tests/support/TestSupport.h"
+#include "ui/CompareView.h"
+#include "ui/CompareWidgets.h"
+#include "ui/CurvesView.h"
+#include "ui/HeatmapView.h"
+#include "ui/MainWindow.h"
+#include "ui/Session.h"
+
+#include <QLabel>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTest>
+
+#include <cmath>
+
+using namespace heatlens;
+using heatlens::ui::CompareCell;
+using heatlens::ui::CompareView;
+using heatlens::ui::HeatmapView;
+using heatlens::ui::MainWindow;
+using heatlens::ui::Session;
+
+namespace {
+
+constexpr int kTimeout = 90000;
+
+double maxDifference(const cv::Mat &a, const cv::Mat &b)
+{
+    if (a.size() != b.size() || a.type() != b.type())
+        return INFINITY;
+    return cv::norm(a, b, cv::NORM_INF);
+}
+
+void wheel(QWidget *widget, int delta)
+{
+    const QPointF at(widget->width() / 2.0, widget->height() / 2.0);
+    QWheelEvent event(at, widget->mapToGlobal(at), QPoint(), QPoint(0, delta), Qt::NoButton,
+                      Qt::NoModifier, Qt::NoScrollPhase, false);
+    QApplication::sendEvent(widget, &event);
+}
+
+} // namespace
+
+class CompareViewTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        if (const auto missing = heatlens::test::missingDemoData(); !missing.empty())
+            QFAIL(missing.c_str());
+        if (!QFileInfo::exists(QString::fromStdString(demoModelPath("demo-vit"))))
+            QFAIL("the demo ViT is not trained: run heatlens-cli zoo");
+    }
+
+    void fillsEveryCellOfA2x2GridAndComparesThem()
+    {
+        MainWindow window;
+        window.resize(1500, 950);
+        window.show();
+        Session *session = window.session();
+        CompareView *compare = window.compareView();
+        window.openDemo();
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
+        const auto vit = Model::load(demoModelPath("demo-vit"));
+        compare->setMethods({QStringLiteral("saliency"), QStringLiteral("grad-cam")});
+        compare->addModel(vit);
+        compare->addModel(vit); // the same model twice is one row
+        QCOMPARE(compare->models().size(), size_t(2));
+        QCOMPARE(compare->grid()->rowCount(), 2);
+        QCOMPARE(compare->grid()->columnCount(), 2);
+
+        // Nothing is computed while the tab is hidden.
+        QTest::qWait(300);
+        QVERIFY(!compare->cellResult(0, 0));
+        auto *tabs = qobject_cast<QTabWidget *>(window.centralWidget());
+        QCOMPARE(tabs->tabText(tabs->indexOf(compare)), QStringLiteral("Compare"));
+        tabs->setCurrentWidget(compare);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+
+        // Every cell has its map: the core's explanation of its model, in the image's frame, of
+        // the class the Explain tab explains.
+        const int target = session->outcome()->explanation.target;
+        const cv::Mat image = session->image();
+        const std::vector<ModelPtr> models = {session->model(), vit};
+        const char *methods[] = {"saliency", "grad-cam"};
+        std::vector<cv::Mat> maps;
+        for (int r = 0; r < 2; ++r)
+            for (int c = 0; c < 2; ++c) {
+                const CellResult *cell = compare->cellResult(r, c);
+                QVERIFY(cell && cell->ok);
+                QCOMPARE(cell->target, target);
+                CompareCell *widget = compare->grid()->cell(r, c);
+                QVERIFY(widget->view()->hasMap());
+                QCOMPARE(widget->view()->map().size(), image.size());
+                QVERIFY2(widget->caption()->text().contains(QStringLiteral("explains")),
+                         qPrintable(widget->caption()->text()));
+                const CellResult expected =
+                    explainCell(models[size_t(r)], image, methods[c], {}, target,
+                                comparisonFrame(image.size()), nullptr, JobContext{});
+                const double scale = cv::norm(expected.map, cv::NORM_INF);
+                QVERIFY2(maxDifference(cell->map, expected.map) <= 1e-4 * scale,
+                         qPrintable(QStringLiteral("cell %1,%2").arg(r).arg(c)));
+                maps.push_back(cell->map);
+            }
+
+        // The matrix holds the core agreement of every pair (|maps| by default).
+        const AgreementOptions options; // absolute, top 10%, clip 99%
+        const auto &matrix = compare->matrixView()->matrix();
+        QCOMPARE(matrix.labels.size(), 4);
+        QCOMPARE(matrix.values.size(), size_t(16));
+        for (int i = 0; i < 4; ++i)
+            for (int j = 0; j < 4; ++j) {
+                if (i == j)
+                    continue;
+                const Agreement a = agreement(maps[size_t(i)], maps[size_t(j)], options);
+                QVERIFY(std::abs(matrix.at(i, j) - a.spearman) < 1e-9);
+                QCOMPARE(matrix.at(i, j), matrix.at(j, i));
+                QVERIFY(std::abs(compare->agreementOf(i, j)->ssim - a.ssim) < 1e-9);
+            }
+        compare->setMatrixMetric(QStringLiteral("top_k_iou"));
+        QVERIFY(std::abs(compare->matrixView()->matrix().at(0, 2) -
+                         agreement(maps[0], maps[2], options).topIou) < 1e-9);
+        compare->setTopPercent(25);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+        AgreementOptions quarter;
+        quarter.topFraction = 0.25;
+        QVERIFY(std::abs(compare->matrixView()->matrix().at(0, 2) -
+                         agreement(maps[0], maps[2], quarter).topIou) < 1e-9);
+        QVERIFY(compare->matrixView()->matrix().metric.contains(QStringLiteral("25%")));
+
+        // Consensus and disagreement of each method across the models, and of all cells.
+        const Consensus saliency = consensusMaps({maps[0], maps[2]}, options);
+        QVERIFY(maxDifference(compare->consensusMap(0), saliency.mean) < 1e-6);
+        QVERIFY(maxDifference(compare->consensusMap(0, true), saliency.spread) < 1e-6);
+        const Consensus all = consensusMaps(maps, options);
+        QVERIFY(maxDifference(compare->consensusMap(2), all.mean) < 1e-6);
+        for (CompareCell *cell : compare->grid()->extraCells())
+            QVERIFY(cell->view()->hasMap());
+
+        // Two selected cells show their agreement, in the panel and as the cells' tooltips.
+        compare->selectCells(0, 2);
+        QVERIFY(compare->grid()->cell(0, 0)->isSelected());
+        QVERIFY(compare->grid()->cell(1, 0)->isSelected());
+        QVERIFY(!compare->grid()->cell(0, 1)->isSelected());
+        const QString text = compare->selectionLabel()->text();
+        QVERIFY2(text.contains(QString::number(compare->agreementOf(0, 2)->spearman, 'f', 3)),
+                 qPrintable(text));
+        QCOMPARE(compare->grid()->cell(1, 0)->view()->toolTip(), text);
+        QCOMPARE(compare->matrixView()->matrix().highlighted, std::make_pair(0, 2));
+
+        // Zoom and pan follow each other.
+        wheel(compare->grid()->cell(0, 0)->view(), 240);
+        const auto state = compare->grid()->cell(0, 0)->view()->viewState();
+        QVERIFY(!state.fit);
+        for (CompareCell *cell : compare->grid()->cells()) {
+            QCOMPARE(cell->view()->viewState().zoom, state.zoom);
+            QCOMPARE(cell->view()->viewState().pan, state.pan);
+        }
+
+        // Colours: per cell, or one scale per method (the larger of the column's).
+        HeatmapView *cnnSaliency = compare->grid()->cell(0, 0)->view();
+        HeatmapView *vitSaliency = compare->grid()->cell(1, 0)->view();
+        const double own0 = cnnSaliency->scale(), own1 = vitSaliency->scale();
+        QVERIFY(own0 != own1);
+        compare->setScaleMode(CompareView::Scale::PerMethod);
+        QCOMPARE(cnnSaliency->scale(), std::max(own0, own1));
+        QCOMPARE(vitSaliency->scale(), std::max(own0, own1));
+        QVERIFY(compare->grid()->cell(0, 1)->view()->scale() != cnnSaliency->scale());
+        compare->setScaleMode(CompareView::Scale::PerCell);
+        QCOMPARE(cnnSaliency->scale(), own0);
+
+        // Double-click enlarges a cell, double-click again goes back to the grid.
+        CompareCell *gradCam = compare->grid()->cell(1, 1);
+        QTest::mouseDClick(gradCam->view(), Qt::LeftButton);
+        QCOMPARE(compare->grid()->enlarged(), gradCam);
+        QCOMPARE(compare->grid()->enlargedView()->map().data, gradCam->view()->map().data);
+        QTest::mouseDClick(compare->grid()->enlargedView(), Qt::LeftButton);
+        QVERIFY(!compare->grid()->enlarged());
+
+        // Changing the grid and back reuses the cached cells.
+        const uchar *before = compare->cellResult(1, 1)->map.data;
+        compare->setMethods({QStringLiteral("saliency")});
+        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+        compare->setMethods({QStringLiteral("saliency"), QStringLiteral("grad-cam")});
+        QVERIFY(compare->cellResult(1, 1));
+        QCOMPARE(compare->cellResult(1, 1)->map.data, before);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+
+        // Each model's own prediction as the target.
+        compare->setTargetMode(CompareView::Target::Own);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+        for (int r = 0; r < 2; ++r)
+            QCOMPARE(compare->cellResult(r, 0)->target,
+                     compare->cellResult(r, 0)->prediction.predicted);
+
+        // A method that does not apply to a model says why in its cell; its pairs are undefined.
+        compare->setMethods({QStringLiteral("saliency"), QStringLiteral("attention-rollout")});
+        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+        QVERIFY(!compare->cellResult(0, 1)->ok);
+        QVERIFY(compare->cellResult(1, 1)->ok);
+        QVERIFY2(
+            compare->grid()->cell(0, 1)->view()->message().contains(QStringLiteral("attention")),
+            qPrintable(compare->grid()->cell(0, 1)->view()->message()));
+        QVERIFY(std::isnan(compare->matrixView()->matrix().at(1, 3)));
+        QVERIFY(std::isfinite(compare->matrixView()->matrix().at(0, 2)));
+
+        // The consensus feeds the curves panel like any explanation.
+        compare->setTargetMode(CompareView::Target::Same);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+        InputGeometry geometry;
+        session->model()->preprocess(image, &geometry);
+        window.curvesView()->addMapCurve(QStringLiteral("Consensus of Saliency"),
+                                         frameToInput(compare->consensusMap(0), geometry));
+        tabs->setCurrentWidget(window.curvesView());
+        QTRY_VERIFY_WITH_TIMEOUT(window.curvesView()->isComplete(), kTimeout);
+        int consensusCurves = 0;
+        for (const auto &series : window.curvesView()->series())
+            consensusCurves += series.label.startsWith(QStringLiteral("Consensus of Saliency"));
+        QCOMPARE(consensusCurves, 2); // deletion and insertion
+    }
+};
+
+QTEST_MAIN(CompareViewTest)
+#include "test_compare_view.moc"

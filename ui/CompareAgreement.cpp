@@ -1,0 +1,251 @@
+#include "ui/CompareView.h"
+
+#include "core/data/Dataset.h"
+#include "core/explain/MethodRegistry.h"
+#include "core/model/Preprocess.h"
+#include "core/model/Zoo.h"
+#include "ui/CompareNames.h"
+#include "ui/CompareWidgets.h"
+#include "ui/JobRunner.h"
+#include "ui/Session.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QLabel>
+#include <QMenu>
+#include <QSpinBox>
+
+#include <cmath>
+
+// The Compare tab's agreement: matrix, selection, consensus cells' menu, export.
+
+namespace heatlens::ui {
+
+using compare::methodName;
+using compare::qs;
+using compare::shortName;
+
+namespace compare {
+
+// A name short enough for the matrix's labels: "Integrated Gradients" -> "IG",
+// "CNN (saliency-guided)" -> "CNN sg"; names of up to 12 characters stay.
+static QString initials(const QString &text)
+{
+    QString out;
+    for (const QString &word :
+         text.split(QRegularExpression(QStringLiteral("[\\s-]+")), Qt::SkipEmptyParts))
+        out += word.front();
+    return out;
+}
+
+QString shortName(const QString &name)
+{
+    if (name.size() <= 12)
+        return name;
+    const int open = name.indexOf(QLatin1Char('('));
+    const QString head = (open > 0 ? name.left(open) : name).trimmed();
+    const QString inner =
+        open > 0 ? name.mid(open + 1).section(QLatin1Char(')'), 0, 0).trimmed() : QString();
+    QString out = head.size() <= 12 ? head : initials(head);
+    if (!inner.isEmpty())
+        out += QLatin1Char(' ') + initials(inner).toLower();
+    return out;
+}
+
+} // namespace compare
+
+void CompareView::setComplete(bool complete)
+{
+    m_complete = complete;
+    if (!complete)
+        m_matrix->setMatrix(AgreementMatrix{});
+}
+
+std::optional<Agreement> CompareView::agreementOf(int cellA, int cellB) const
+{
+    const int n = m_grid->rowCount() * m_grid->columnCount();
+    if (!m_complete || cellA == cellB || cellA < 0 || cellB < 0 || cellA >= n || cellB >= n ||
+        m_agreements.pairs.size() != size_t(n * (n - 1) / 2))
+        return std::nullopt;
+    return m_agreements.pairs[pairIndex(size_t(cellA), size_t(cellB), size_t(n))];
+}
+
+QString CompareView::cellName(int index) const
+{
+    const int columns = m_grid->columnCount();
+    return qs(m_rows[size_t(index / columns)].model->displayName()) + QStringLiteral(" / ") +
+           methodName(m_methods[index % columns].toStdString());
+}
+
+QString CompareView::agreementText(int a, int b) const
+{
+    const auto agreement = agreementOf(a, b);
+    if (!agreement)
+        return {};
+    QStringList parts;
+    for (const auto &metric : agreementMetrics()) {
+        const double v = agreement->value(metric);
+        parts << QStringLiteral("%1 %2").arg(
+            qs(agreementMetricLabel(metric, m_topK->value() / 100.0)),
+            std::isfinite(v) ? QString::number(v, 'f', 3) : QStringLiteral("-"));
+    }
+    return tr("<b>%1</b> vs <b>%2</b> (%3):<br>%4")
+        .arg(cellName(a).toHtmlEscaped(), cellName(b).toHtmlEscaped(),
+             m_absolute->isChecked() ? tr("|maps|") : tr("signed maps"),
+             parts.join(QStringLiteral(", ")));
+}
+
+void CompareView::updateMatrix()
+{
+    if (!m_complete)
+        return;
+    const int n = m_grid->rowCount() * m_grid->columnCount();
+    AgreementMatrix m;
+    // Short labels (the tooltips give the full names): without the prefix every model shares
+    // ("Demo: "), long names by their initials.
+    QStringList models;
+    for (const Row &r : m_rows)
+        models << qs(r.model->displayName());
+    QString prefix = models.value(0);
+    for (const QString &name : models)
+        while (!prefix.isEmpty() && !name.startsWith(prefix))
+            prefix.chop(1);
+    if (models.size() < 2)
+        prefix.clear();
+    const int columns = m_grid->columnCount();
+    for (int i = 0; i < n; ++i)
+        m.labels << shortName(models[i / columns].mid(prefix.size()).trimmed()) +
+                        QStringLiteral(" / ") +
+                        shortName(methodName(m_methods[i % columns].toStdString()));
+    const std::string metric = m_metric->currentData().toString().toStdString();
+    m.values.assign(size_t(n * n), 1.0);
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j)
+            if (i != j)
+                m.values[size_t(i * n + j)] = agreementOf(i, j)->value(metric);
+    m.metric = qs(agreementMetricLabel(metric, m_topK->value() / 100.0));
+    m.title = tr("%1 of %2, %3")
+                  .arg(m.metric, m_absolute->isChecked() ? tr("|maps|") : tr("signed maps"),
+                       m_session->sampleId());
+    if (m_selected.size() == 2)
+        m.highlighted = {m_selected[0], m_selected[1]};
+    m_matrix->setMatrix(std::move(m));
+}
+
+void CompareView::selectCells(int first, int second)
+{
+    m_selected.clear();
+    const int n = m_grid->rowCount() * m_grid->columnCount();
+    for (int i : {first, second})
+        if (i >= 0 && i < n)
+            m_selected.push_back(i);
+    updateSelection();
+}
+
+void CompareView::onCellClicked(CompareCell *cell, Qt::KeyboardModifiers modifiers)
+{
+    if (cell->row() >= m_grid->rowCount())
+        return; // consensus cells are not in the matrix
+    const int index = cell->row() * m_grid->columnCount() + cell->column();
+    if (modifiers & (Qt::ControlModifier | Qt::ShiftModifier)) {
+        if (auto it = std::find(m_selected.begin(), m_selected.end(), index);
+            it != m_selected.end())
+            m_selected.erase(it);
+        else
+            m_selected.push_back(index);
+        if (m_selected.size() > 2)
+            m_selected.erase(m_selected.begin());
+    } else {
+        m_selected =
+            m_selected == std::vector<int>{index} ? std::vector<int>{} : std::vector<int>{index};
+    }
+    updateSelection();
+}
+
+void CompareView::updateSelection()
+{
+    const int columns = m_grid->columnCount();
+    for (CompareCell *cell : m_grid->cells()) {
+        const int index = cell->row() * columns + cell->column();
+        cell->setSelected(std::find(m_selected.begin(), m_selected.end(), index) !=
+                          m_selected.end());
+        cell->view()->setToolTip(QString());
+    }
+    QString text = tr("Click a cell and Ctrl+click another to compare them; hover the matrix "
+                      "for every metric; right-click a consensus cell for its curves.");
+    if (m_selected.size() == 2 && agreementOf(m_selected[0], m_selected[1])) {
+        text = agreementText(m_selected[0], m_selected[1]);
+        for (int i : m_selected)
+            m_grid->cells()[size_t(i)]->view()->setToolTip(text);
+    }
+    m_selection->setText(text);
+    updateMatrix();
+}
+
+void CompareView::onCellMenu(CompareCell *cell, const QPoint &pos)
+{
+    QMenu menu(this);
+    menu.addAction(tr("Enlarge"), this, [this, cell] { m_grid->enlarge(cell); });
+    const int row = cell->row();
+    if (row < m_grid->rowCount()) {
+        if (row > 0)
+            menu.addAction(tr("Remove %1 from the comparison")
+                               .arg(qs(m_rows[size_t(row)].model->displayName())),
+                           this, [this, row] { removeModel(row); });
+        const QString id = m_methods.value(cell->column());
+        menu.addAction(tr("Remove %1").arg(methodName(id.toStdString())), this, [this, id] {
+            QStringList ids = m_methods;
+            ids.removeAll(id);
+            setMethods(ids);
+        });
+    } else if (!cell->view()->map().empty() && m_session->model()) {
+        const bool disagreement = row == m_grid->rowCount() + 1;
+        const QString name = (disagreement ? tr("Disagreement of %1") : tr("Consensus of %1"))
+                                 .arg(cell->column() < m_grid->columnCount()
+                                          ? methodName(m_methods[cell->column()].toStdString())
+                                          : tr("all cells"));
+        menu.addAction(tr("Deletion and insertion curves (Curves tab)"), this,
+                       [this, name, map = cell->view()->map()] {
+                           InputGeometry geometry;
+                           m_session->model()->preprocess(m_session->image(), &geometry);
+                           Q_EMIT curvesRequested(name, frameToInput(map, geometry));
+                       });
+    }
+    menu.exec(pos);
+}
+
+cv::Mat CompareView::consensusMap(int column, bool disagreement) const
+{
+    if (m_agreements.key != agreementKey() || column < 0 ||
+        size_t(column) >= m_agreements.consensus.size())
+        return {};
+    const Consensus &c = m_agreements.consensus[size_t(column)];
+    return disagreement ? c.spread : c.mean;
+}
+
+void CompareView::exportMatrix(const QString &path) const
+{
+    saveAgreementMatrix(m_matrix->matrix(), path);
+}
+
+void CompareView::exportDialog()
+{
+    if (!m_complete) {
+        Q_EMIT errorOccurred(tr("Nothing to export yet: wait until every cell is computed."));
+        return;
+    }
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export the agreement matrix"),
+                                                      QStringLiteral("agreement.png"),
+                                                      tr("PNG image (*.png);;PDF (*.pdf)"));
+    if (path.isEmpty())
+        return;
+    try {
+        exportMatrix(path);
+        Q_EMIT message(tr("Exported %1").arg(path));
+    } catch (const std::exception &e) {
+        Q_EMIT errorOccurred(tr("Export failed:\n%1").arg(QString::fromUtf8(e.what())));
+    }
+}
+
+} // namespace heatlens::ui
