@@ -4,6 +4,7 @@
 #include "core/explain/MethodRegistry.h"
 #include "core/model/Preprocess.h"
 #include "core/model/Zoo.h"
+#include "ui/CompareDataset.h"
 #include "ui/CompareNames.h"
 #include "ui/CompareWidgets.h"
 #include "ui/JobRunner.h"
@@ -16,6 +17,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenu>
+#include <QPushButton>
 #include <QSpinBox>
 #include <QToolButton>
 
@@ -75,6 +77,11 @@ QWidget *CompareView::buildControls()
     row->addWidget(m_clip);
     row->addWidget(m_topK);
     row->addStretch(1);
+    auto *dataset = new QPushButton(tr("Over the dataset..."), bar);
+    dataset->setToolTip(tr("The agreement of this grid over many images: mean and 95% interval "
+                           "per pair of models, per class, correct vs incorrect; histograms"));
+    connect(dataset, &QPushButton::clicked, this, [this] { openDatasetDialog(); });
+    row->addWidget(dataset);
     connect(m_target, &QComboBox::currentIndexChanged, this, &CompareView::refresh);
     connect(m_scale, &QComboBox::currentIndexChanged, this, &CompareView::applyDisplay);
     connect(m_absolute, &QCheckBox::toggled, this, &CompareView::refresh);
@@ -228,6 +235,27 @@ void CompareView::setTopPercent(int percent)
 void CompareView::setMatrixMetric(const QString &metric)
 {
     m_metric->setCurrentIndex(m_metric->findData(metric));
+}
+
+CompareDatasetDialog *CompareView::openDatasetDialog()
+{
+    ComparisonOptions options;
+    for (const QString &id : m_methods)
+        options.methods.push_back(id.toStdString());
+    const auto mode = Target(m_target->currentData().toInt());
+    options.target = mode == Target::Own ? "own" : mode == Target::Label ? "label" : "first";
+    options.agreement = agreementOptions();
+    try {
+        validateComparison(options, models());
+    } catch (const std::invalid_argument &e) {
+        Q_EMIT errorOccurred(tr("Cannot compare over the dataset: %1").arg(e.what()));
+        return nullptr;
+    }
+    auto *dialog = new CompareDatasetDialog(m_session, models(), options, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &CompareDatasetDialog::errorOccurred, this, &CompareView::errorOccurred);
+    dialog->show();
+    return dialog;
 }
 
 } // namespace heatlens::ui

@@ -24,6 +24,7 @@ namespace heatlens::ui {
 
 class AgreementMatrixView;
 class CompareCell;
+class CompareDatasetDialog;
 class CompareGrid;
 class Session;
 
@@ -72,6 +73,10 @@ public:
     std::optional<Agreement> agreementOf(int cellA, int cellB) const;
     // Selects up to two cells (grid indices) as Ctrl+click does.
     void selectCells(int first, int second = -1);
+    // Opens the dataset-level comparison of this grid (models, methods, target, agreement
+    // options) in a window of its own; nullptr (and an error) when the grid has fewer than two
+    // cells.
+    CompareDatasetDialog *openDatasetDialog();
     // Writes the matrix as shown (PNG or PDF); throws like saveAgreementMatrix.
     void exportMatrix(const QString &path) const;
     // The consensus / disagreement map of a column (a method; columns() = all cells) in the

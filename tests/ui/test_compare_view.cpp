@@ -4,6 +4,7 @@
 #include "core/model/Preprocess.h"
 #include "core/model/Zoo.h"
 #include "tests/support/TestSupport.h"
+#include "ui/CompareDataset.h"
 #include "ui/CompareView.h"
 #include "ui/CompareWidgets.h"
 #include "ui/CurvesView.h"
@@ -11,9 +12,13 @@
 #include "ui/MainWindow.h"
 #include "ui/Session.h"
 
+#include <QComboBox>
 #include <QLabel>
+#include <QPushButton>
+#include <QSpinBox>
 #include <QStandardPaths>
 #include <QTabWidget>
+#include <QTableWidget>
 #include <QTest>
 
 #include <cmath>
@@ -211,6 +216,28 @@ private Q_SLOTS:
             qPrintable(compare->grid()->cell(0, 1)->view()->message()));
         QVERIFY(std::isnan(compare->matrixView()->matrix().at(1, 3)));
         QVERIFY(std::isfinite(compare->matrixView()->matrix().at(0, 2)));
+
+        // The same grid over the first images of the dataset: per pair of models and method, the
+        // mean agreement of the images (the pair without maps has none), and its histograms.
+        auto *dataset = compare->openDatasetDialog();
+        QVERIFY(dataset);
+        dataset->imagesBox()->setValue(6);
+        dataset->runButton()->click();
+        QTRY_VERIFY_WITH_TIMEOUT(dataset->isComplete(), kTimeout);
+        QCOMPARE(dataset->images().size(), size_t(6));
+        QCOMPARE(dataset->table()->rowCount(), 2); // saliency and rollout, CNN vs ViT
+        QCOMPARE(dataset->table()->item(0, 6)->text(), QStringLiteral("6"));
+        QCOMPARE(dataset->table()->item(1, 6)->text(), QStringLiteral("0"));
+        double sum = 0.0;
+        for (const auto &image : dataset->images()) {
+            QVERIFY(image.cells[0].map.empty()); // maps are not kept, their agreement is
+            sum += image.pairs[pairIndex(0, 2, 4)].spearman;
+        }
+        QVERIFY2(dataset->table()->item(0, 1)->text().startsWith(QString::number(sum / 6, 'f', 3)),
+                 qPrintable(dataset->table()->item(0, 1)->text()));
+        QVERIFY(dataset->histogram()->graphCount() > 0);
+        QVERIFY(dataset->groupBox()->findData(QStringLiteral("correct")) >= 0);
+        dataset->close();
 
         // The consensus feeds the curves panel like any explanation.
         compare->setTargetMode(CompareView::Target::Same);
