@@ -35,7 +35,8 @@ static QString initials(const QString &text)
     QString out;
     for (const QString &word :
          text.split(QRegularExpression(QStringLiteral("[\\s-]+")), Qt::SkipEmptyParts))
-        out += word.front();
+        if (word.front().isLetter()) // "Chefer 2021b" -> "c", not "c2"
+            out += word.front();
     return out;
 }
 

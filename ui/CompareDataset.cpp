@@ -91,7 +91,7 @@ CompareDatasetDialog::CompareDatasetDialog(Session *session, std::vector<ModelPt
 
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->verticalHeader()->setVisible(false);
-    m_plot->setMinimumHeight(280);
+    m_plot->setMinimumHeight(420);
     auto *splitter = new QSplitter(Qt::Vertical, this);
     splitter->addWidget(m_table);
     splitter->addWidget(m_plot);
@@ -100,7 +100,8 @@ CompareDatasetDialog::CompareDatasetDialog(Session *session, std::vector<ModelPt
     layout->addLayout(filters);
     layout->addWidget(splitter, 1);
     layout->addWidget(m_status);
-    resize(980, 760);
+    splitter->setSizes({200, 560});
+    resize(1100, 880);
 
     connect(m_run, &QPushButton::clicked, this, &CompareDatasetDialog::run);
     connect(cancel, &QPushButton::clicked, this,
