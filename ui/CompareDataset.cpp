@@ -66,12 +66,15 @@ CompareDatasetDialog::CompareDatasetDialog(Session *session, std::vector<ModelPt
     QStringList methods;
     for (const auto &id : m_options.methods)
         methods << methodName(id);
-    auto *what = new QLabel(
-        tr("%1<br>x %2; target: %3; %4")
-            .arg(names.join(QStringLiteral(", ")).toHtmlEscaped(),
-                 methods.join(QStringLiteral(", ")).toHtmlEscaped(), qs(m_options.target),
-                 m_options.agreement.absolute ? tr("|maps|") : tr("signed maps")),
-        this);
+    auto *what =
+        new QLabel(tr("%1<br>x %2; target: %3; %4")
+                       .arg(names.join(QStringLiteral(", ")).toHtmlEscaped(),
+                            methods.join(QStringLiteral(", ")).toHtmlEscaped(),
+                            m_options.target == "label" ? tr("the true label")
+                            : m_options.target == "own" ? tr("each model's prediction")
+                                                        : tr("the first model's prediction"),
+                            m_options.agreement.absolute ? tr("|maps|") : tr("signed maps")),
+                   this);
     what->setWordWrap(true);
     top->addWidget(what, 1);
     top->addWidget(new QLabel(tr("First"), this));
