@@ -8,6 +8,7 @@ namespace heatlens::cli {
 // Each command parses its own arguments and returns the process exit code.
 int runExplain(const std::vector<std::string> &args);
 int runEvaluate(const std::vector<std::string> &args);
+int runCompare(const std::vector<std::string> &args);
 int runTrain(const std::vector<std::string> &args);
 int runInspect(const std::vector<std::string> &args);
 int runListMethods();

@@ -1,5 +1,7 @@
+#include "ArgLists.h"
 #include "Args.h"
 #include "Commands.h"
+#include "Offscreen.h"
 #include "TerminalProgress.h"
 
 #include "core/data/Dataset.h"
@@ -9,8 +11,6 @@
 #include "core/jobs/CancelToken.h"
 #include "core/metrics/Evaluation.h"
 #include "ui/figure/EvaluationPlots.h"
-
-#include <QApplication>
 
 #include <chrono>
 #include <cmath>
@@ -51,42 +51,6 @@ The run is resumable: run the same command again after an interruption (Ctrl-C) 
 the images already in per_image.csv.
 )";
 
-std::vector<std::string> splitList(const std::string &text)
-{
-    std::vector<std::string> items;
-    std::stringstream s(text);
-    std::string item;
-    while (std::getline(s, item, ','))
-        if (!item.empty())
-            items.push_back(item);
-    return items;
-}
-
-std::vector<size_t> parseIndices(const std::string &text, size_t size)
-{
-    std::vector<size_t> indices;
-    for (const auto &item : splitList(text)) {
-        try {
-            const auto dash = item.find('-');
-            size_t used = 0;
-            const long first = std::stol(item.substr(0, dash), &used);
-            long last = first;
-            if (dash != std::string::npos)
-                last = std::stol(item.substr(dash + 1), &used);
-            if (first < 0 || last < first || size_t(last) >= size)
-                throw std::out_of_range(item);
-            for (long i = first; i <= last; ++i)
-                indices.push_back(size_t(i));
-        } catch (const std::exception &) {
-            throw UsageError("--indices: \"" + item + "\" is not an index or range in [0, " +
-                             std::to_string(size - 1) + "]");
-        }
-    }
-    if (indices.empty())
-        throw UsageError("--indices lists no image");
-    return indices;
-}
-
 EvaluationOptions evaluationOptions(const Args &args, const Model &model)
 {
     EvaluationOptions o;
@@ -104,18 +68,7 @@ EvaluationOptions evaluationOptions(const Args &args, const Model &model)
     o.sanity.mode = args.value("sanity-mode", "cascading");
     o.seed = uint64_t(args.intValue("seed", 0));
     o.sanity.seed = o.seed;
-    for (const auto &item : args.all("param")) {
-        const auto dot = item.find('.'), eq = item.find('=');
-        if (dot == std::string::npos || eq == std::string::npos || dot > eq)
-            throw UsageError("--param expects method.name=value, got \"" + item + "\"");
-        const std::string id = item.substr(0, dot);
-        const Method &method = MethodRegistry::instance().get(id);
-        Params &p = o.params[id];
-        const auto parsed = resolveParams(
-            method.params(), {{item.substr(dot + 1, eq - dot - 1), item.substr(eq + 1)}}, id);
-        const std::string name = item.substr(dot + 1, eq - dot - 1);
-        p.set(name, parsed.get(name));
-    }
+    o.params = parseMethodParams(args.all("param"));
     try {
         validateEvaluation(o, model);
         sanitySteps(model, o.sanity);
@@ -137,25 +90,6 @@ std::string fixed(double v, int digits = 3)
     return s.str();
 }
 
-// The plots need a QApplication (QCustomPlot is a widget); the command line draws offscreen.
-std::vector<std::string> writePlots(const EvaluationRun &run, const std::vector<size_t> &indices,
-                                    const std::vector<std::string> &methods,
-                                    const std::string &modelName)
-{
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
-    int argc = 1;
-    char name[] = "heatlens-cli";
-    char *argv[] = {name, nullptr};
-    // Qt's offscreen platform warns about XDG_RUNTIME_DIR on servers; nothing a user can act on.
-    qInstallMessageHandler([](QtMsgType type, const QMessageLogContext &, const QString &text) {
-        if (!text.startsWith(QLatin1String("QStandardPaths:")))
-            std::cerr << (type == QtWarningMsg ? "warning: " : "") << text.toStdString() << "\n";
-    });
-    QApplication app(argc, argv);
-    return ui::writeEvaluationPlots(run, indices, methods, modelName);
-}
-
 } // namespace
 
 int runEvaluate(const std::vector<std::string> &argv)
@@ -175,16 +109,7 @@ int runEvaluate(const std::vector<std::string> &argv)
         std::cerr << "warning: " << w << "\n";
     const EvaluationOptions options = evaluationOptions(args, *model);
     const auto dataset = std::shared_ptr<const Dataset>(openDataset(args.required("dataset")));
-    std::vector<size_t> indices;
-    if (args.has("indices")) {
-        indices = parseIndices(args.value("indices"), dataset->size());
-    } else {
-        const int limit = args.intValue("limit", 100);
-        if (limit < 1)
-            throw UsageError("--limit must be at least 1, got " + args.value("limit"));
-        for (size_t i = 0; i < std::min(dataset->size(), size_t(limit)); ++i)
-            indices.push_back(i);
-    }
+    const std::vector<size_t> indices = selectedIndices(args, dataset->size(), 100);
     const std::string runDescription =
         runOptionsJson(options, *model, args.required("dataset"), args.value("references"));
     std::unique_ptr<EvaluationRun> opened;
@@ -256,8 +181,11 @@ int runEvaluate(const std::vector<std::string> &argv)
     std::vector<std::string> written = {files.perImagePath(), files.curvesPath(),
                                         files.summaryPath()};
     if (!args.has("no-plots"))
-        for (const auto &png : writePlots(files, indices, options.methods, model->displayName()))
-            written.push_back(png);
+        drawOffscreen([&] {
+            for (const auto &png :
+                 ui::writeEvaluationPlots(files, indices, options.methods, model->displayName()))
+                written.push_back(png);
+        });
 
     // The table people read first: mean [95% CI] per method.
     const auto columns = evaluationColumns(options);

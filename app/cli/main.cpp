@@ -17,6 +17,8 @@ Commands:
   explain        explain one image with one method; writes overlay PNG, raw map .npy, JSON
   evaluate       faithfulness over a dataset: deletion/insertion, ROAD, accuracy drop, sanity
                  checks, localisation; per-image CSV, summary JSON with 95% intervals, plots
+  compare        agreement of explanations across models and methods over a dataset: pair
+                 CSV, summary JSON with 95% intervals, matrix and histogram figures
   train          train the demo CNN on Fashion-MNIST (or an image folder) with LibTorch
   inspect        print a model's card and module tree
   zoo            train the demo models once (cached; skips what exists)
@@ -40,6 +42,8 @@ int dispatch(const std::string &command, const std::vector<std::string> &rest)
         return runExplain(rest);
     if (command == "evaluate")
         return runEvaluate(rest);
+    if (command == "compare")
+        return runCompare(rest);
     if (command == "train")
         return runTrain(rest);
     if (command == "zoo")

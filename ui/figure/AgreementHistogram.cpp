@@ -178,7 +178,6 @@ void drawAgreementHistograms(QCustomPlot *plot, const std::vector<HistogramSerie
     plot->setAutoAddPlottableToLegend(false);
     QCPLayoutGrid *layout = plot->plotLayout();
     layout->clear(); // also deletes the default axis rect and legend
-    layout->simplify();
     int row = 0;
     if (!title.isEmpty()) {
         QFont bold = plot->font();
@@ -201,7 +200,14 @@ void drawAgreementHistograms(QCustomPlot *plot, const std::vector<HistogramSerie
     layout->addElement(row, 0, panels);
     panels->setColumnSpacing(18);
     panels->setRowSpacing(10);
-    auto *margins = new QCPMarginGroup(plot);
+    panels->setMargins(QMargins(0, 0, 0, 8));
+    // One margin group lines the panels' axes up; kept on the plot across redraws.
+    const QString marginsName = QStringLiteral("heatlensHistogramMargins");
+    auto *margins = plot->findChild<QCPMarginGroup *>(marginsName, Qt::FindDirectChildrenOnly);
+    if (!margins) {
+        margins = new QCPMarginGroup(plot);
+        margins->setObjectName(marginsName);
+    }
     for (int i = 0; i < metrics.size(); ++i) {
         auto *panel = new QCPLayoutGrid;
         panels->addElement(i / kColumns, i % kColumns, panel);
@@ -215,7 +221,7 @@ QSize agreementHistogramsSize(int panels, int entries)
     const int columns = std::clamp(panels, 1, kColumns);
     const int rows = std::max(1, (panels + kColumns - 1) / kColumns);
     return QSize(columns * kPanelWidth + 20,
-                 kTitleHeight + rows * (kPanelHeight + std::max(1, entries) * kLegendLine + 16));
+                 kTitleHeight + rows * (kPanelHeight + std::max(1, entries) * kLegendLine + 28));
 }
 
 void saveAgreementHistograms(const std::vector<HistogramSeries> &series, const QStringList &metrics,

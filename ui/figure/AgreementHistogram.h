@@ -39,10 +39,11 @@ std::pair<double, double> agreementRange(const std::string &metric, bool absolut
 std::vector<double> histogramShares(const std::vector<double> &values, double low, double high,
                                     int bins);
 
-// Replaces everything in `plot` (layout, graphs, items) by the figure: `title` on top, then
-// one panel per metric, three a row, x over agreementRange in kAgreementHistogramBins bins,
-// y the share of images; a dashed line at each series' mean; under every panel a legend
-// "Saliency  mean 0.42" ("no values" when the series has none for that metric). Replots.
+// Replaces everything in `plot` (layout, graphs, items) by the figure: `title` on top (none
+// when empty) and a line on how to read the panels, then one panel per metric, three a row, x over
+// agreementRange in kAgreementHistogramBins bins, y the share of images; a dashed line at each
+// series' mean; under every panel a legend "Saliency  mean 0.42" ("no values" when the series has
+// none for that metric). Replots.
 void drawAgreementHistograms(QCustomPlot *plot, const std::vector<HistogramSeries> &series,
                              const QStringList &metrics, const QString &title,
                              const AgreementOptions &options = {});
