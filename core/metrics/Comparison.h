@@ -25,8 +25,8 @@ struct CellResult
     std::string error; // why there is no map: the method does not apply to the model, or failed
     Prediction prediction;
     int target = -1;
-    cv::Mat map;     // CV_32F in the comparison frame (0 outside the part the model saw)
-    cv::Rect region; // the part of the frame the model saw (its crop)
+    cv::Mat map;            // CV_32F in the comparison frame (0 outside the part the model saw)
+    cv::Rect region;        // the part of the frame the model saw (its crop)
     InputGeometry geometry; // of the model's input in the image (frameToInput goes back)
     bool signedMap = false;
     std::string layer;
