@@ -53,16 +53,6 @@ struct CellUpdate
     CellResult result;
 };
 
-// The scale a view gives a map by itself (its clip percentile of |map|).
-double ownScale(const cv::Mat &map, bool absolute, double clip)
-{
-    Normalization norm;
-    norm.signedMap = !absolute;
-    norm.clipPercentile = clip;
-    cv::Mat unused;
-    return normalizeMap(absolute ? cv::Mat(cv::abs(map)) : map, norm, unused);
-}
-
 } // namespace
 
 CompareView::CompareView(Session *session, QWidget *parent)
@@ -175,7 +165,7 @@ void CompareView::showEvent(QShowEvent *event)
     refresh();
 }
 
-int CompareView::targetFor(int row) const
+int CompareView::targetFor() const
 {
     const auto mode = Target(m_target->currentData().toInt());
     if (mode == Target::Own)
@@ -185,7 +175,6 @@ int CompareView::targetFor(int row) const
         if (label >= 0)
             return label;
     }
-    (void)row; // one class for every row
     if (const auto &outcome = m_session->outcome())
         return outcome->explanation.target;
     const int predicted = m_session->predictionFor(m_session->currentIndex());
@@ -199,8 +188,7 @@ std::string CompareView::cellKey(int row, int column) const
     return m_rows[size_t(row)].model->cacheKey() + "|" +
            (m_session->dataset() ? m_session->dataset()->source() : std::string()) + "|" +
            m_session->sampleId().toStdString() + "|" + id + "|" +
-           completeParams(method.params(), {}, id).canonical() + "|" +
-           std::to_string(targetFor(row));
+           completeParams(method.params(), {}, id).canonical() + "|" + std::to_string(targetFor());
 }
 
 const CellResult *CompareView::cellResult(int row, int column) const
@@ -251,10 +239,11 @@ void CompareView::showCells()
             const CellResult *result = haveImage ? cellResult(r, c) : nullptr;
             if (!result) {
                 view->setMap({}, false);
-                view->setMessage(!haveImage           ? tr("No image")
-                                 : targetFor(r) == -2 ? tr("Waiting for the Explain tab's class")
-                                                      : tr("Computing..."));
+                view->setMessage(!haveImage          ? tr("No image")
+                                 : targetFor() == -2 ? tr("Waiting for the Explain tab's class")
+                                                     : tr("Computing..."));
                 cell->setCaption(QStringLiteral(" "));
+                cell->setToolTip(QString());
                 continue;
             }
             if (!result->ok) {
@@ -327,12 +316,11 @@ void CompareView::applyDisplay()
     }
     const auto mode = Scale(m_scale->currentData().toInt());
     std::vector<double> scales(size_t(m_grid->rowCount() * m_grid->columnCount()), 0.0);
-    for (int r = 0; r < m_grid->rowCount(); ++r)
-        for (int c = 0; c < m_grid->columnCount(); ++c) {
-            const cv::Mat &map = m_grid->cell(r, c)->view()->map();
-            if (mode != Scale::PerCell && !map.empty())
-                scales[size_t(r * m_grid->columnCount() + c)] = ownScale(map, absolute, clip);
-        }
+    if (mode != Scale::PerCell)
+        for (int r = 0; r < m_grid->rowCount(); ++r)
+            for (int c = 0; c < m_grid->columnCount(); ++c)
+                scales[size_t(r * m_grid->columnCount() + c)] =
+                    m_grid->cell(r, c)->view()->ownScale();
     double all = 0.0;
     for (double s : scales)
         all = std::max(all, s);
@@ -399,10 +387,10 @@ void CompareView::submitCells()
     std::vector<CellTask> tasks;
     for (int r = 0; r < m_grid->rowCount() && !m_session->image().empty(); ++r)
         for (int c = 0; c < m_grid->columnCount(); ++c) {
-            if (cellResult(r, c) || targetFor(r) == -2)
+            if (cellResult(r, c) || targetFor() == -2)
                 continue;
             tasks.push_back(
-                {cellKey(r, c), m_rows[size_t(r)].model, m_methods[c].toStdString(), targetFor(r)});
+                {cellKey(r, c), m_rows[size_t(r)].model, m_methods[c].toStdString(), targetFor()});
         }
     std::string jobKey;
     for (const auto &t : tasks)
@@ -410,11 +398,7 @@ void CompareView::submitCells()
     if (tasks.empty()) {
         m_session->runner()->cancel(QString::fromLatin1(kCellSlot));
         m_cellJob.clear();
-        const int cells = m_grid->rowCount() * m_grid->columnCount();
-        bool waiting = false;
-        for (int r = 0; r < m_grid->rowCount(); ++r)
-            waiting = waiting || targetFor(r) == -2;
-        if (cells > 0 && !waiting)
+        if (m_grid->rowCount() * m_grid->columnCount() > 0 && targetFor() != -2)
             submitAgreement();
         else
             setComplete(false);
@@ -437,24 +421,21 @@ void CompareView::submitCells()
         [alive, tasks, image, frame,
          dataset = m_session->dataset()](const JobContext &ctx) -> std::any {
             (void)alive; // its expiry tells the view that the job is gone
-            std::vector<CellUpdate> done;
             const double n = double(tasks.size());
             for (size_t i = 0; i < tasks.size(); ++i) {
                 const CellTask &t = tasks[i];
-                const JobContext sub = ctx.sub(double(i) / n, double(i + 1) / n,
-                                               qs(t.model->displayName()).toStdString() + " / " +
-                                                   methodName(t.methodId).toStdString());
+                const JobContext sub =
+                    ctx.sub(double(i) / n, double(i + 1) / n,
+                            t.model->displayName() + " / " + methodName(t.methodId).toStdString());
                 CellUpdate update{t.key, explainCell(t.model, image, t.methodId, {}, t.target,
                                                      frame, dataset, sub)};
-                sub.reportPartialResult(1.0, update);
-                done.push_back(std::move(update));
+                sub.reportPartialResult(1.0, std::move(update));
             }
-            return done;
+            return {};
         },
         this,
         [this](std::any result) {
-            for (auto &update : std::any_cast<std::vector<CellUpdate>>(std::move(result)))
-                onCell(std::any(std::move(update)));
+            (void)result; // every cell came as a partial result, delivered before this
             m_cellJob.clear();
             submitCells(); // anything that changed meanwhile, then the agreement
         },

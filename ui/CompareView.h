@@ -118,7 +118,7 @@ private:
     void submitAgreement();
     void onCell(const std::any &update);
     std::string cellKey(int row, int column) const;
-    int targetFor(int row) const; // -2: not known yet
+    int targetFor() const; // the class explained, -1: each model's own; -2: not known yet
     AgreementOptions agreementOptions() const;
     std::string agreementKey() const;
     void updateMatrix();

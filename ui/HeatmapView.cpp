@@ -42,6 +42,7 @@ void HeatmapView::setImage(const cv::Mat &image)
     const QSize before = m_image.size();
     m_image = image.empty() ? QImage() : sampleToQImage(image);
     m_map = cv::Mat();
+    m_ownScale = -1.0;
     m_overlay = QImage();
     if (m_image.size() != before)
         m_fit = true;
@@ -52,11 +53,14 @@ void HeatmapView::setMap(const cv::Mat &map, bool signedMap)
 {
     m_map = map;
     m_signed = signedMap;
+    m_ownScale = -1.0;
     rebuildOverlay();
 }
 
 void HeatmapView::setColorMap(ColorMapId id)
 {
+    if (id == m_colorMap)
+        return;
     m_colorMap = id;
     rebuildOverlay();
 }
@@ -69,14 +73,32 @@ void HeatmapView::setOpacity(double opacity)
 
 void HeatmapView::setClipPercentile(double percentile)
 {
+    if (percentile == m_clip)
+        return;
     m_clip = percentile;
+    m_ownScale = -1.0;
     rebuildOverlay();
 }
 
 void HeatmapView::setShowAbsolute(bool absolute)
 {
+    if (absolute == m_absolute)
+        return;
     m_absolute = absolute;
     rebuildOverlay();
+}
+
+double HeatmapView::ownScale() const
+{
+    if (m_map.empty())
+        return 0.0;
+    if (m_ownScale < 0.0) { // the same percentile of |map| rebuildOverlay takes, signed or not
+        Normalization norm;
+        norm.clipPercentile = m_clip;
+        cv::Mat unused;
+        m_ownScale = normalizeMap(cv::Mat(cv::abs(m_map)), norm, unused);
+    }
+    return m_ownScale;
 }
 
 void HeatmapView::setMessage(const QString &message)
@@ -132,6 +154,8 @@ void HeatmapView::rebuildOverlay()
     norm.sharedScale = m_sharedScale;
     cv::Mat normalized;
     m_scale = normalizeMap(values, norm, normalized);
+    if (m_sharedScale <= 0.0)
+        m_ownScale = m_scale;
     // Signed maps need a diverging map to keep the sign readable; others use the choice.
     const ColorMapId id =
         norm.signedMap && !isDiverging(m_colorMap) ? ColorMapId::CoolWarm : m_colorMap;

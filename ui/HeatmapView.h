@@ -52,6 +52,9 @@ public:
     double sharedScale() const { return m_sharedScale; }
     const QString &message() const { return m_message; }
     double scale() const { return m_scale; } // the value at the top of the colour bar
+    // The scale this map's own clip percentile gives (what shared scales are made of), whatever
+    // the shared scale; computed once per map and percentile.
+    double ownScale() const;
     double zoom() const { return m_zoom; }
     QSize sizeHint() const override { return {520, 520}; }
 
@@ -87,6 +90,7 @@ private:
     double m_clip = 99.0;
     double m_scale = 1.0; // the map value that maps to the top of the colour bar
     double m_sharedScale = 0.0;
+    mutable double m_ownScale = -1.0; // < 0: not known yet
     bool m_doubleClickFits = true;
     bool m_dragged = false;
     bool m_compact = false;

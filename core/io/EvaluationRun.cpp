@@ -253,11 +253,11 @@ void EvaluationRun::loadCurves()
 std::vector<std::pair<size_t, size_t>>
 EvaluationRun::pending(const std::vector<size_t> &indices) const
 {
-    std::vector<std::pair<size_t, size_t>> todo;
+    std::vector<std::pair<size_t, size_t>> missing;
     for (size_t i = 0; i < indices.size(); ++i)
         if (!m_rows.count(indices[i]))
-            todo.push_back({indices[i], i});
-    return todo;
+            missing.push_back({indices[i], i});
+    return missing;
 }
 
 void EvaluationRun::append(const ImageEvaluation &e)

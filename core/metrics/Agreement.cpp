@@ -5,6 +5,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -34,36 +35,34 @@ const std::vector<std::string> &agreementMetrics()
     return names;
 }
 
+namespace {
+
+// The position of `metric` in agreementMetrics(); throws std::invalid_argument naming it.
+size_t metricIndex(const std::string &metric)
+{
+    const auto &names = agreementMetrics();
+    const auto it = std::find(names.begin(), names.end(), metric);
+    if (it == names.end())
+        throw std::invalid_argument("unknown agreement metric \"" + metric +
+                                    "\" (spearman, pearson, cosine, ssim, top_k_iou)");
+    return size_t(it - names.begin());
+}
+
+} // namespace
+
 std::string agreementMetricLabel(const std::string &metric, double topFraction)
 {
-    if (metric == "spearman")
-        return "Spearman";
-    if (metric == "pearson")
-        return "Pearson";
-    if (metric == "cosine")
-        return "cosine";
-    if (metric == "ssim")
-        return "SSIM";
+    const size_t i = metricIndex(metric);
     if (metric == "top_k_iou")
         return "top-" + std::to_string(int(std::lround(topFraction * 100.0))) + "% IoU";
-    throw std::invalid_argument("unknown agreement metric \"" + metric +
-                                "\" (spearman, pearson, cosine, ssim, top_k_iou)");
+    static const char *const labels[] = {"Spearman", "Pearson", "cosine", "SSIM"};
+    return labels[i];
 }
 
 double Agreement::value(const std::string &metric) const
 {
-    if (metric == "spearman")
-        return spearman;
-    if (metric == "pearson")
-        return pearson;
-    if (metric == "cosine")
-        return cosine;
-    if (metric == "ssim")
-        return ssim;
-    if (metric == "top_k_iou")
-        return topIou;
-    throw std::invalid_argument("unknown agreement metric \"" + metric +
-                                "\" (spearman, pearson, cosine, ssim, top_k_iou)");
+    const double values[] = {spearman, pearson, cosine, ssim, topIou}; // agreementMetrics order
+    return values[metricIndex(metric)];
 }
 
 void validateAgreement(const AgreementOptions &options)
