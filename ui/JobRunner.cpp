@@ -1,5 +1,7 @@
 #include "ui/JobRunner.h"
 
+#include "core/model/Threads.h"
+
 #include <QPointer>
 
 #include <c10/util/Exception.h>
@@ -156,6 +158,7 @@ void JobRunner::runEntry(const std::shared_ptr<Entry> &entry)
     QObject *context = entry->context ? entry->context.data() : this;
     try {
         ctx.throwIfCancelled();
+        applyThreadSettingsHere(); // the viewer's thread setting may have changed
         std::any result = entry->job.work(ctx);
         ctx.throwIfCancelled();
         QMetaObject::invokeMethod(

@@ -15,6 +15,7 @@
 #include "ui/PredictionPanel.h"
 #include "ui/SanityView.h"
 #include "ui/Session.h"
+#include "ui/ThreadsMenu.h"
 
 #include <QApplication>
 #include <QCloseEvent>
@@ -87,6 +88,7 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_session, &Session::datasetChanged, this, &MainWindow::updateTitle);
     updateTitle();
     restoreLayout();
+    logMessage(ThreadsMenu::applySaved());
 }
 
 MainWindow::~MainWindow()
@@ -142,6 +144,10 @@ void MainWindow::buildMenus()
                        &JobRunner::cancelAll);
     explain->addAction(tr("&Predict all images"), QKeySequence(tr("Ctrl+P")), m_session,
                        &Session::predictAll);
+    explain->addSeparator();
+    m_threadsMenu = new ThreadsMenu(this);
+    connect(m_threadsMenu, &ThreadsMenu::message, this, &MainWindow::logMessage);
+    explain->addMenu(m_threadsMenu);
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Heatlens"), this, [this] {
         QMessageBox::about(this, tr("About Heatlens"),

@@ -25,6 +25,7 @@ class MethodPanel;
 class ModelPanel;
 class PredictionPanel;
 class Session;
+class ThreadsMenu;
 
 // Assembles the window: docks, menus, actions, status bar. Behaviour lives in the Session and
 // the views; this class only wires them.
@@ -46,6 +47,7 @@ public:
     MethodPanel *methodPanel() const { return m_methods; }
     PredictionPanel *predictionPanel() const { return m_prediction; }
     ModelPanel *modelPanel() const { return m_model; }
+    ThreadsMenu *threadsMenu() const { return m_threadsMenu; }
 
     // Opens a path dropped or given on the command line: a .pt model or a dataset.
     void openPath(const QString &path);
@@ -82,6 +84,7 @@ private:
     MethodPanel *m_methods = nullptr;
     ModelPanel *m_model = nullptr;
     QMenu *m_demoMenu = nullptr;
+    ThreadsMenu *m_threadsMenu = nullptr;
     QPlainTextEdit *m_log = nullptr;
     QProgressBar *m_progress = nullptr;
     QLabel *m_status = nullptr;

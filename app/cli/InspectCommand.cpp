@@ -3,6 +3,7 @@
 
 #include "core/explain/MethodRegistry.h"
 #include "core/model/Model.h"
+#include "core/model/Threads.h"
 
 #include <iostream>
 
@@ -84,7 +85,9 @@ int runInspect(const std::vector<std::string> &argv)
               << "\n";
     for (const auto &tap : attention)
         std::cout << "  " << tap << "\n";
-    std::cout << "forward-only methods run on: " << model->inferenceCopyStatus() << "\nlayers:\n";
+    std::cout << "forward-only methods run on: " << model->inferenceCopyStatus() << "\n";
+    std::cout << "threads: " << currentThreadSettings().describe() << "; " << cpuBudget().describe()
+              << "\nlayers:\n";
     for (const auto &layer : model->layers())
         std::cout << std::string(size_t(2 + 2 * layer.depth), ' ') << layer.path << "  ("
                   << layer.type << ")\n";

@@ -2,6 +2,7 @@
 #include "Commands.h"
 #include "TerminalProgress.h"
 
+#include "core/model/Threads.h"
 #include "core/model/Zoo.h"
 
 #include <poll.h>
@@ -240,7 +241,7 @@ int runZoo(const std::vector<std::string> &argv)
         only.push_back(name);
     }
     const int threads = args.intValue("threads", 1);
-    const int jobs = args.intValue("jobs", int(std::max(1u, std::thread::hardware_concurrency())));
+    const int jobs = args.intValue("jobs", cpuBudget().usable);
     if (threads < 1 || jobs < 1)
         throw UsageError("--jobs and --threads must be >= 1");
     if (args.has("worker"))

@@ -3,6 +3,7 @@
 
 #include "core/jobs/CancelToken.h"
 
+#include "core/model/Threads.h"
 #include "core/model/TorchRuntime.h"
 
 #include <c10/util/Exception.h>
@@ -24,6 +25,10 @@ Commands:
   zoo            train the demo models once (cached; skips what exists)
   --list-methods list attribution methods and their parameters
   --help         this text; "heatlens-cli <command> --help" for a command's options
+
+explain, evaluate, compare and inspect also take --threads N: intra-op threads (default: one
+per CPU this process may use, from its affinity and cgroup quota). train and zoo have their
+own --threads (see their --help).
 )";
 
 // The first non-empty line: LibTorch messages carry backtraces and source excerpts after it.
@@ -35,8 +40,43 @@ std::string firstLine(const std::string &text)
     return text.substr(begin, text.find('\n', begin) - begin);
 }
 
-int dispatch(const std::string &command, const std::vector<std::string> &rest)
+// Removes "--threads N" (or --threads=N) from the arguments of the engine commands; 0 when
+// absent. train and zoo keep theirs: it sets how their trainer runs.
+int takeThreads(const std::string &command, std::vector<std::string> &args)
 {
+    if (command == "train" || command == "zoo")
+        return 0;
+    int threads = 0;
+    for (size_t i = 0; i < args.size(); ++i) {
+        std::string value;
+        if (args[i] == "--threads") {
+            if (i + 1 >= args.size())
+                throw heatlens::cli::UsageError("--threads needs a value");
+            value = args[i + 1];
+            args.erase(args.begin() + long(i), args.begin() + long(i) + 2);
+        } else if (args[i].rfind("--threads=", 0) == 0) {
+            value = args[i].substr(10);
+            args.erase(args.begin() + long(i));
+        } else {
+            continue;
+        }
+        size_t used = 0;
+        try {
+            threads = std::stoi(value, &used);
+        } catch (const std::exception &) {
+            used = 0;
+        }
+        if (used != value.size() || threads < 1 || threads > 1024)
+            throw heatlens::cli::UsageError(
+                "--threads must be a whole number in [1, 1024], got \"" + value + "\"");
+        --i;
+    }
+    return threads;
+}
+
+int dispatch(const std::string &command, std::vector<std::string> rest)
+{
+    heatlens::configureThreads(takeThreads(command, rest));
     using namespace heatlens::cli;
     if (command == "explain")
         return runExplain(rest);
@@ -61,7 +101,8 @@ int dispatch(const std::string &command, const std::vector<std::string> &rest)
 
 } // namespace
 
-int main(int argc, char **argv)
+// Called by the heatlens-cli launcher (app/launch), which sets the OpenMP environment first.
+extern "C" __attribute__((visibility("default"))) int heatlens_main(int argc, char **argv)
 {
     heatlens::configureProcessForTensors();
     if (argc < 2) {

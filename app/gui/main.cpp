@@ -11,7 +11,8 @@
 #include <QTabWidget>
 #include <QTimer>
 
-int main(int argc, char **argv)
+// Called by the heatlens launcher (app/launch), which sets the OpenMP environment first.
+extern "C" __attribute__((visibility("default"))) int heatlens_main(int argc, char **argv)
 {
     heatlens::configureProcessForTensors();
     QApplication app(argc, argv);

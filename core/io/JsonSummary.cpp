@@ -1,5 +1,7 @@
 #include "core/io/JsonSummary.h"
 
+#include "core/model/Threads.h"
+
 #include <nlohmann/json.hpp>
 
 namespace heatlens {
@@ -48,6 +50,10 @@ std::string explanationSummaryJson(const Model &model, const std::string &imageI
     j["warnings"] = e.warnings;
     j["passes"] = {{"forward", e.forwardPasses}, {"backward", e.backwardPasses}};
     j["timings_seconds"] = timings;
+    const ThreadSettings threads = currentThreadSettings();
+    j["threads"] = {{"intra_op", threads.intraOp},
+                    {"blas", threads.blas},
+                    {"openmp_idle", threads.passiveWait ? "sleep" : "spin"}};
     return j.dump(2) + "\n";
 }
 

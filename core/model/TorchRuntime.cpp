@@ -11,17 +11,30 @@ void configureProcessForTensors()
     mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
 }
 
+namespace {
+
+// Looked up at run time: which BLAS serves libblas.so.3 is the alternatives system's choice.
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+const auto g_setBlas =
+    reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+const auto g_getBlas =
+    reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+
+} // namespace
+
+int blasThreads()
+{
+    return g_setBlas && g_getBlas ? g_getBlas() : -1;
+}
+
 int setBlasThreads(int threads)
 {
-    // Looked up at run time: which BLAS serves libblas.so.3 is the alternatives system's choice.
-    using Set = void (*)(int);
-    using Get = int (*)();
-    static const auto set = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-    static const auto get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-    if (!set || !get || threads < 1)
+    if (!g_setBlas || !g_getBlas || threads < 1)
         return -1;
-    const int previous = get();
-    set(threads);
+    const int previous = g_getBlas();
+    if (previous != threads)
+        g_setBlas(threads);
     return previous;
 }
 

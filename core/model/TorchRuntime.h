@@ -36,6 +36,8 @@ namespace heatlens {
 // models one BLAS thread is faster (demo ViT on 2 cores: 10.6 s -> 6.2 s per 10,000 images).
 // Returns the previous count, or -1 (and does nothing) when the BLAS is not OpenBLAS.
 int setBlasThreads(int threads);
+// OpenBLAS's thread count, or -1 when the BLAS is not OpenBLAS.
+int blasThreads();
 
 // Sets the BLAS thread count for a scope.
 class BlasThreadsGuard

@@ -3,6 +3,7 @@
 #include "core/io/AtomicFile.h"
 #include "core/model/Ensemble.h"
 #include "core/model/Preprocess.h"
+#include "core/model/Threads.h"
 #include "core/model/TorchRuntime.h"
 
 #include <ATen/Parallel.h>
@@ -331,9 +332,7 @@ torch::jit::Module trainModel(const TrainingData &data, const TrainConfig &confi
 {
     checkConfig(config);
     const auto start = std::chrono::steady_clock::now();
-    at::set_num_threads(config.threads > 0
-                            ? config.threads
-                            : int(std::max(1u, std::thread::hardware_concurrency())));
+    at::set_num_threads(config.threads > 0 ? config.threads : cpuBudget().usable);
     PlainExecutionGuard plain;
     BlasThreadsGuard blas(1); // small matrices: LibTorch's threads do better alone
     torch::manual_seed(config.seed);

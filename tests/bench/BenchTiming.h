@@ -1,10 +1,32 @@
 #pragma once
 
+#include "core/model/Threads.h"
+#include "core/model/TorchRuntime.h"
+
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 
 namespace heatlens::bench {
+
+// Benchmarks run the way the programs do: the launchers (app/launch) set OMP_WAIT_POLICY
+// before the OpenMP runtime is loaded, so a benchmark started without it re-executes itself
+// once with it; then threads are configured as heatlens-cli does and printed.
+inline void runLikeThePrograms(char **argv)
+{
+    if (!std::getenv("OMP_WAIT_POLICY")) {
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+        execv("/proc/self/exe", argv);
+        std::perror("re-executing with OMP_WAIT_POLICY=PASSIVE"); // and go on as we are
+    }
+    configureProcessForTensors();
+    std::printf("threads: %s; %s\n", configureThreads(0).describe().c_str(),
+                cpuBudget().describe().c_str());
+}
 
 // Best of `repeat` timed runs of `fn`, after one untimed warm-up run, in seconds.
 inline double seconds(const std::function<void()> &fn, int repeat)

@@ -74,7 +74,7 @@ void benchModel(const std::string &name, const ModelPtr &model, int repeat)
 
 int main(int argc, char **argv)
 {
-    configureProcessForTensors();
+    bench::runLikeThePrograms(argv);
     int repeat = 3;
     for (int i = 1; i + 1 < argc; ++i)
         if (std::string(argv[i]) == "--repeat")

@@ -142,7 +142,7 @@ void benchModel(const std::string &label, const ModelPtr &model, int repeat, boo
 
 int main(int argc, char **argv)
 {
-    heatlens::configureProcessForTensors();
+    heatlens::bench::runLikeThePrograms(argv);
     const int repeat = argc > 2 && std::string(argv[1]) == "--repeat" ? std::stoi(argv[2]) : 3;
     std::printf("%-10s %-22s %9s %6s %6s %8s\n", "model", "method", "seconds", "fwd", "bwd",
                 "overhead");

@@ -1,4 +1,5 @@
 #include "core/io/Npy.h"
+#include "core/model/Threads.h"
 #include "core/model/Zoo.h"
 #include "tests/support/TestSupport.h"
 
@@ -307,6 +308,37 @@ private Q_SLOTS:
             QVERIFY2(run.out.contains(name), name);
         Run bad = cli({"zoo", "--only", "demo-rnn"});
         QCOMPARE(bad.exitCode, 2);
+    }
+
+    void threadsAreSetFromTheCpuBudgetOrByTheOption()
+    {
+        const QString model = QString::fromStdString(heatlens::demoModelPath("demo-cnn"));
+        QProcessEnvironment unset = QProcessEnvironment::systemEnvironment();
+        unset.remove("OMP_WAIT_POLICY");
+        Run automatic = cli({"inspect", "--model", model}, unset);
+        QCOMPARE(automatic.exitCode, 0);
+        const int usable = heatlens::cpuBudget().usable;
+        QVERIFY2(automatic.out.contains(QString("threads: %1 thread").arg(usable)) &&
+                     automatic.out.contains("(one per usable CPU)"),
+                 qPrintable(automatic.out));
+        // The launcher lets idle OpenMP threads sleep, unless the environment says otherwise.
+        QVERIFY2(automatic.out.contains("idle OpenMP threads sleep"), qPrintable(automatic.out));
+        Run one = cli({"inspect", "--threads", "1", "--model", model});
+        QVERIFY2(one.out.contains("threads: 1 thread (as set)"), qPrintable(one.out));
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("OMP_WAIT_POLICY", "ACTIVE");
+        Run spinning = cli({"inspect", "--threads=2", "--model", model}, env);
+        QVERIFY2(spinning.out.contains("threads: 2 threads (as set)") &&
+                     spinning.out.contains("idle OpenMP threads spin"),
+                 qPrintable(spinning.out));
+        if (spinning.out.contains("OpenBLAS")) // spinning OpenMP starves OpenBLAS's threads
+            QVERIFY2(spinning.out.contains("OpenBLAS, 1 thread;"), qPrintable(spinning.out));
+        for (const char *bad : {"0", "x", "2.5"}) {
+            Run refused = cli({"inspect", "--threads", bad, "--model", model});
+            QCOMPARE(refused.exitCode, 2);
+            QVERIFY2(refused.err.contains("--threads must be a whole number"),
+                     qPrintable(refused.err));
+        }
     }
 
     void everyCommandHasHelp()

@@ -1,7 +1,14 @@
 #include "ui/JobRunner.h"
+#include "ui/ThreadsMenu.h"
+
+#include "core/model/Threads.h"
+
+#include <ATen/Parallel.h>
 
 #include <QElapsedTimer>
+#include <QSettings>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTest>
 
 #include <atomic>
@@ -33,6 +40,45 @@ class JobRunnerTest : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true); // keep the user's settings out of it
+    }
+
+    void threadSettingReachesTheWorkerAndIsSaved()
+    {
+        JobRunner runner;
+        QObject context;
+        heatlens::ui::ThreadsMenu menu;
+        QSignalSpy messages(&menu, &heatlens::ui::ThreadsMenu::message);
+        int seen = 0; // at::get_num_threads() on the worker
+        auto probe = [&] {
+            seen = 0;
+            runner.submit({"slot",
+                           "threads",
+                           [](const JobContext &) -> std::any { return at::get_num_threads(); },
+                           &context,
+                           [&](std::any r) { seen = std::any_cast<int>(r); },
+                           {}});
+        };
+        menu.choose(1);
+        probe();
+        QTRY_COMPARE(seen, 1);
+        QCOMPARE(messages.count(), 1);
+        QVERIFY2(messages[0][0].toString().contains("1 thread (as set)"),
+                 qPrintable(messages[0][0].toString()));
+        QCOMPARE(QSettings().value("compute/threads").toInt(), 1);
+        int checked = -1;
+        for (QAction *a : menu.actions())
+            if (a->isChecked())
+                checked = a->data().toInt();
+        QCOMPARE(checked, 1);
+        menu.choose(0); // automatic: one per usable CPU
+        probe();
+        QTRY_COMPARE(seen, heatlens::cpuBudget().usable);
+        QVERIFY(heatlens::ui::ThreadsMenu::applySaved().contains("one per usable CPU"));
+    }
+
     void deliversResultOnTheGuiThread()
     {
         JobRunner runner;
@@ -195,5 +241,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(JobRunnerTest)
+QTEST_MAIN(JobRunnerTest)
 #include "test_job_runner.moc"
