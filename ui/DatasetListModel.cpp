@@ -23,6 +23,25 @@ QImage makeThumbnail(const cv::Mat &image)
     return full.scaled(kThumb, kThumb, Qt::KeepAspectRatio, mode);
 }
 
+// A thumbnail of an image that decoded with problems (a truncated JPEG): an orange corner mark.
+QImage marked(QImage thumb)
+{
+    thumb = thumb.convertToFormat(QImage::Format_RGB888);
+    QPainter p(&thumb);
+    p.setRenderHint(QPainter::Antialiasing);
+    const QPointF corner[3] = {{0, 0}, {22, 0}, {0, 22}};
+    p.setPen(Qt::NoPen);
+    p.setBrush(QColor(235, 140, 0));
+    p.drawPolygon(corner, 3);
+    p.setPen(Qt::black);
+    QFont font = p.font();
+    font.setBold(true);
+    font.setPixelSize(11);
+    p.setFont(font);
+    p.drawText(QRectF(1, 0, 10, 12), Qt::AlignCenter, QStringLiteral("!"));
+    return thumb;
+}
+
 QImage filled(const QColor &color, const QString &text)
 {
     QImage image(kThumb, kThumb, QImage::Format_RGB888);
@@ -56,6 +75,7 @@ void DatasetListModel::reset()
     m_dataset = m_session->dataset();
     m_thumbnails.clear();
     m_loading.clear();
+    m_problems.clear();
     ++m_generation;
     endResetModel();
 }
@@ -91,10 +111,17 @@ QVariant DatasetListModel::data(const QModelIndex &index, int role) const
                     (predicted == label ? QString() : labelName(predicted));
         return text;
     }
-    case Qt::ToolTipRole:
-        return tr("%1\ntrue: %2\npredicted: %3")
-            .arg(QString::fromStdString(m_dataset->sampleId(size_t(row))), labelName(label),
-                 predicted >= 0 ? labelName(predicted) : tr("not computed"));
+    case Qt::ToolTipRole: {
+        QString tip =
+            tr("%1\ntrue: %2\npredicted: %3")
+                .arg(QString::fromStdString(m_dataset->sampleId(size_t(row))), labelName(label),
+                     predicted >= 0 ? labelName(predicted) : tr("not computed"));
+        if (const auto it = m_problems.constFind(row); it != m_problems.constEnd())
+            tip += QStringLiteral("\n\u26A0 ") + *it;
+        return tip;
+    }
+    case ProblemRole:
+        return m_problems.value(row);
     case Qt::DecorationRole:
         return thumbnail(row);
     case LabelRole:
@@ -125,22 +152,33 @@ void DatasetListModel::requestThumbnail(int row) const
     QPointer<DatasetListModel> self(const_cast<DatasetListModel *>(this));
     QThreadPool::globalInstance()->start([dataset, row, generation, self] {
         QImage thumb;
+        QString problems;
         bool ok = true;
         try {
-            thumb = makeThumbnail(dataset->load(size_t(row)).image);
-        } catch (const std::exception &) {
+            const Sample sample = dataset->load(size_t(row));
+            thumb = makeThumbnail(sample.image);
+            for (const auto &w : sample.warnings)
+                problems += (problems.isEmpty() ? QString() : QStringLiteral("\n")) +
+                            QString::fromStdString(w);
+            if (!problems.isEmpty())
+                thumb = marked(thumb);
+        } catch (const std::exception &e) {
             ok = false;
+            problems = QString::fromUtf8(e.what());
         }
         if (!self)
             return;
         QMetaObject::invokeMethod(
             self.data(),
-            [self, row, generation, thumb, ok] {
+            [self, row, generation, thumb, ok, problems] {
                 if (!self || generation != self->m_generation)
                     return;
                 self->m_loading.remove(row);
+                if (!problems.isEmpty())
+                    self->m_problems.insert(row, problems);
                 self->m_thumbnails.insert(row, new QImage(ok ? thumb : self->m_broken));
-                Q_EMIT self->dataChanged(self->index(row), self->index(row), {Qt::DecorationRole});
+                Q_EMIT self->dataChanged(self->index(row), self->index(row),
+                                         {Qt::DecorationRole, Qt::ToolTipRole, ProblemRole});
             },
             Qt::QueuedConnection);
     });

@@ -4,6 +4,7 @@
 
 #include <QAbstractListModel>
 #include <QCache>
+#include <QHash>
 #include <QImage>
 #include <QSet>
 
@@ -21,7 +22,9 @@ class DatasetListModel : public QAbstractListModel
     Q_OBJECT
 
 public:
-    enum Role { LabelRole = Qt::UserRole + 1, PredictedRole, IdRole };
+    // ProblemRole: what went wrong decoding the image (unreadable, truncated), once its
+    // thumbnail was made; empty otherwise.
+    enum Role { LabelRole = Qt::UserRole + 1, PredictedRole, IdRole, ProblemRole };
 
     explicit DatasetListModel(Session *session, QObject *parent = nullptr);
 
@@ -38,6 +41,7 @@ private:
     std::shared_ptr<const Dataset> m_dataset;
     mutable QCache<int, QImage> m_thumbnails;
     mutable QSet<int> m_loading;
+    QHash<int, QString> m_problems;
     QImage m_placeholder;
     QImage m_broken;
     int m_generation = 0;

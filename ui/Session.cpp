@@ -89,6 +89,8 @@ void Session::setCurrentIndex(int index)
              auto sample = take<Sample>(r);
              m_image = sample.image;
              m_sampleId = sample.id;
+             for (const auto &w : sample.warnings)
+                 Q_EMIT warning(QString::fromStdString(w));
              m_outcome.reset();
              m_partialMap = cv::Mat();
              Q_EMIT sampleChanged();

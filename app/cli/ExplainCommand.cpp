@@ -117,6 +117,8 @@ int runExplain(const std::vector<std::string> &argv)
     t0 = std::chrono::steady_clock::now();
     Sample sample = loadSample(args);
     timings["load_image"] = secondsSince(t0);
+    for (const auto &w : sample.warnings)
+        std::cerr << "warning: " << w << "\n";
     job.image = sample.image;
     if (method.usesReferences() && (args.has("references") || args.has("dataset")))
         job.references =
@@ -127,6 +129,8 @@ int runExplain(const std::vector<std::string> &argv)
     progress.finish();
     timings["explain"] = secondsSince(t0);
     timings["method"] = outcome.explanation.seconds;
+    auto &warnings = outcome.explanation.warnings; // the JSON keeps the image's problems too
+    warnings.insert(warnings.begin(), sample.warnings.begin(), sample.warnings.end());
     const std::string stem = safeStem(sample.id) + "-" + method.id();
     auto files =
         exportExplanation(*model, sample.image, sample.id, outcome, timings, outDir, stem, options);
@@ -137,8 +141,8 @@ int runExplain(const std::vector<std::string> &argv)
               << outcome.explanation.seconds << " s\n";
     for (const auto &[k, v] : outcome.explanation.stats)
         std::cout << "  " << k << " = " << v << "\n";
-    for (const auto &w : outcome.explanation.warnings)
-        std::cerr << "warning: " << w << "\n";
+    for (size_t i = sample.warnings.size(); i < warnings.size(); ++i)
+        std::cerr << "warning: " << warnings[i] << "\n";
     std::cout << "wrote " << files.overlayPng << "\n      " << files.mapNpy << "\n      "
               << files.summaryJson << "\n";
     return 0;

@@ -350,7 +350,7 @@ Sample IdxDataset::load(size_t index) const
     const auto [split, local] = locate(index);
     const uint8_t *pixels = split->pixelsOrThrow() + local * split->imageBytes();
     const cv::Mat view(int(split->rows), int(split->cols), CV_8UC1, const_cast<uint8_t *>(pixels));
-    return Sample{view.clone(), label(index), sampleId(index)};
+    return Sample{view.clone(), label(index), sampleId(index), {}};
 }
 
 int IdxDataset::label(size_t index) const

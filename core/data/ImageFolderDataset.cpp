@@ -193,13 +193,50 @@ void checkNotTooLarge(const std::string &path, Dims dims)
                           " megapixels)");
 }
 
-cv::Mat decode(const std::string &path)
+// The whole file; empty when it cannot be read.
+std::string readWhole(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in)
+        return {};
+    return readAt(in, 0, size_t(in.tellg()));
+}
+
+cv::Mat decode(const std::string &path, const std::string &bytes)
 {
     try {
-        return cv::imread(path, cv::IMREAD_UNCHANGED); // keeps depth and alpha, no EXIF rotation
+        const cv::Mat buffer(1, int(bytes.size()), CV_8UC1, const_cast<char *>(bytes.data()));
+        return cv::imdecode(buffer, cv::IMREAD_UNCHANGED); // depth and alpha, no EXIF rotation
     } catch (const cv::Exception &e) {
         throw SampleError(path + ": cannot decode image: " + e.what());
     }
+}
+
+// libjpeg decodes a truncated file with an anonymous warning on stderr and fills the missing
+// rows with grey. After the first start-of-scan, 0xFF 0xD9 occurs only as the end-of-image
+// marker (entropy-coded 0xFF bytes are followed by 0x00 or a restart marker), so its absence
+// means the data stops early.
+std::string jpegProblem(const std::string &bytes)
+{
+    const Bytes b{bytes};
+    size_t i = 2, scan = std::string::npos;
+    while (i + 4 <= bytes.size() && b.at(i) == 0xFF) {
+        const uint32_t marker = b.at(i + 1);
+        if (marker == 0xDA) {
+            scan = i;
+            break;
+        }
+        if (marker == 0xFF || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8))
+            i += marker == 0xFF ? 1 : 2;
+        else
+            i += 2 + b.u16(i + 2);
+    }
+    if (scan == std::string::npos)
+        return "the JPEG file has no image data (truncated?)";
+    if (bytes.find("\xFF\xD9"sv, scan) == std::string::npos)
+        return "the JPEG data ends before its end-of-image marker (truncated file): the decoder "
+               "filled the missing part with grey";
+    return {};
 }
 
 // Checks depth and channels and converts OpenCV's BGR(A) order to RGB(A).
@@ -398,11 +435,16 @@ Sample ImageFolderDataset::load(size_t index) const
     const Entry &e = entry(index);
     if (const auto dims = headerDims(e.path))
         checkNotTooLarge(e.path, *dims);
-    const cv::Mat decoded = decode(e.path);
+    const std::string bytes = readWhole(e.path);
+    const cv::Mat decoded = bytes.empty() ? cv::Mat() : decode(e.path, bytes);
     if (decoded.empty())
         throw SampleError(e.path + ": cannot decode image (corrupt, truncated or unreadable)");
     checkNotTooLarge(e.path, Dims{uint64_t(decoded.cols), uint64_t(decoded.rows)});
-    return Sample{toSampleImage(decoded, e.path), e.label, e.id};
+    Sample sample{toSampleImage(decoded, e.path), e.label, e.id, {}};
+    if (sniff(bytes) == ImageKind::Jpeg)
+        if (std::string problem = jpegProblem(bytes); !problem.empty())
+            sample.warnings.push_back(e.path + ": " + problem);
+    return sample;
 }
 
 } // namespace heatlens

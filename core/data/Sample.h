@@ -3,6 +3,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include <string>
+#include <vector>
 
 namespace heatlens {
 
@@ -13,6 +14,8 @@ struct Sample
     cv::Mat image;
     int label = -1; // -1 when unknown
     std::string id; // stable, human-readable: "train/123" or a file path
+    // Problems that did not stop decoding (a truncated JPEG's grey rows), naming the file.
+    std::vector<std::string> warnings;
 };
 
 } // namespace heatlens

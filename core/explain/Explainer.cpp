@@ -3,7 +3,10 @@
 #include "core/data/Dataset.h"
 #include "core/explain/MethodRegistry.h"
 
+#include <opencv2/core.hpp>
+
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 namespace heatlens {
@@ -21,6 +24,12 @@ std::vector<int> Prediction::topK(int k) const
 Prediction predictInput(const Model &model, const torch::Tensor &input)
 {
     auto logits = model.predict(input)[0].to(torch::kFloat32).contiguous();
+    if (const int64_t bad = (~torch::isfinite(logits)).sum().item<int64_t>(); bad > 0)
+        throw std::runtime_error(model.path() +
+                                 ": the model's logits are NaN or infinite for "
+                                 "this image (" +
+                                 std::to_string(bad) + " of " + std::to_string(logits.numel()) +
+                                 " classes); there is no prediction to explain");
     auto probs = torch::softmax(logits, 0).contiguous();
     Prediction p;
     p.logits.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
@@ -28,6 +37,25 @@ Prediction predictInput(const Model &model, const torch::Tensor &input)
     p.predicted = int(logits.argmax().item<int64_t>());
     return p;
 }
+
+namespace {
+
+// A map with NaN or infinite values would be drawn and exported as if it were an answer.
+void checkFinite(const Explanation &e, const Model &model)
+{
+    if (e.map.empty() || cv::checkRange(e.map))
+        return;
+    cv::Mat finite = e.map == e.map; // false at NaN
+    cv::Mat bounded = cv::abs(e.map) < std::numeric_limits<float>::infinity();
+    const int good = cv::countNonZero(finite & bounded);
+    throw std::runtime_error(e.methodId + " on " + model.path() + " gave " +
+                             std::to_string(e.map.total() - size_t(good)) + " of " +
+                             std::to_string(e.map.total()) +
+                             " pixels NaN or infinite (the model's gradients or outputs overflow "
+                             "for this image); no map is shown");
+}
+
+} // namespace
 
 ExplainOutcome runExplain(const ExplainJob &job, const JobContext &ctx)
 {
@@ -43,6 +71,7 @@ ExplainOutcome runExplain(const ExplainJob &job, const JobContext &ctx)
         request.references = drawReferences(*job.model, *job.references, 64, ctx);
     ctx.throwIfCancelled();
     outcome.explanation = method.explain(request, ctx);
+    checkFinite(outcome.explanation, *job.model);
     outcome.nativeMap = mapToNative(outcome.explanation.map, outcome.geometry);
     return outcome;
 }
@@ -92,9 +121,12 @@ std::vector<int> predictSamples(const Model &model, const Dataset &dataset,
         std::vector<size_t> rows;
         auto input = preprocessBatch(model, dataset, indices, begin, end, rows);
         if (input.defined()) {
-            auto classes = model.predict(input).argmax(1);
+            const auto logits = model.predict(input);
+            const auto classes = logits.argmax(1);
+            const auto finite = torch::isfinite(logits).all(1); // NaN logits predict nothing
             for (size_t r = 0; r < rows.size(); ++r)
-                predicted[rows[r]] = int(classes[int64_t(r)].item<int64_t>());
+                if (finite[int64_t(r)].item<bool>())
+                    predicted[rows[r]] = int(classes[int64_t(r)].item<int64_t>());
         }
         ctx.report(double(end) / double(indices.size()),
                    std::to_string(end) + " of " + std::to_string(indices.size()) + " images");

@@ -18,7 +18,8 @@ struct Prediction
     std::vector<int> topK(int k) const; // class indices, most probable first
 };
 
-// Logits and softmax probabilities of one preprocessed input [1, C, H, W].
+// Logits and softmax probabilities of one preprocessed input [1, C, H, W]; throws naming the
+// model when a logit is NaN or infinite.
 Prediction predictInput(const Model &model, const torch::Tensor &input);
 
 class Dataset;
@@ -53,7 +54,7 @@ torch::Tensor drawReferences(const Model &model, const Dataset &dataset, int cou
                              const JobContext &ctx);
 
 // Predicted class of each listed sample, forward-only in batches; -1 where a sample cannot be
-// decoded or preprocessed.
+// decoded or preprocessed, or the model's logits for it are not finite.
 std::vector<int> predictSamples(const Model &model, const Dataset &dataset,
                                 const std::vector<size_t> &indices, int batch,
                                 const JobContext &ctx);

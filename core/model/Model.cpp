@@ -1,5 +1,6 @@
 #include "core/model/Model.h"
 
+#include "core/model/ArchiveCheck.h"
 #include "core/model/Ensemble.h"
 #include "core/model/LayerTap.h"
 #include "core/model/TorchRuntime.h"
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <sstream>
 
 namespace heatlens {
@@ -35,13 +37,22 @@ torch::jit::Module loadArchive(const std::string &path)
         fail(path, "no such file");
     if (fs::is_directory(path, ec))
         fail(path, "is a folder, not a TorchScript file");
+    // LibTorch does not check the records' CRC-32: a damaged tensor record would load as
+    // corrupted weights. The check reads the file once, beside the load.
+    auto damaged = std::async(std::launch::async, [path] { return damagedArchiveRecord(path); });
+    torch::jit::Module module;
     try {
-        return torch::jit::load(path);
+        module = torch::jit::load(path);
     } catch (const c10::Error &e) {
+        damaged.wait();
         fail(path, "not a TorchScript archive (" + firstLine(e.what_without_backtrace()) + ")");
     } catch (const std::exception &e) {
+        damaged.wait();
         fail(path, "not a TorchScript archive (" + firstLine(e.what()) + ")");
     }
+    if (const std::string why = damaged.get(); !why.empty())
+        fail(path, "the archive is damaged, its weights cannot be trusted: " + why);
+    return module;
 }
 
 std::string shapeText(const std::vector<int64_t> &shape)
@@ -266,6 +277,9 @@ void Model::validateAndComplete(const std::string &source)
         m_card.std.assign(m_card.inputChannels, m_card.std[0]);
     }
     auto probs = probe.output.toTensor();
+    if (!torch::isfinite(probs).all().item<bool>())
+        m_warnings.push_back(source + ": the model returns NaN or infinite logits for a black " +
+                             "input; Heatlens refuses to explain any image it does this for");
     if (probs.min().item<double>() >= 0.0 && std::abs(probs.sum().item<double>() - 1.0) < 1e-4)
         m_warnings.push_back(source + ": the output looks like probabilities (non-negative, sums "
                                       "to 1); Heatlens expects logits, so gradients will be "

@@ -393,6 +393,37 @@ private Q_SLOTS:
         QVERIFY2(test::contains(error, path), error.c_str());
     }
 
+    void truncatedJpegDecodesWithAWarningNamingTheFile()
+    {
+        const std::string dir = test::makeTempDir("truncjpeg");
+        cv::Mat noise(64, 64, CV_8UC3);
+        cv::randu(noise, 0, 256);
+        for (const bool progressive : {false, true}) {
+            std::vector<uchar> jpeg;
+            QVERIFY(cv::imencode(".jpg", noise, jpeg, {cv::IMWRITE_JPEG_PROGRESSIVE, progressive}));
+            const std::string cut = dir + "/cut.jpg";
+            test::writeBytes(cut,
+                             std::string(jpeg.begin(), jpeg.begin() + long(jpeg.size() * 2 / 3)));
+            if (progressive) { // OpenCV gives up on a truncated progressive JPEG: an error
+                QVERIFY_THROWS_EXCEPTION(SampleError, openDataset(cut)->load(0));
+                continue;
+            }
+            const std::string whole = dir + "/whole.jpg";
+            test::writeBytes(whole, std::string(jpeg.begin(), jpeg.end()));
+            // Metadata after the image (as some cameras write) is not a problem.
+            test::writeBytes(dir + "/trailer.jpg",
+                             std::string(jpeg.begin(), jpeg.end()) + "trailing bytes");
+            QVERIFY(openDataset(whole)->load(0).warnings.empty());
+            QVERIFY(openDataset(dir + "/trailer.jpg")->load(0).warnings.empty());
+            const Sample sample = openDataset(cut)->load(0); // libjpeg fills the rest with grey
+            QCOMPARE(sample.image.size(), cv::Size(64, 64));
+            QCOMPARE(sample.warnings.size(), size_t(1));
+            QVERIFY2(test::contains(sample.warnings[0], cut + ": the JPEG data ends before") &&
+                         test::contains(sample.warnings[0], "truncated"),
+                     sample.warnings[0].c_str());
+        }
+    }
+
     void oversizedImagesAreRejectedFromTheirHeaders_data()
     {
         QTest::addColumn<QString>("format");

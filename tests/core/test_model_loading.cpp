@@ -1,3 +1,6 @@
+#include "core/data/Dataset.h"
+#include "core/explain/Explainer.h"
+#include "core/model/ArchiveCheck.h"
 #include "core/model/Model.h"
 #include "core/model/ModelCard.h"
 #include "tests/support/TestSupport.h"
@@ -5,6 +8,8 @@
 #include <QTest>
 
 #include <torch/script.h>
+
+#include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
 
@@ -196,6 +201,87 @@ private Q_SLOTS:
         QVERIFY2(!test::contains(error, "\n"), error.c_str()); // first line only, no backtrace
         test::writeBytes(dir + "/empty.pt", "");
         QVERIFY(test::contains(loadError(dir + "/empty.pt"), dir + "/empty.pt: "));
+    }
+
+    void damagedTensorRecordIsFoundByItsCrc()
+    {
+        const std::string dir = test::makeTempDir("load-damaged");
+        const std::string good = saveDemoCnn(dir, "good");
+        std::string bytes = test::readAll(good);
+        // The largest record holds a weight tensor; flip one byte in the middle of its data.
+        std::vector<ZipRecord> records = readZipDirectory(bytes, bytes.size());
+        QVERIFY(records.size() > 5);
+        const ZipRecord *largest = &records[0];
+        for (const auto &r : records)
+            if (r.size > largest->size)
+                largest = &r;
+        QCOMPARE(recordKind(largest->name), std::string("tensor data"));
+        QCOMPARE(damagedArchiveRecord(good), std::string());
+        const uint64_t header = largest->localHeaderOffset;
+        const uint64_t dataStart = header + 30 + uint8_t(bytes[header + 26]) +
+                                   256 * uint8_t(bytes[header + 27]) + uint8_t(bytes[header + 28]) +
+                                   256 * uint8_t(bytes[header + 29]);
+        bytes[dataStart + largest->size / 2] ^= 0x40;
+        const std::string damaged = dir + "/damaged.pt";
+        test::writeBytes(damaged, bytes);
+        // LibTorch itself loads it, with a changed weight.
+        QVERIFY(torch::jit::load(damaged).parameters().size() > 0);
+        const std::string error = loadError(damaged);
+        QVERIFY2(test::contains(error, damaged + ": the archive is damaged") &&
+                     test::contains(error, "record " + largest->name + " (tensor data, ") &&
+                     test::contains(error, "fails its CRC-32 check"),
+                 error.c_str());
+        // Cut short: no end of the directory, named by LibTorch's reader or by the check.
+        test::writeBytes(dir + "/truncated.pt", bytes.substr(0, bytes.size() / 2));
+        const std::string truncated = loadError(dir + "/truncated.pt");
+        QVERIFY2(test::contains(truncated, dir + "/truncated.pt: "), truncated.c_str());
+        QVERIFY(test::contains(damagedArchiveRecord(dir + "/truncated.pt"),
+                               "no end-of-central-directory record"));
+    }
+
+    void nanLogitsAreRefusedNamingTheModel()
+    {
+        const std::string dir = test::makeTempDir("load-nan");
+        torch::jit::Module m("NanLogits");
+        m.register_attribute("training", c10::BoolType::get(), false);
+        // NaN for inputs brighter than 0.5 on average, finite otherwise; +inf likewise.
+        m.define(R"(
+def forward(self, x):
+    s = x.flatten(1).mean(1, keepdim=True)
+    logits = torch.cat([s, -1.0 - s, s * 0.5 + 2.0], 1)
+    return torch.where(s > 0.5, logits * (s - s) / (s - s), logits)
+)");
+        m.save(dir + "/nan.pt");
+        auto model = Model::load(dir + "/nan.pt");
+        QVERIFY(model->warnings().empty()); // a black probe gives finite logits
+        const cv::Mat bright(28, 28, CV_8UC1, cv::Scalar(250));
+        const cv::Mat dark(28, 28, CV_8UC1, cv::Scalar(10));
+        const std::string error =
+            test::errorOf([&] { predictInput(*model, model->preprocess(bright)); });
+        QVERIFY2(test::contains(error, dir + "/nan.pt: the model's logits are NaN or infinite") &&
+                     test::contains(error, "3 of 3 classes"),
+                 error.c_str());
+        QVERIFY(predictInput(*model, model->preprocess(dark)).predicted >= 0);
+        ExplainJob job{model, bright, "saliency", {}, -1, nullptr};
+        QVERIFY(test::contains(test::errorOf([&] { runExplain(job, JobContext{}); }),
+                               "NaN or infinite"));
+        // A dataset prediction marks it as no prediction instead of class 0.
+        cv::imwrite(dir + "/bright.png", bright);
+        cv::imwrite(dir + "/dark.png", dark);
+        auto dataset = openImageFiles({dir + "/bright.png", dir + "/dark.png"});
+        const auto predicted = predictSamples(*model, *dataset, {0, 1}, 2, JobContext{});
+        QCOMPARE(predicted[0], -1);
+        QVERIFY(predicted[1] >= 0);
+        // Always NaN: the load warns already.
+        torch::jit::Module always("AlwaysNan");
+        always.register_attribute("training", c10::BoolType::get(), false);
+        always.define("def forward(self, x):\n    s = x.flatten(1).mean(1, keepdim=True)\n"
+                      "    return torch.cat([s, s], 1) * (s - s) / (s - s)\n");
+        always.save(dir + "/always.pt");
+        auto warned = Model::load(dir + "/always.pt");
+        QCOMPARE(warned->warnings().size(), size_t(1));
+        QVERIFY2(test::contains(warned->warnings()[0], "NaN or infinite logits for a black input"),
+                 warned->warnings()[0].c_str());
     }
 
     void moduleWithoutForwardIsRejected()
