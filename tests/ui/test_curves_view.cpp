@@ -79,6 +79,35 @@ void hover(QCustomPlot *plot, double fraction, double value)
     QTest::mouseMove(window, window->mapFromGlobal(plot->mapToGlobal(at)));
 }
 
+// The step of graph `g` farthest in pixels from every other graph at the same x (the ends
+// left out), and that distance: where hovering picks `g` whatever the curves' values are.
+std::pair<int, double> probe(QCustomPlot *plot, int g)
+{
+    int best = -1;
+    double margin = -1.0;
+    const int n = plot->graph(g)->dataCount();
+    for (int k = 1; k + 1 < n; ++k) {
+        const double y = plot->yAxis->coordToPixel(plot->graph(g)->data()->at(k)->value);
+        double nearest = 1e9;
+        for (int h = 0; h < plot->graphCount(); ++h)
+            if (h != g && k < plot->graph(h)->dataCount())
+                nearest = std::min(
+                    nearest,
+                    std::abs(plot->yAxis->coordToPixel(plot->graph(h)->data()->at(k)->value) - y));
+        if (nearest > margin) {
+            margin = nearest;
+            best = k;
+        }
+    }
+    return {best, margin};
+}
+
+// "<x>% of" as the caption prints the fraction.
+QString percentOf(double fraction)
+{
+    return QString::number(fraction * 100.0, 'g', 3) + QStringLiteral("% of");
+}
+
 QImage expectedImage(const heatlens::Model &model, const torch::Tensor &input)
 {
     return heatlens::ui::toQImage(heatlens::inputToRgb8(input, model.card()));
@@ -175,7 +204,9 @@ private Q_SLOTS:
         // Deletion starts at the model's own probability of the target; a real ranking moves it.
         QVERIFY(std::abs(deletion.probabilities.front() -
                          outcome.prediction.probabilities[size_t(target)]) < 1e-4);
-        QVERIFY(std::abs(deletion.probabilities.front() - deletion.probabilities.back()) > 0.05);
+        const auto [lowest, highest] =
+            std::minmax_element(deletion.probabilities.begin(), deletion.probabilities.end());
+        QVERIFY(*highest - *lowest > 1e-3);
 
         // The logit axis: the same curves' logits, no recomputation.
         view->logitBox()->setChecked(true);
@@ -192,14 +223,16 @@ private Q_SLOTS:
         QVERIFY2(diff.isEmpty(), qPrintable(diff));
 
         // The cursor: at x = 0 the deletion preview is the input itself, at 0.5 half deleted.
-        hover(plot, 0.0, deletion.probabilities[0]);
+        // Set directly (the current method's deletion curve): at x = 0 the insertion curve may
+        // lie within a pixel of the deletion curve, so a hover there could pick either.
+        view->setCursorFraction(0.0);
         const QImage original = expectedImage(*model, input);
         QCOMPARE(view->previewImage().size(), QSize(28, 28));
         QVERIFY(view->previewImage() == original);
         QVERIFY2(view->previewCaption().startsWith(QStringLiteral("Saliency deletion, 0% of "
                                                                   "pixels")),
                  qPrintable(view->previewCaption()));
-        hover(plot, 0.5, deletion.probabilities[50]);
+        view->setCursorFraction(0.5);
         QCOMPARE(view->cursorFraction(), 0.5);
         QVERIFY(view->previewImage() != original);
         QVERIFY(view->previewImage() ==
@@ -214,13 +247,23 @@ private Q_SLOTS:
         auto *cursor = qobject_cast<QCPItemStraightLine *>(plot->item(0));
         QVERIFY(cursor && cursor->visible());
         QCOMPARE(cursor->point1->coords().x(), 0.5);
-        // The insertion curve under the mouse: its images.
-        hover(plot, 0.5, insertion.probabilities[50]);
-        QVERIFY2(view->previewCaption().startsWith(QStringLiteral("Saliency insertion, 50%")),
-                 qPrintable(view->previewCaption()));
-        QVERIFY(view->previewImage() ==
-                expectedImage(*model, heatlens::curveImage(*model, input, outcome.explanation.map,
-                                                           insertionOptions, 0.5)));
+        // The curve under the mouse, chosen where it is clearly apart from the other: its images.
+        for (const int g : {1, 0}) {
+            const auto [k, margin] = probe(plot, g);
+            QVERIFY2(margin >= 3.0, qPrintable(QString::number(margin)));
+            const Curve &curve = g == 1 ? insertion : deletion;
+            hover(plot, curve.fractions[size_t(k)], curve.probabilities[size_t(k)]);
+            const QString expected =
+                QStringLiteral("Saliency %1, %2")
+                    .arg(g == 1 ? "insertion" : "deletion", percentOf(curve.fractions[size_t(k)]));
+            QVERIFY2(view->previewCaption().startsWith(expected),
+                     qPrintable(view->previewCaption() + " vs " + expected));
+            QVERIFY(view->previewImage() ==
+                    expectedImage(*model,
+                                  heatlens::curveImage(*model, input, outcome.explanation.map,
+                                                       g == 1 ? insertionOptions : deletionOptions,
+                                                       curve.fractions[size_t(k)])));
+        }
 
         // Export: a real PNG of the plot, and a PDF.
         const QString dir = QString::fromStdString(heatlens::test::makeTempDir("curves-export"));
@@ -263,8 +306,12 @@ private Q_SLOTS:
                                         deletionOptions, JobContext{});
         diff = mismatch(valuesOf(plot->graph(0)), gradCam.probabilities);
         QVERIFY2(diff.isEmpty(), qPrintable(diff));
-        hover(plot, 0.35, gradCam.probabilities[35]);
-        QVERIFY(view->previewCaption().startsWith(QStringLiteral("Grad-CAM deletion, 35% of")));
+        const auto [k, margin] = probe(plot, 0); // Grad-CAM deletion, apart from the others
+        QVERIFY2(margin >= 3.0, qPrintable(QString::number(margin)));
+        hover(plot, gradCam.fractions[size_t(k)], gradCam.probabilities[size_t(k)]);
+        QVERIFY2(view->previewCaption().startsWith(QStringLiteral("Grad-CAM deletion, ") +
+                                                   percentOf(gradCam.fractions[size_t(k)])),
+                 qPrintable(view->previewCaption()));
         window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-curves-view.png");
         view->clearPinsAction()->trigger();
         QCOMPARE(plot->graphCount(), 2);
