@@ -2,11 +2,22 @@
 # Heatlens set-up on Debian 12: installs what is missing, builds, trains the demo model once,
 # then either opens the viewer on the demo data ("run") or runs the whole test suite ("test").
 #   ./setup.sh run     ./setup.sh test     (as root, or with sudo available)
+# Hardening modes, each in its own build folder:
+#   ./setup.sh asan           the whole suite under AddressSanitizer + UBSan (build-asan)
+#   ./setup.sh tsan           the JobRunner and widget tests under ThreadSanitizer (build-tsan)
+#   ./setup.sh fuzz [SECONDS] libFuzzer on every parser of user files, SECONDS each (default
+#                             180), growing the corpus kept in tests/data/fuzz (build-fuzz)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 MODE="${1:-run}"
-BUILD_DIR="${HEATLENS_BUILD_DIR:-build}"
+case "$MODE" in
+  asan) DEFAULT_BUILD_DIR=build-asan ;;
+  tsan) DEFAULT_BUILD_DIR=build-tsan ;;
+  fuzz) DEFAULT_BUILD_DIR=build-fuzz ;;
+  *) DEFAULT_BUILD_DIR=build ;;
+esac
+BUILD_DIR="${HEATLENS_BUILD_DIR:-$DEFAULT_BUILD_DIR}"
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread
@@ -16,6 +27,7 @@ PACKAGES=(
   python3-torch python3-torchvision python3-numpy
   xvfb xauth fonts-dejavu-core
 )
+[ "$MODE" = fuzz ] && PACKAGES+=(clang libclang-rt-14-dev)
 
 log() { printf '\033[1m[heatlens]\033[0m %s\n' "$*"; }
 
@@ -42,14 +54,19 @@ build() {
   export CCACHE_SLOPPINESS="pch_defines,time_macros,include_file_mtime,include_file_ctime"
   local werror=OFF
   [ "${CI:-}" = "true" ] && werror=ON
+  local options=(-DHEATLENS_WERROR="$werror") type="${HEATLENS_BUILD_TYPE:-Release}"
+  case "$MODE" in
+    asan) options+=(-DHEATLENS_SANITIZE=ON) type=RelWithDebInfo ;;
+    tsan) options+=(-DHEATLENS_TSAN=ON) type=RelWithDebInfo ;;
+    fuzz) options+=(-DHEATLENS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++) type=RelWithDebInfo ;;
+  esac
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${HEATLENS_BUILD_TYPE:-Release}" \
-      -DHEATLENS_WERROR="$werror" >/dev/null
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$type" "${options[@]}" >/dev/null
   else
-    cmake "$BUILD_DIR" -DHEATLENS_WERROR="$werror" >/dev/null
+    cmake "$BUILD_DIR" "${options[@]}" >/dev/null
   fi
   log "building in $BUILD_DIR (first build takes several minutes on 2 cores)"
-  cmake --build "$BUILD_DIR" -j "$(nproc)"
+  cmake --build "$BUILD_DIR" -j "$(nproc)" "$@"
 }
 
 prepare_demo() {
@@ -71,11 +88,63 @@ run_tests() {
     --timeout 1200
 }
 
+# Sanitizer runs: stop at the first error with a stack; LibTorch and Qt are not instrumented, so
+# container-overflow checks (which need every vector user instrumented) are off, and leaks are
+# reported only for Heatlens' own allocations (tests/sanitizers/lsan.supp).
+run_asan_tests() {
+  export ASAN_OPTIONS="detect_container_overflow=0:abort_on_error=1:detect_stack_use_after_return=0"
+  export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  run_tests
+}
+
+TSAN_TESTS="job_runner|main_window|curves_panel|sanity_view|compare_grid|threads_follow"
+run_tsan_tests() {
+  export TSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
+  log "running the JobRunner and widget tests under ThreadSanitizer"
+  QT_QPA_PLATFORM=offscreen ctest --test-dir "$BUILD_DIR" --output-on-failure -j 1 \
+    --timeout 2400 -R "$TSAN_TESTS"
+}
+
+# Each fuzzer runs SECONDS on its kept corpus, two at a time; what it learns is merged back into
+# tests/data/fuzz/<target>/ (only inputs that add coverage) and every crashing input is saved
+# there as crash-*, which the normal suite replays (parsers_survive_their_fuzz_corpus).
+run_fuzzers() {
+  local seconds="${1:-180}" failed=() pids=() names=()
+  for fuzzer in "$BUILD_DIR"/tests/fuzz/fuzz_*; do
+    local name="${fuzzer##*/fuzz_}" kept="tests/data/fuzz/${fuzzer##*/fuzz_}"
+    local work="$BUILD_DIR/corpus/$name"
+    mkdir -p "$work" "$kept"
+    log "fuzzing $name for ${seconds}s"
+    "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      -artifact_prefix="$kept/" "$work" "$kept" >"$BUILD_DIR/fuzz-$name.log" 2>&1 &
+    pids+=($!) names+=("$name")
+    if [ ${#pids[@]} -ge "$(nproc)" ]; then
+      wait "${pids[0]}" || failed+=("${names[0]}")
+      pids=("${pids[@]:1}") names=("${names[@]:1}")
+    fi
+  done
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=("${names[$i]}"); done
+  for fuzzer in "$BUILD_DIR"/tests/fuzz/fuzz_*; do
+    local name="${fuzzer##*/fuzz_}"
+    "$fuzzer" -merge=1 "tests/data/fuzz/$name" "$BUILD_DIR/corpus/$name" \
+      >"$BUILD_DIR/merge-$name.log" 2>&1 || true
+    grep -h -E "stat::number_of_executed_units|stat::peak_rss_mb|cov: " \
+      "$BUILD_DIR/fuzz-$name.log" | tail -n 3 | sed "s/^/  $name: /"
+  done
+  if [ ${#failed[@]} -gt 0 ]; then
+    log "crashes in: ${failed[*]} (inputs saved as tests/data/fuzz/<target>/crash-*; logs in $BUILD_DIR)"
+    exit 1
+  fi
+  log "no crashes"
+}
+
 install_missing
-build
-prepare_demo
 case "$MODE" in
-  run) run_viewer ;;
-  test) run_tests ;;
-  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+  run) build; prepare_demo; run_viewer ;;
+  test) build; prepare_demo; run_tests ;;
+  asan) build; prepare_demo; run_asan_tests ;;
+  tsan) build; "$BUILD_DIR/app/heatlens-cli" zoo; run_tsan_tests ;;
+  fuzz) build --target heatlens_fuzzers; run_fuzzers "${2:-180}" ;;
+  *) echo "usage: $0 run|test|asan|tsan|fuzz [seconds]" >&2; exit 2 ;;
 esac

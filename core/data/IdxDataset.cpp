@@ -263,10 +263,24 @@ void IdxDataset::Split::decode()
 {
     GzFile f = openGz(imagesPath);
     readHeader(f.get(), imagesPath, kImagesMagic, 3);
-    pixels.resize(payloadBytes());
-    const size_t got = readUpTo(f.get(), pixels.data(), pixels.size());
-    if (got < pixels.size())
+    // A compressed file's header is not checked against its size at open: grow the buffer with
+    // the bytes that actually arrive, so a few bytes claiming billions of images cannot make us
+    // allocate (and zero) what they claim.
+    const uint64_t wanted = payloadBytes();
+    constexpr uint64_t kChunk = uint64_t(64) << 20;
+    size_t got = 0;
+    while (got < wanted) {
+        const size_t step = size_t(std::min<uint64_t>(kChunk, wanted - got));
+        pixels.resize(got + step);
+        const size_t read = readUpTo(f.get(), pixels.data() + got, step);
+        got += read;
+        if (read < step)
+            break;
+    }
+    if (got < wanted) {
+        std::vector<uint8_t>().swap(pixels);
         throw SampleError(truncated(got, zlibProblem(f.get())));
+    }
 }
 
 const uint8_t *IdxDataset::Split::pixelsOrThrow()

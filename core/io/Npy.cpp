@@ -3,6 +3,7 @@
 #include "core/io/AtomicFile.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <stdexcept>
@@ -62,18 +63,33 @@ cv::Mat readNpy(const std::string &path)
     std::smatch m;
     static const std::regex shape2(R"('shape': \((\d+), (\d+)\))");
     static const std::regex shape1(R"('shape': \((\d+),\))");
-    int rows = 1, cols = 0;
+    std::string rowsText = "1", colsText;
     if (std::regex_search(header, m, shape2)) {
-        rows = std::stoi(m[1]);
-        cols = std::stoi(m[2]);
+        rowsText = m[1];
+        colsText = m[2];
     } else if (std::regex_search(header, m, shape1)) {
-        cols = std::stoi(m[1]);
+        colsText = m[1];
     } else {
         fail(path, "unsupported shape in header");
     }
+    // The shape must fit an image-sized matrix and the bytes that follow the header: a header
+    // claiming more is refused before anything of that size is allocated.
+    auto dimension = [&](const std::string &text) {
+        if (text.size() > 9 || std::stoll(text) == 0)
+            fail(path, "shape (" + rowsText + ", " + colsText + ") is empty or too large");
+        return int(std::stoll(text));
+    };
+    const int rows = dimension(rowsText);
+    const int cols = dimension(colsText);
+    const auto dataStart = static_cast<uint64_t>(in.tellg());
+    std::error_code ec;
+    const uint64_t fileSize = std::filesystem::file_size(path, ec);
+    const uint64_t bytes = uint64_t(rows) * uint64_t(cols) * sizeof(float);
+    if (ec || fileSize < dataStart || fileSize - dataStart < bytes)
+        fail(path, "truncated data: shape (" + rowsText + ", " + colsText + ") needs " +
+                       std::to_string(bytes) + " bytes after the header");
     cv::Mat map(rows, cols, CV_32FC1);
-    if (!in.read(reinterpret_cast<char *>(map.data),
-                 static_cast<std::streamsize>(map.total() * sizeof(float))))
+    if (!in.read(reinterpret_cast<char *>(map.data), static_cast<std::streamsize>(bytes)))
         fail(path, "truncated data");
     return map;
 }

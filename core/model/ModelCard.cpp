@@ -5,8 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -21,15 +24,73 @@ using nlohmann::json;
     throw std::runtime_error("model card " + source + ": " + what);
 }
 
+// Conversions that check range as well as type: nlohmann's get<int>() of 1e300, or get<float>()
+// of 1e300, is a cast out of range (undefined behaviour), not an error.
+struct WrongValue
+{
+};
+
+void convert(const json &v, std::string &out)
+{
+    if (!v.is_string())
+        throw WrongValue{};
+    out = v.get<std::string>();
+}
+
+void convert(const json &v, int &out)
+{
+    constexpr double kLimit = 2147483647.0;
+    if (v.is_number_unsigned()) {
+        if (v.get<uint64_t>() > uint64_t(kLimit))
+            throw WrongValue{};
+        out = int(v.get<uint64_t>());
+        return;
+    }
+    if (v.is_number_integer()) {
+        const auto wide = v.get<int64_t>();
+        if (wide > int64_t(kLimit) || wide < -int64_t(kLimit))
+            throw WrongValue{};
+        out = int(wide);
+        return;
+    }
+    if (!v.is_number_float())
+        throw WrongValue{};
+    const double d = v.get<double>();
+    if (!(std::abs(d) <= kLimit) || d != std::floor(d))
+        throw WrongValue{};
+    out = int(d);
+}
+
+void convert(const json &v, float &out)
+{
+    if (!v.is_number())
+        throw WrongValue{};
+    const double d = v.get<double>();
+    if (!(std::abs(d) <= double(std::numeric_limits<float>::max())))
+        throw WrongValue{};
+    out = float(d);
+}
+
+template<typename T> void convert(const json &v, std::vector<T> &out)
+{
+    if (!v.is_array())
+        throw WrongValue{};
+    out.assign(v.size(), T());
+    for (size_t i = 0; i < v.size(); ++i)
+        convert(v[i], out[i]);
+}
+
 template<typename T> void read(const json &j, const char *key, T &out, const std::string &source)
 {
-    if (!j.contains(key) || j.at(key).is_null())
+    if (!j.is_object() || !j.contains(key) || j.at(key).is_null())
         return;
     try {
-        out = j.at(key).get<T>();
-    } catch (const json::exception &) {
-        fail(source, std::string("field \"") + key + "\" has the wrong type (got " +
-                         j.at(key).dump() + ")");
+        T value;
+        convert(j.at(key), value);
+        out = std::move(value);
+    } catch (const WrongValue &) {
+        fail(source, std::string("field \"") + key +
+                         "\" has the wrong type or is out of range (got " + j.at(key).dump() + ")");
     }
 }
 
@@ -61,6 +122,8 @@ void readTransformer(const json &j, ModelCard &card, const std::string &source)
     if (!j.contains("transformer"))
         return;
     const json &t = j.at("transformer");
+    if (!t.is_object())
+        fail(source, "\"transformer\" must be an object, got " + t.dump());
     read(t, "attention", card.attention, source);
     read(t, "cls_token", card.clsToken, source);
     if (t.contains("patch_grid")) {
@@ -147,7 +210,7 @@ ModelCard parseModelCard(const std::string &text, const std::string &source)
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) { // parse_error, or out_of_range for 1e999
         fail(source, std::string("not valid JSON (") + e.what() + ")");
     }
     if (!j.is_object())
@@ -194,7 +257,8 @@ std::string modelCardToJson(const ModelCard &card)
         j["description"] = card.description;
     json in;
     in["channels"] = card.inputChannels;
-    in["size"] = {card.inputHeight, card.inputWidth};
+    if (card.inputHeight > 0 && card.inputWidth > 0) // 0 x 0: unknown, probed at load
+        in["size"] = {card.inputHeight, card.inputWidth};
     in["color_order"] = card.colorOrder;
     in["mean"] = card.mean;
     in["std"] = card.std;
@@ -209,7 +273,7 @@ std::string modelCardToJson(const ModelCard &card)
         json t;
         t["attention"] = card.attention;
         t["cls_token"] = card.clsToken;
-        if (card.patchGridHeight > 0)
+        if (card.patchGridHeight > 0 && card.patchGridWidth > 0)
             t["patch_grid"] = {card.patchGridHeight, card.patchGridWidth};
         j["transformer"] = t;
     }
