@@ -202,6 +202,9 @@ CurvesView::CurvesView(Session *session, QWidget *parent)
     , m_preview(new QLabel(this))
     , m_caption(new QLabel(this))
 {
+    m_redrawSoon.setSingleShot(true);
+    m_redrawSoon.setInterval(33);
+    connect(&m_redrawSoon, &QTimer::timeout, this, &CurvesView::redraw);
     m_plot->setMouseTracking(true);
     m_plot->installEventFilter(this); // refits the legend to the plot's width
     m_plot->setMinimumSize(320, 260);
@@ -527,12 +530,13 @@ void CurvesView::onPartial(const std::any &result, bool draw)
             m_streaming[update->curveKey] = std::move(stored);
         }
     }
-    if (draw)
-        redraw();
+    if (draw && !m_redrawSoon.isActive())
+        m_redrawSoon.start();
 }
 
 void CurvesView::redraw()
 {
+    m_redrawSoon.stop();
     const bool wasComplete = m_complete;
     m_series.clear();
     m_shown.clear();
@@ -558,7 +562,15 @@ void CurvesView::redraw()
         }
     }
     m_complete = m_complete && !m_series.empty();
+    // While points stream, lines are drawn without antialiasing (half the cost of a replot of
+    // many dense curves); the finished plot is drawn smooth.
+    m_plot->setNotAntialiasedElements(m_complete ? QCP::aeNone : QCP::aePlottables);
+    QElapsedTimer drawing;
+    drawing.start();
     drawCurves(m_plot, m_series, m_logit->isChecked(), title(), featureName());
+    // The next streamed redraw waits at least three times as long as this one took, so the
+    // GUI thread stays free at least three quarters of the time however heavy the plot is.
+    m_redrawSoon.setInterval(std::max(33, int(3 * drawing.elapsed())));
     m_pin->setEnabled(hasCurrent);
     m_clearPins->setEnabled(!m_pins.empty());
     m_export->setEnabled(!m_series.empty());

@@ -6,6 +6,7 @@
 
 #include <QElapsedTimer>
 #include <QImage>
+#include <QTimer>
 #include <QWidget>
 
 #include <any>
@@ -165,6 +166,10 @@ private:
     std::string m_jobKey;          // what the last submitted job computes
     std::weak_ptr<int> m_jobAlive; // expires when that job is done, dropped or cancelled
     QElapsedTimer m_jobTimer;
+    // Streamed points are stored as they arrive and drawn at most ~30 times a second: a job
+    // with many curves sends thousands of partial results, and a replot for each one kept the
+    // GUI thread busy for as long as the job ran (90 s for 22 methods x 1,000 steps).
+    QTimer m_redrawSoon;
     std::vector<CurveSeries> m_series;
     std::vector<Shown> m_shown;
     bool m_complete = false;
