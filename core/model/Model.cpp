@@ -1,15 +1,21 @@
 #include "core/model/Model.h"
 
+#include "core/io/AtomicFile.h"
 #include "core/model/ArchiveCheck.h"
 #include "core/model/Ensemble.h"
 #include "core/model/LayerTap.h"
 #include "core/model/TorchRuntime.h"
 
+#include <ATen/Parallel.h>
 #include <torch/csrc/jit/api/module.h>
+#include <torch/version.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <future>
 #include <sstream>
 
@@ -355,6 +361,48 @@ double timeForward(torch::jit::Module &module, const torch::Tensor &input)
 
 } // namespace
 
+namespace {
+
+constexpr const char *kModuleItself = "the module itself";
+
+// Where the inference-copy choice for one model file, LibTorch version and thread count is kept
+// (the choice is measured once, then reused by every process: a one-shot CLI run does not pay
+// for timing, and every process of an evaluation uses the same copy, so its logits agree).
+std::string choiceCachePath(const std::string &cacheKey)
+{
+    if (cacheKey.rfind("memory:", 0) == 0 || std::getenv("HEATLENS_NO_CHOICE_CACHE"))
+        return {};
+    const char *xdg = std::getenv("XDG_CACHE_HOME");
+    const char *home = std::getenv("HOME");
+    const fs::path root = xdg && *xdg ? fs::path(xdg) : fs::path(home ? home : "/tmp") / ".cache";
+    const std::string key =
+        cacheKey + "|torch " + TORCH_VERSION + "|threads " + std::to_string(at::get_num_threads());
+    char name[32];
+    std::snprintf(name, sizeof name, "%016zx", std::hash<std::string>{}(key));
+    return (root / "heatlens" / "inference-copies" / name).string();
+}
+
+std::pair<std::string, std::string> readChoice(const std::string &path)
+{
+    std::ifstream in(path);
+    std::string choice, report;
+    std::getline(in, choice);
+    std::getline(in, report);
+    return {choice, report};
+}
+
+void writeChoice(const std::string &path, const std::string &choice, const std::string &report)
+{
+    try {
+        fs::create_directories(fs::path(path).parent_path());
+        writeTextAtomically(path, choice + "\n" + report + "\n");
+    } catch (const std::exception &) {
+        // A read-only cache only costs the next process the measurement.
+    }
+}
+
+} // namespace
+
 const torch::jit::Module *Model::inferenceModule() const
 {
     std::call_once(m_frozenOnce, [this] {
@@ -362,7 +410,8 @@ const torch::jit::Module *Model::inferenceModule() const
         // frozen then optimised for inference (MKL-DNN layouts, fusions). A candidate is kept
         // only when it gives the same logits as the module on a probe batch, and the fastest
         // is used only when it is faster than the module itself (optimised transformers can
-        // be slower).
+        // be slower). The choice is cached per model file (choiceCachePath); a cached choice is
+        // built and checked against the module's logits again, never trusted blindly.
         // A varied probe without touching the global random generator.
         const int64_t n = 2LL * m_card.inputChannels * m_card.inputHeight * m_card.inputWidth;
         const auto probe =
@@ -370,42 +419,73 @@ const torch::jit::Module *Model::inferenceModule() const
                 .mul(0.37f)
                 .sin()
                 .view({2, m_card.inputChannels, m_card.inputHeight, m_card.inputWidth});
+        const std::string cachePath = choiceCachePath(m_cacheKey);
+        const auto [cachedChoice, cachedReport] =
+            cachePath.empty() ? std::pair<std::string, std::string>() : readChoice(cachePath);
+        if (cachedChoice == kModuleItself) {
+            m_inferenceCopy = cachedChoice + " (" + cachedReport + "; measured before)";
+            return;
+        }
+        auto build = [this](bool optimise) {
+            // On a clone with methods of its own: freezing inlines the callees' optimised
+            // graphs, and those the module cached while running plainly (PlainExecutionGuard)
+            // are not inlined themselves. The freezing passes run with the graph optimiser on.
+            torch::jit::GraphOptimizerEnabledGuard optimiser(true);
+            torch::jit::Module candidate = torch::jit::freeze(m_module.clone());
+            if (optimise)
+                candidate = torch::jit::optimize_for_inference(candidate);
+            return candidate;
+        };
         torch::Tensor expected;
-        double moduleSeconds = 0.0;
         {
             torch::InferenceMode inference;
             PlainExecutionGuard plain;
             expected = m_module.forward({probe}).toTensor();
+        }
+        const double scale = 1.0 + expected.abs().max().item<double>();
+        // The largest difference from the module's logits, or a huge number when the shapes differ.
+        auto difference = [&](torch::jit::Module &candidate) {
+            torch::InferenceMode inference;
+            PlainExecutionGuard plain;
+            const auto got = candidate.forward({probe}).toTensor();
+            return got.sizes() == expected.sizes() ? (got - expected).abs().max().item<double>()
+                                                   : 1e30;
+        };
+        const std::string optimisedName = "frozen + optimised for inference";
+        if (cachedChoice == "frozen" || cachedChoice == optimisedName) {
+            try {
+                auto candidate = build(cachedChoice == optimisedName);
+                if (difference(candidate) <= 1e-4 * scale) {
+                    m_frozen = std::make_unique<torch::jit::Module>(std::move(candidate));
+                    m_inferenceCopy = cachedChoice + " (" + cachedReport + "; measured before)";
+                    return;
+                }
+            } catch (const std::exception &) {
+                // measured again below
+            }
+        }
+        double moduleSeconds = 0.0;
+        {
+            torch::InferenceMode inference;
+            PlainExecutionGuard plain;
             moduleSeconds = timeForward(m_module, probe);
         }
         std::string report;
         double bestSeconds = moduleSeconds;
         for (const bool optimise : {false, true}) {
-            const std::string name = optimise ? "frozen + optimised for inference" : "frozen";
+            const std::string name = optimise ? optimisedName : "frozen";
             try {
-                torch::jit::Module candidate;
-                {
-                    // On a clone with methods of its own: freezing inlines the callees'
-                    // optimised graphs, and those the module cached while running plainly
-                    // (PlainExecutionGuard) are not inlined themselves. The freezing passes
-                    // run with the graph optimiser on.
-                    torch::jit::GraphOptimizerEnabledGuard optimiser(true);
-                    candidate = torch::jit::freeze(m_module.clone());
-                    if (optimise)
-                        candidate = torch::jit::optimize_for_inference(candidate);
-                }
-                torch::InferenceMode inference;
-                PlainExecutionGuard plain;
-                const auto got = candidate.forward({probe}).toTensor();
-                const double scale = 1.0 + expected.abs().max().item<double>();
-                const double difference = got.sizes() == expected.sizes()
-                                              ? (got - expected).abs().max().item<double>()
-                                              : 1e30;
-                if (difference > 1e-4 * scale) {
-                    report += "; " + name + ": logits differ by " + std::to_string(difference);
+                torch::jit::Module candidate = build(optimise);
+                if (const double d = difference(candidate); d > 1e-4 * scale) {
+                    report += "; " + name + ": logits differ by " + std::to_string(d);
                     continue;
                 }
-                const double seconds = timeForward(candidate, probe);
+                double seconds = 0.0;
+                {
+                    torch::InferenceMode inference;
+                    PlainExecutionGuard plain;
+                    seconds = timeForward(candidate, probe);
+                }
                 char line[128];
                 std::snprintf(line, sizeof line, "; %s: x%.2f", name.c_str(),
                               moduleSeconds / seconds);
@@ -420,8 +500,11 @@ const torch::jit::Module *Model::inferenceModule() const
             }
         }
         if (!m_frozen)
-            m_inferenceCopy = "the module itself";
-        m_inferenceCopy += " (speed against the module on 2 images" + report + ")";
+            m_inferenceCopy = kModuleItself;
+        const std::string measured = "speed against the module on 2 images" + report;
+        if (!cachePath.empty())
+            writeChoice(cachePath, m_inferenceCopy, measured);
+        m_inferenceCopy += " (" + measured + ")";
     });
     return m_frozen.get();
 }
