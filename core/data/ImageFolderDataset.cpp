@@ -235,7 +235,7 @@ std::string jpegProblem(const std::string &bytes)
         return "the JPEG file has no image data (truncated?)";
     if (bytes.find("\xFF\xD9"sv, scan) == std::string::npos)
         return "the JPEG data ends before its end-of-image marker (truncated file): the decoder "
-               "filled the missing part with grey";
+               "made up the missing part (grey or smeared rows), and explanations see it too";
     return {};
 }
 
