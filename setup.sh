@@ -4,7 +4,6 @@
 #   ./setup.sh run     ./setup.sh test     (as root, or with sudo available)
 # Hardening modes, each in its own build folder:
 #   ./setup.sh asan           the whole suite under AddressSanitizer + UBSan (build-asan)
-#   ./setup.sh tsan           the JobRunner and widget tests under ThreadSanitizer (build-tsan)
 #   ./setup.sh fuzz [SECONDS] libFuzzer on every parser of user files, SECONDS each (default
 #                             180), growing the corpus kept in tests/data/fuzz (build-fuzz)
 set -euo pipefail
@@ -13,7 +12,6 @@ cd "$(dirname "$0")"
 MODE="${1:-run}"
 case "$MODE" in
   asan) DEFAULT_BUILD_DIR=build-asan ;;
-  tsan) DEFAULT_BUILD_DIR=build-tsan ;;
   fuzz) DEFAULT_BUILD_DIR=build-fuzz ;;
   *) DEFAULT_BUILD_DIR=build ;;
 esac
@@ -56,8 +54,7 @@ build() {
   [ "${CI:-}" = "true" ] && werror=ON
   local options=(-DHEATLENS_WERROR="$werror") type="${HEATLENS_BUILD_TYPE:-Release}"
   case "$MODE" in
-    asan) options+=(-DHEATLENS_SANITIZE=ON) type=RelWithDebInfo ;;
-    tsan) options+=(-DHEATLENS_TSAN=ON) type=RelWithDebInfo ;;
+    asan) options+=(-DHEATLENS_SANITIZE=ON) type=Release ;;
     fuzz) options+=(-DHEATLENS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++) type=RelWithDebInfo ;;
   esac
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then
@@ -98,14 +95,6 @@ run_asan_tests() {
   run_tests
 }
 
-TSAN_TESTS="job_runner|main_window|curves_panel|sanity_view|compare_grid|threads_follow"
-run_tsan_tests() {
-  export TSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
-  log "running the JobRunner and widget tests under ThreadSanitizer"
-  QT_QPA_PLATFORM=offscreen ctest --test-dir "$BUILD_DIR" --output-on-failure -j 1 \
-    --timeout 2400 -R "$TSAN_TESTS"
-}
-
 # Each fuzzer runs SECONDS on its kept corpus, two at a time; what it learns is merged back into
 # tests/data/fuzz/<target>/ (only inputs that add coverage) and every crashing input is saved
 # there as crash-*, which the normal suite replays (parsers_survive_their_fuzz_corpus).
@@ -144,7 +133,6 @@ case "$MODE" in
   run) build; prepare_demo; run_viewer ;;
   test) build; prepare_demo; run_tests ;;
   asan) build; prepare_demo; run_asan_tests ;;
-  tsan) build; "$BUILD_DIR/app/heatlens-cli" zoo; run_tsan_tests ;;
   fuzz) build --target heatlens_fuzzers; run_fuzzers "${2:-180}" ;;
-  *) echo "usage: $0 run|test|asan|tsan|fuzz [seconds]" >&2; exit 2 ;;
+  *) echo "usage: $0 run|test|asan|fuzz [seconds]" >&2; exit 2 ;;
 esac
