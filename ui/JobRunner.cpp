@@ -15,7 +15,10 @@ struct JobRunner::Entry
 {
     Job job;
     CancelToken token;
+    // Read and cleared on the GUI thread only: the worker never touches the context object,
+    // which the GUI thread may delete while the job runs.
     QPointer<QObject> context;
+    bool hadContext = false;
     std::chrono::steady_clock::time_point lastReport;
 };
 
@@ -53,6 +56,7 @@ void JobRunner::submit(Job job)
 {
     auto entry = std::make_shared<Entry>();
     entry->context = job.context;
+    entry->hadContext = job.context != nullptr;
     entry->job = std::move(job);
     {
         std::lock_guard lock(m_mutex);
@@ -155,14 +159,17 @@ void JobRunner::runEntry(const std::shared_ptr<Entry> &entry)
 {
     JobContext ctx([this, entry](const ProgressUpdate &u) { forwardProgress(entry, u); },
                    entry->token);
-    QObject *context = entry->context ? entry->context.data() : this;
+    // Everything is posted to the runner (alive until the worker is joined); the delivered
+    // lambdas check the context on the GUI thread. Posting to the context itself, read here,
+    // crashed when the GUI thread deleted it during the job (seen once in CI: SIGSEGV in
+    // invokeMethod on the deleted object).
     try {
         ctx.throwIfCancelled();
         applyThreadSettingsHere(); // the viewer's thread setting may have changed
         std::any result = entry->job.work(ctx);
         ctx.throwIfCancelled();
         QMetaObject::invokeMethod(
-            context,
+            this,
             [entry, result = std::move(result)] {
                 if (!entry->token.isCancelled() && entry->context && entry->job.done)
                     entry->job.done(result);
@@ -177,20 +184,18 @@ void JobRunner::runEntry(const std::shared_ptr<Entry> &entry)
     } catch (const c10::Error &e) {
         const QString message = firstLine(e.what_without_backtrace());
         QMetaObject::invokeMethod(
-            context, [this, entry, message] { reportFailure(entry, message); },
-            Qt::QueuedConnection);
+            this, [this, entry, message] { reportFailure(entry, message); }, Qt::QueuedConnection);
     } catch (const std::exception &e) {
         const QString message = firstLine(e.what());
         QMetaObject::invokeMethod(
-            context, [this, entry, message] { reportFailure(entry, message); },
-            Qt::QueuedConnection);
+            this, [this, entry, message] { reportFailure(entry, message); }, Qt::QueuedConnection);
     }
 }
 
 void JobRunner::reportFailure(const std::shared_ptr<Entry> &entry, const QString &message)
 {
-    if (entry->token.isCancelled())
-        return;
+    if (entry->token.isCancelled() || (entry->hadContext && !entry->context))
+        return; // superseded, or its receiver is gone
     if (entry->job.failed && entry->context)
         entry->job.failed(message);
     else

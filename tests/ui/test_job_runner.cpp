@@ -197,6 +197,38 @@ private Q_SLOTS:
         QVERIFY(!delivered);
     }
 
+    // The worker must never touch a receiver the GUI thread deletes while its job ends: posting
+    // results to the receiver itself crashed once in CI (invokeMethod on the deleted object).
+    void receiverDeletedWhileItsJobEndsIsNeverTouched()
+    {
+        JobRunner runner;
+        int delivered = 0, failedCount = 0;
+        for (int i = 0; i < 300; ++i) {
+            auto *context = new QObject;
+            const bool fails = i % 3 == 0;
+            const auto spin = std::chrono::microseconds((i * 37) % 400);
+            runner.submit({QString::number(i % 4), "short",
+                           [fails, spin](const JobContext &) -> std::any {
+                               const auto end = std::chrono::steady_clock::now() + spin;
+                               while (std::chrono::steady_clock::now() < end) {
+                               }
+                               if (fails)
+                                   throw std::runtime_error("fails on purpose");
+                               return 1;
+                           },
+                           context, [&](std::any) { ++delivered; },
+                           [&](const QString &) { ++failedCount; }});
+            std::this_thread::sleep_for(spin); // delete about when the job ends
+            delete context;
+            if (i % 10 == 0)
+                QCoreApplication::processEvents();
+        }
+        QTRY_VERIFY(!runner.isBusy());
+        QTest::qWait(50);
+        QCOMPARE(delivered, 0); // every receiver was deleted before the GUI thread saw a result
+        QCOMPARE(failedCount, 0);
+    }
+
     void progressIsReported()
     {
         JobRunner runner;
