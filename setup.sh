@@ -110,7 +110,8 @@ run_asan_tests() {
 run_fuzzers() {
   local seconds="${1:-180}" failed=() pids=() names=()
   for fuzzer in "$BUILD_DIR"/tests/fuzz/fuzz_*; do
-    local name="${fuzzer##*/fuzz_}" kept="tests/data/fuzz/${fuzzer##*/fuzz_}"
+    local name="${fuzzer##*/fuzz_}"
+    local kept="tests/data/fuzz/$name"
     local work="$BUILD_DIR/corpus/$name"
     mkdir -p "$work" "$kept"
     log "fuzzing $name for ${seconds}s"

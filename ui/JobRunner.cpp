@@ -18,7 +18,6 @@ struct JobRunner::Entry
     // Read and cleared on the GUI thread only: the worker never touches the context object,
     // which the GUI thread may delete while the job runs.
     QPointer<QObject> context;
-    bool hadContext = false;
     std::chrono::steady_clock::time_point lastReport;
 };
 
@@ -56,7 +55,6 @@ void JobRunner::submit(Job job)
 {
     auto entry = std::make_shared<Entry>();
     entry->context = job.context;
-    entry->hadContext = job.context != nullptr;
     entry->job = std::move(job);
     {
         std::lock_guard lock(m_mutex);
@@ -194,7 +192,7 @@ void JobRunner::runEntry(const std::shared_ptr<Entry> &entry)
 
 void JobRunner::reportFailure(const std::shared_ptr<Entry> &entry, const QString &message)
 {
-    if (entry->token.isCancelled() || (entry->hadContext && !entry->context))
+    if (entry->token.isCancelled() || (entry->job.context && !entry->context))
         return; // superseded, or its receiver is gone
     if (entry->job.failed && entry->context)
         entry->job.failed(message);

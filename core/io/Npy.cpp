@@ -75,9 +75,10 @@ cv::Mat readNpy(const std::string &path)
     // The shape must fit an image-sized matrix and the bytes that follow the header: a header
     // claiming more is refused before anything of that size is allocated.
     auto dimension = [&](const std::string &text) {
-        if (text.size() > 9 || std::stoll(text) == 0)
+        const int value = text.size() > 9 ? 0 : std::stoi(text); // at most 999,999,999
+        if (value == 0)
             fail(path, "shape (" + rowsText + ", " + colsText + ") is empty or too large");
-        return int(std::stoll(text));
+        return value;
     };
     const int rows = dimension(rowsText);
     const int cols = dimension(colsText);

@@ -1,6 +1,7 @@
 #include "core/model/Model.h"
 
 #include "core/io/AtomicFile.h"
+#include "core/io/CacheDirectory.h"
 #include "core/model/ArchiveCheck.h"
 #include "core/model/Ensemble.h"
 #include "core/model/LayerTap.h"
@@ -359,11 +360,9 @@ double timeForward(torch::jit::Module &module, const torch::Tensor &input)
     return best;
 }
 
-} // namespace
-
-namespace {
-
 constexpr const char *kModuleItself = "the module itself";
+constexpr const char *kFrozen = "frozen";
+constexpr const char *kFrozenOptimised = "frozen + optimised for inference";
 
 // Where the inference-copy choice for one model file, LibTorch version and thread count is kept
 // (the choice is measured once, then reused by every process: a one-shot CLI run does not pay
@@ -372,14 +371,11 @@ std::string choiceCachePath(const std::string &cacheKey)
 {
     if (cacheKey.rfind("memory:", 0) == 0 || std::getenv("HEATLENS_NO_CHOICE_CACHE"))
         return {};
-    const char *xdg = std::getenv("XDG_CACHE_HOME");
-    const char *home = std::getenv("HOME");
-    const fs::path root = xdg && *xdg ? fs::path(xdg) : fs::path(home ? home : "/tmp") / ".cache";
     const std::string key =
         cacheKey + "|torch " + TORCH_VERSION + "|threads " + std::to_string(at::get_num_threads());
     char name[32];
     std::snprintf(name, sizeof name, "%016zx", std::hash<std::string>{}(key));
-    return (root / "heatlens" / "inference-copies" / name).string();
+    return (fs::path(heatlensCacheDirectory()) / "inference-copies" / name).string();
 }
 
 std::pair<std::string, std::string> readChoice(const std::string &path)
@@ -451,10 +447,9 @@ const torch::jit::Module *Model::inferenceModule() const
             return got.sizes() == expected.sizes() ? (got - expected).abs().max().item<double>()
                                                    : 1e30;
         };
-        const std::string optimisedName = "frozen + optimised for inference";
-        if (cachedChoice == "frozen" || cachedChoice == optimisedName) {
+        if (cachedChoice == kFrozen || cachedChoice == kFrozenOptimised) {
             try {
-                auto candidate = build(cachedChoice == optimisedName);
+                auto candidate = build(cachedChoice == kFrozenOptimised);
                 if (difference(candidate) <= 1e-4 * scale) {
                     m_frozen = std::make_unique<torch::jit::Module>(std::move(candidate));
                     m_inferenceCopy = cachedChoice + " (" + cachedReport + "; measured before)";
@@ -473,7 +468,7 @@ const torch::jit::Module *Model::inferenceModule() const
         std::string report;
         double bestSeconds = moduleSeconds;
         for (const bool optimise : {false, true}) {
-            const std::string name = optimise ? optimisedName : "frozen";
+            const std::string name = optimise ? kFrozenOptimised : kFrozen;
             try {
                 torch::jit::Module candidate = build(optimise);
                 if (const double d = difference(candidate); d > 1e-4 * scale) {

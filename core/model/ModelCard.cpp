@@ -82,7 +82,7 @@ template<typename T> void convert(const json &v, std::vector<T> &out)
 
 template<typename T> void read(const json &j, const char *key, T &out, const std::string &source)
 {
-    if (!j.is_object() || !j.contains(key) || j.at(key).is_null())
+    if (!j.contains(key) || j.at(key).is_null())
         return;
     try {
         T value;

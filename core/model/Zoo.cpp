@@ -1,6 +1,7 @@
 #include "core/model/Zoo.h"
 
 #include "core/io/AtomicFile.h"
+#include "core/io/CacheDirectory.h"
 #include "core/model/Ensemble.h"
 
 #include <algorithm>
@@ -75,9 +76,7 @@ ZooEntry entryFor(const ZooRecipe &r)
 
 std::string zooDirectory()
 {
-    const std::string home = envOr("HOME", "/tmp");
-    const std::string cache = envOr("XDG_CACHE_HOME", home + "/.cache");
-    return envOr("HEATLENS_ZOO", cache + "/heatlens/zoo");
+    return envOr("HEATLENS_ZOO", heatlensCacheDirectory() + "/zoo");
 }
 
 std::string demoModelPath(const std::string &name)

@@ -129,6 +129,15 @@ template<typename Predicate> bool runUntil(Predicate done, int timeoutMs)
     return done();
 }
 
+// Shows the window at this size and opens the demo model and data in it.
+Session *showDemo(MainWindow &window, int width, int height)
+{
+    window.resize(width, height);
+    window.show();
+    window.openDemo();
+    return window.session();
+}
+
 QTabWidget *tabsOf(MainWindow &window)
 {
     return qobject_cast<QTabWidget *>(window.centralWidget());
@@ -174,14 +183,11 @@ private Q_SLOTS:
     void guiThreadKeepsUpWhileCompareFillsAndCurvesStream()
     {
         MainWindow window;
-        window.resize(1500, 950);
-        window.show();
-        Session *session = window.session();
-        window.openDemo();
+        Session *session = showDemo(window, 1500, 950);
         QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
         const auto vit = Model::load(demoModelPath("demo-vit"));
 
-        // Compare: 2 models x 3 methods, filled cell by cell while the watchdog runs.
+        // Compare: 2 models x 4 methods, filled cell by cell while the watchdog runs.
         CompareView *compare = window.compareView();
         compare->setMethods({QStringLiteral("saliency"), QStringLiteral("grad-cam"),
                              QStringLiteral("integrated-gradients"), QStringLiteral("occlusion")});
@@ -246,10 +252,7 @@ private Q_SLOTS:
     void predictAllSeventyThousandImagesAddsMemoryBoundedByTheBatch()
     {
         MainWindow window;
-        window.resize(1200, 800);
-        window.show();
-        Session *session = window.session();
-        window.openDemo();
+        Session *session = showDemo(window, 1200, 800);
         QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
         QCOMPARE(session->dataset()->size(), size_t(70000));
         // Every split's pixels decoded once (they are the dataset, kept in memory by design), so
@@ -291,10 +294,7 @@ private Q_SLOTS:
     void stormOfAThousandRequestsEndsOnTheLastOneWithoutGrowing()
     {
         MainWindow window;
-        window.resize(1200, 800);
-        window.show();
-        Session *session = window.session();
-        window.openDemo();
+        Session *session = showDemo(window, 1200, 800);
         QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
         const std::vector<QString> methods = {
             QStringLiteral("saliency"), QStringLiteral("grad-cam"),
