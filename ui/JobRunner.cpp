@@ -97,17 +97,39 @@ bool JobRunner::isBusy() const
     return m_running || !m_pending.empty();
 }
 
+void JobRunner::post(std::function<void()> delivery)
+{
+    {
+        std::lock_guard lock(m_deliveryMutex);
+        m_deliveries.push_back(std::move(delivery));
+        if (m_deliveryScheduled)
+            return;
+        m_deliveryScheduled = true;
+    }
+    // By name: the call carries no data of ours, only the wake-up.
+    QMetaObject::invokeMethod(this, "deliverPosted", Qt::QueuedConnection);
+}
+
+void JobRunner::deliverPosted()
+{
+    std::deque<std::function<void()>> deliveries;
+    {
+        std::lock_guard lock(m_deliveryMutex);
+        deliveries.swap(m_deliveries);
+        m_deliveryScheduled = false;
+    }
+    for (auto &delivery : deliveries)
+        delivery();
+}
+
 void JobRunner::setBusy(bool busy)
 {
-    QMetaObject::invokeMethod(
-        this,
-        [this, busy] {
-            if (busy == m_busy || (!busy && isBusy()))
-                return;
-            m_busy = busy;
-            Q_EMIT busyChanged(busy);
-        },
-        Qt::QueuedConnection);
+    post([this, busy] {
+        if (busy == m_busy || (!busy && isBusy()))
+            return;
+        m_busy = busy;
+        Q_EMIT busyChanged(busy);
+    });
 }
 
 void JobRunner::workerLoop()
@@ -140,17 +162,14 @@ void JobRunner::forwardProgress(const std::shared_ptr<Entry> &entry, const Progr
         now - entry->lastReport < std::chrono::milliseconds(33))
         return;
     entry->lastReport = now;
-    QMetaObject::invokeMethod(
-        this,
-        [this, entry, update] {
-            if (entry->token.isCancelled())
-                return;
-            Q_EMIT progress(entry->job.description, update.fraction,
-                            QString::fromStdString(update.message));
-            if (entry->job.partial && entry->context)
-                entry->job.partial(update);
-        },
-        Qt::QueuedConnection);
+    post([this, entry, update] {
+        if (entry->token.isCancelled())
+            return;
+        Q_EMIT progress(entry->job.description, update.fraction,
+                        QString::fromStdString(update.message));
+        if (entry->job.partial && entry->context)
+            entry->job.partial(update);
+    });
 }
 
 void JobRunner::runEntry(const std::shared_ptr<Entry> &entry)
@@ -166,27 +185,20 @@ void JobRunner::runEntry(const std::shared_ptr<Entry> &entry)
         applyThreadSettingsHere(); // the viewer's thread setting may have changed
         std::any result = entry->job.work(ctx);
         ctx.throwIfCancelled();
-        QMetaObject::invokeMethod(
-            this,
-            [entry, result = std::move(result)] {
-                if (!entry->token.isCancelled() && entry->context && entry->job.done)
-                    entry->job.done(result);
-            },
-            Qt::QueuedConnection);
+        post([entry, result = std::move(result)] {
+            if (!entry->token.isCancelled() && entry->context && entry->job.done)
+                entry->job.done(result);
+        });
         return;
     } catch (const Cancelled &) {
-        QMetaObject::invokeMethod(
-            this, [this, entry] { Q_EMIT cancelled(entry->job.description); },
-            Qt::QueuedConnection);
+        post([this, entry] { Q_EMIT cancelled(entry->job.description); });
         return;
     } catch (const c10::Error &e) {
         const QString message = firstLine(e.what_without_backtrace());
-        QMetaObject::invokeMethod(
-            this, [this, entry, message] { reportFailure(entry, message); }, Qt::QueuedConnection);
+        post([this, entry, message] { reportFailure(entry, message); });
     } catch (const std::exception &e) {
         const QString message = firstLine(e.what());
-        QMetaObject::invokeMethod(
-            this, [this, entry, message] { reportFailure(entry, message); }, Qt::QueuedConnection);
+        post([this, entry, message] { reportFailure(entry, message); });
     }
 }
 

@@ -58,6 +58,12 @@ Q_SIGNALS:
 
 private:
     struct Entry;
+    // Hand-offs from the worker to the GUI thread: queued under a std::mutex and drained by
+    // deliverPosted() on the GUI thread, which a queued call by name wakes. Nothing the worker
+    // hands over travels inside Qt's event queue, so its ordering is visible to
+    // ThreadSanitizer (Qt's own locks are futexes it cannot see) and to a reader.
+    void post(std::function<void()> delivery);
+    Q_INVOKABLE void deliverPosted();
     void workerLoop();
     void runEntry(const std::shared_ptr<Entry> &entry);
     void setBusy(bool busy);
@@ -71,6 +77,9 @@ private:
     std::shared_ptr<Entry> m_running;
     bool m_stopping = false;
     bool m_busy = false;
+    std::mutex m_deliveryMutex;
+    std::deque<std::function<void()>> m_deliveries;
+    bool m_deliveryScheduled = false;
     std::thread m_worker;
 };
 
