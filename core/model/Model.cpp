@@ -378,20 +378,50 @@ std::string choiceCachePath(const std::string &cacheKey)
     return (fs::path(heatlensCacheDirectory()) / "inference-copies" / name).string();
 }
 
-std::pair<std::string, std::string> readChoice(const std::string &path)
+// A cached choice: the copy, how it was measured, and the module's logits on the check probe
+// (so that a later process checks the copy it builds without running the module itself: on a
+// ViT-B/16 that forward is a fifth of a one-shot explain).
+struct CachedChoice
 {
+    std::string choice;
+    std::string report;
+    std::vector<float> probeLogits;
+};
+
+CachedChoice readChoice(const std::string &path)
+{
+    CachedChoice cached;
     std::ifstream in(path);
-    std::string choice, report;
-    std::getline(in, choice);
-    std::getline(in, report);
-    return {choice, report};
+    std::getline(in, cached.choice);
+    std::getline(in, cached.report);
+    std::string tag;
+    size_t count = 0;
+    if (in >> tag >> count && tag == "probe-logits" && count <= 1000000) {
+        cached.probeLogits.resize(count);
+        for (auto &v : cached.probeLogits)
+            if (!(in >> v)) {
+                cached.probeLogits.clear();
+                break;
+            }
+    }
+    return cached;
 }
 
-void writeChoice(const std::string &path, const std::string &choice, const std::string &report)
+void writeChoice(const std::string &path, const std::string &choice, const std::string &report,
+                 const torch::Tensor &probeLogits)
 {
     try {
+        std::string text = choice + "\n" + report + "\n";
+        const auto logits = probeLogits.to(torch::kFloat32).contiguous();
+        text += "probe-logits " + std::to_string(logits.numel());
+        const float *values = logits.data_ptr<float>();
+        for (int64_t i = 0; i < logits.numel(); ++i) {
+            char number[32];
+            std::snprintf(number, sizeof number, " %.9g", double(values[i]));
+            text += number;
+        }
         fs::create_directories(fs::path(path).parent_path());
-        writeTextAtomically(path, choice + "\n" + report + "\n");
+        writeTextAtomically(path, text + "\n");
     } catch (const std::exception &) {
         // A read-only cache only costs the next process the measurement.
     }
@@ -404,22 +434,24 @@ const torch::jit::Module *Model::inferenceModule() const
     std::call_once(m_frozenOnce, [this] {
         // Candidates: frozen (parameters become constants, so conv + batch norm fold), and
         // frozen then optimised for inference (MKL-DNN layouts, fusions). A candidate is kept
-        // only when it gives the same logits as the module on a probe batch, and the fastest
+        // only when it gives the same logits as the module on a probe image, and the fastest
         // is used only when it is faster than the module itself (optimised transformers can
-        // be slower). The choice is cached per model file (choiceCachePath); a cached choice is
-        // built and checked against the module's logits again, never trusted blindly.
-        // A varied probe without touching the global random generator.
+        // be slower). The choice is cached per model file (choiceCachePath) with the module's
+        // logits on the probe; a cached choice is built and checked against them again, never
+        // trusted blindly.
+        // A varied probe without touching the global random generator: two images for timing,
+        // the first of them for the check.
         const int64_t n = 2LL * m_card.inputChannels * m_card.inputHeight * m_card.inputWidth;
         const auto probe =
             torch::arange(n, torch::kFloat32)
                 .mul(0.37f)
                 .sin()
                 .view({2, m_card.inputChannels, m_card.inputHeight, m_card.inputWidth});
+        const auto checkProbe = probe.narrow(0, 0, 1);
         const std::string cachePath = choiceCachePath(m_cacheKey);
-        const auto [cachedChoice, cachedReport] =
-            cachePath.empty() ? std::pair<std::string, std::string>() : readChoice(cachePath);
-        if (cachedChoice == kModuleItself) {
-            m_inferenceCopy = cachedChoice + " (" + cachedReport + "; measured before)";
+        const CachedChoice cached = cachePath.empty() ? CachedChoice() : readChoice(cachePath);
+        if (cached.choice == kModuleItself) {
+            m_inferenceCopy = cached.choice + " (" + cached.report + "; measured before)";
             return;
         }
         auto build = [this](bool optimise) {
@@ -432,33 +464,39 @@ const torch::jit::Module *Model::inferenceModule() const
                 candidate = torch::jit::optimize_for_inference(candidate);
             return candidate;
         };
-        torch::Tensor expected;
-        {
+        auto run = [](torch::jit::Module &module, const torch::Tensor &input) {
             torch::InferenceMode inference;
             PlainExecutionGuard plain;
-            expected = m_module.forward({probe}).toTensor();
-        }
-        const double scale = 1.0 + expected.abs().max().item<double>();
-        // The largest difference from the module's logits, or a huge number when the shapes differ.
-        auto difference = [&](torch::jit::Module &candidate) {
-            torch::InferenceMode inference;
-            PlainExecutionGuard plain;
-            const auto got = candidate.forward({probe}).toTensor();
-            return got.sizes() == expected.sizes() ? (got - expected).abs().max().item<double>()
-                                                   : 1e30;
+            return module.forward({input}).toTensor();
         };
-        if (cachedChoice == kFrozen || cachedChoice == kFrozenOptimised) {
+        // The largest difference from the expected logits, or a huge number when the shapes
+        // differ; the tolerance scales with the logits.
+        auto withinTolerance = [&](torch::jit::Module &candidate, const torch::Tensor &expected,
+                                   double *difference = nullptr) {
+            const auto got = run(candidate, checkProbe);
+            const double d = got.sizes() == expected.sizes()
+                                 ? (got - expected).abs().max().item<double>()
+                                 : 1e30;
+            if (difference)
+                *difference = d;
+            return d <= 1e-4 * (1.0 + expected.abs().max().item<double>());
+        };
+        if ((cached.choice == kFrozen || cached.choice == kFrozenOptimised) &&
+            !cached.probeLogits.empty()) {
             try {
-                auto candidate = build(cachedChoice == kFrozenOptimised);
-                if (difference(candidate) <= 1e-4 * scale) {
+                auto candidate = build(cached.choice == kFrozenOptimised);
+                const auto expected =
+                    torch::tensor(cached.probeLogits).view({1, -1}).to(torch::kFloat32);
+                if (withinTolerance(candidate, expected)) {
                     m_frozen = std::make_unique<torch::jit::Module>(std::move(candidate));
-                    m_inferenceCopy = cachedChoice + " (" + cachedReport + "; measured before)";
+                    m_inferenceCopy = cached.choice + " (" + cached.report + "; measured before)";
                     return;
                 }
             } catch (const std::exception &) {
                 // measured again below
             }
         }
+        const torch::Tensor expected = run(m_module, checkProbe);
         double moduleSeconds = 0.0;
         {
             torch::InferenceMode inference;
@@ -471,7 +509,7 @@ const torch::jit::Module *Model::inferenceModule() const
             const std::string name = optimise ? kFrozenOptimised : kFrozen;
             try {
                 torch::jit::Module candidate = build(optimise);
-                if (const double d = difference(candidate); d > 1e-4 * scale) {
+                if (double d = 0.0; !withinTolerance(candidate, expected, &d)) {
                     report += "; " + name + ": logits differ by " + std::to_string(d);
                     continue;
                 }
@@ -498,7 +536,7 @@ const torch::jit::Module *Model::inferenceModule() const
             m_inferenceCopy = kModuleItself;
         const std::string measured = "speed against the module on 2 images" + report;
         if (!cachePath.empty())
-            writeChoice(cachePath, m_inferenceCopy, measured);
+            writeChoice(cachePath, m_inferenceCopy, measured, expected);
         m_inferenceCopy += " (" + measured + ")";
     });
     return m_frozen.get();

@@ -493,6 +493,62 @@ def forward(self, x):
             QVERIFY(model->module().parameters().size() > 0);
         }
     }
+
+    // The inference-copy choice is measured once per model file and cached with the module's
+    // logits on the probe; a later process builds the cached copy and checks it against those
+    // logits, and a cache whose logits do not match is measured again, never trusted.
+    void cachedInferenceCopyIsCheckedAgainstTheStoredLogits()
+    {
+        const std::string name = "resnet18_scripted.pt";
+        if (!test::haveFixture(name))
+            QSKIP("python fixtures absent (python3-torch not installed)");
+        QTemporaryDir cacheHome;
+        const QByteArray previous = qgetenv("XDG_CACHE_HOME");
+        qputenv("XDG_CACHE_HOME", cacheHome.path().toUtf8());
+        const std::string copies = cacheHome.path().toStdString() + "/heatlens/inference-copies";
+        auto status = [&] {
+            auto model = Model::load(test::fixture(name));
+            const auto &c = model->card();
+            torch::manual_seed(5);
+            const auto x = torch::randn({2, c.inputChannels, c.inputHeight, c.inputWidth});
+            const auto predicted = model->predict(x);
+            const auto expected = model->forward(x).detach();
+            if (!test::allClose(predicted, expected, 1e-4))
+                return "predictions differ: " + test::maxDifference(predicted, expected);
+            return model->inferenceCopyStatus();
+        };
+        const std::string first = status();
+        QVERIFY2(first.find("measured before") == std::string::npos, first.c_str());
+        std::vector<fs::path> files;
+        for (const auto &entry : fs::directory_iterator(copies))
+            files.push_back(entry.path());
+        QCOMPARE(files.size(), size_t(1));
+        const std::string written = test::readAll(files[0].string());
+        const std::string classes = std::to_string(Model::load(test::fixture(name))->numClasses());
+        const std::string tag = "\nprobe-logits " + classes + " ";
+        QVERIFY2(written.find(tag) != std::string::npos, written.c_str());
+
+        const std::string second = status();
+        QVERIFY2(second.find("measured before") != std::string::npos, second.c_str());
+        QVERIFY2(second.find("speed against the module") != std::string::npos, second.c_str());
+
+        // Stored logits that a copy does not reproduce: the choice is measured again.
+        if (second.rfind("the module itself", 0) != 0) {
+            std::string tampered = written.substr(0, written.find(tag) + tag.size() - 1);
+            for (int i = 0; i < std::stoi(classes); ++i)
+                tampered += " 1000";
+            test::writeBytes(files[0].string(), tampered + "\n");
+            const std::string third = status();
+            QVERIFY2(third.find("measured before") == std::string::npos, third.c_str());
+            // Measured again: the module's own logits are stored (the timings may differ).
+            const std::string rewritten = test::readAll(files[0].string());
+            QCOMPARE(rewritten.substr(rewritten.find(tag)), written.substr(written.find(tag)));
+        }
+        if (previous.isEmpty())
+            qunsetenv("XDG_CACHE_HOME");
+        else
+            qputenv("XDG_CACHE_HOME", previous);
+    }
 };
 
 QTEST_APPLESS_MAIN(ModelLoadingTest)
