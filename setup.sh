@@ -4,6 +4,8 @@
 #   ./setup.sh run     ./setup.sh test     (as root, or with sudo available)
 # Hardening modes, each in its own build folder:
 #   ./setup.sh asan           the whole suite under AddressSanitizer + UBSan (build-asan)
+#   ./setup.sh tsan           the JobRunner, thread and widget tests under ThreadSanitizer
+#                             (build-tsan; the demo zoo is trained by the normal build)
 #   ./setup.sh fuzz [SECONDS] libFuzzer on every parser of user files, SECONDS each (default
 #                             180), growing the corpus kept in tests/data/fuzz (build-fuzz)
 set -euo pipefail
@@ -13,6 +15,7 @@ MODE="${1:-run}"
 case "$MODE" in
   asan) DEFAULT_BUILD_DIR=build-asan ;;
   fuzz) DEFAULT_BUILD_DIR=build-fuzz ;;
+  tsan) DEFAULT_BUILD_DIR=build-tsan ;;
   *) DEFAULT_BUILD_DIR=build ;;
 esac
 BUILD_DIR="${HEATLENS_BUILD_DIR:-$DEFAULT_BUILD_DIR}"
@@ -55,6 +58,7 @@ build() {
   local options=(-DHEATLENS_WERROR="$werror") type="${HEATLENS_BUILD_TYPE:-Release}"
   case "$MODE" in
     asan) options+=(-DHEATLENS_SANITIZE=ON) type=Release ;;
+    tsan) options+=(-DHEATLENS_TSAN=ON) type=Release ;;
     fuzz) options+=(-DHEATLENS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++) type=RelWithDebInfo ;;
   esac
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then
@@ -104,6 +108,35 @@ run_asan_tests() {
   return $status
 }
 
+# The tests where threads meet: the JobRunner, the thread budget, and every widget test (each
+# runs jobs on the runner's worker and takes their results on the GUI thread). LibTorch, OpenMP
+# and Qt are not instrumented; their internals are ignored (ignore_noninstrumented_modules), and
+# every hand-off of ours goes through a std::mutex TSan sees (JobRunner::post).
+TSAN_TESTS=(
+  job_runner_supersedes_and_cancels
+  threads_follow_the_cpu_budget_and_reach_the_worker
+  main_window_shows_heatmap_for_demo_model
+  curves_panel_plots_deletion_and_insertion_for_the_explanation
+  sanity_view_shows_randomisation_steps_and_verdict
+  compare_grid_fills_every_cell_and_shows_agreement
+  viewer_stays_responsive_and_bounded
+)
+
+prepare_tsan() {
+  # The zoo is trained by the normal build: an instrumented trainer would take hours.
+  (MODE=test BUILD_DIR=build build --target heatlens-cli && prepare_demo)
+  build "${TSAN_TESTS[@]/#/test_}"
+}
+
+run_tsan_tests() {
+  local pattern
+  pattern="^($(IFS='|'; echo "${TSAN_TESTS[*]}"))\$"
+  log "running the JobRunner, thread and widget tests under ThreadSanitizer"
+  TSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/tsan.supp:ignore_noninstrumented_modules=1:second_deadlock_stack=1:halt_on_error=1" \
+    QT_QPA_PLATFORM=offscreen ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 \
+    --timeout 2400 -R "$pattern"
+}
+
 # Each fuzzer runs SECONDS on its kept corpus, two at a time; what it learns is merged back into
 # tests/data/fuzz/<target>/ (only inputs that add coverage) and every crashing input is saved
 # there as crash-*, which the normal suite replays (parsers_survive_their_fuzz_corpus).
@@ -143,6 +176,7 @@ case "$MODE" in
   run) build; prepare_demo; run_viewer ;;
   test) build; prepare_demo; run_tests ;;
   asan) build; prepare_demo; run_asan_tests ;;
+  tsan) prepare_tsan; run_tsan_tests ;;
   fuzz) build --target heatlens_fuzzers; run_fuzzers "${2:-180}" ;;
-  *) echo "usage: $0 run|test|asan|fuzz [seconds]" >&2; exit 2 ;;
+  *) echo "usage: $0 run|test|asan|tsan|fuzz [seconds]" >&2; exit 2 ;;
 esac

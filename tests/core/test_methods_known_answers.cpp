@@ -834,6 +834,35 @@ private Q_SLOTS:
         }
     }
 
+    void scoreCamScoresEveryAllZeroChannelWithOnePassOnAZeroImage()
+    {
+        // Channels 1 and 3 have zero weights, so they are zero everywhere: their masks are zero
+        // and their masked inputs the zero image, whose logits (no biases) are 0. The two of
+        // them cost one pass between them, and the map is the formula's with scores 0 there.
+        const auto w = torch::tensor({2.0f, 0.0f, -1.0f, 0.0f}).view({4, 1, 1, 1});
+        const auto v = torch::tensor({{1.0f, -2.0f, 0.5f, 3.0f}, {0.5f, 0.5f, 1.0f, -1.0f}});
+        auto model = wrap(convSumModule(w, torch::zeros({4}), v, ""), 1, 5, 6);
+        torch::manual_seed(16);
+        const auto x = torch::randn({1, 1, 5, 6}) + 0.3;
+        const auto a = w.view({1, 4, 1, 1}) * x;
+        for (int target = 0; target < 2; ++target) {
+            auto scores = torch::zeros({4});
+            for (int c : {0, 2}) {
+                const auto m = (a[0][c] - a[0][c].min()) / (a[0][c].max() - a[0][c].min());
+                scores[c] = (v[target] * w.view({4})).sum() * (x[0][0] * m).sum();
+            }
+            const auto weights = torch::softmax(scores, 0).view({1, 4, 1, 1});
+            const auto expected = torch::relu((weights * a).sum(1))[0];
+            for (const char *batch : {"1", "32"}) {
+                auto s =
+                    explain("score-cam", model, x, target, {{"layer", "conv"}, {"batch", batch}});
+                QVERIFY2(test::allClose(fromMap(s.map), expected, 1e-4),
+                         test::maxDifference(fromMap(s.map), expected).c_str());
+                QCOMPARE(s.forwardPasses, 1 + 1 + 2); // the tap, the zero image, 2 channels
+            }
+        }
+    }
+
     void multiLayerCamAveragesTheRectifiedScaledMapsOfEachLayer()
     {
         auto cu = std::make_shared<torch::jit::CompilationUnit>();
