@@ -1,11 +1,14 @@
 #include "ui/DatasetListModel.h"
 
+#include "ui/HandOff.h"
 #include "ui/ImageConvert.h"
 #include "ui/Session.h"
 
 #include <QPainter>
-#include <QPointer>
 #include <QThreadPool>
+
+#include <functional>
+#include <mutex>
 
 #include <opencv2/imgproc.hpp>
 
@@ -14,6 +17,10 @@ namespace heatlens::ui {
 namespace {
 
 constexpr int kThumb = 72;
+
+// The happens-before token of every thumbnail task (HandOff.h): a fixed address, so that the task
+// names it before it reads anything it was given.
+char thumbnailHandOff;
 
 QImage makeThumbnail(const cv::Mat &image)
 {
@@ -54,13 +61,44 @@ QImage filled(const QColor &color, const QString &text)
 
 } // namespace
 
+// Where the pool's tasks leave their thumbnails. The receiver is cleared under the mutex when
+// the model goes, so a task never wakes a model that is being destroyed (a QPointer checked on
+// the pool thread would not guarantee that), and one queued wake-up serves a whole batch.
+struct DatasetListModel::ThumbnailInbox
+{
+    struct Thumbnail
+    {
+        int row = 0;
+        int generation = 0;
+        QImage image;
+        bool ok = true;
+        QString problems;
+    };
+    std::mutex mutex;
+    QObject *receiver = nullptr;
+    bool scheduled = false;
+    std::vector<Thumbnail> thumbnails;
+
+    void deliver(Thumbnail thumbnail)
+    {
+        std::lock_guard lock(mutex);
+        thumbnails.push_back(std::move(thumbnail));
+        if (receiver && !scheduled) {
+            scheduled = true;
+            QMetaObject::invokeMethod(receiver, "takeThumbnails", Qt::QueuedConnection);
+        }
+    }
+};
+
 DatasetListModel::DatasetListModel(Session *session, QObject *parent)
     : QAbstractListModel(parent)
     , m_session(session)
     , m_thumbnails(4000)
     , m_placeholder(filled(QColor(70, 70, 70), QString()))
     , m_broken(filled(QColor(140, 40, 40), tr("unreadable")))
+    , m_inbox(std::make_shared<ThumbnailInbox>())
 {
+    m_inbox->receiver = this;
     connect(session, &Session::datasetChanged, this, &DatasetListModel::reset);
     connect(session, &Session::modelChanged, this, &DatasetListModel::reset);
     connect(session, &Session::predictionsChanged, this, [this] {
@@ -147,41 +185,55 @@ void DatasetListModel::requestThumbnail(int row) const
     if (m_loading.contains(row))
         return;
     m_loading.insert(row);
-    auto dataset = m_dataset;
-    const int generation = m_generation;
-    QPointer<DatasetListModel> self(const_cast<DatasetListModel *>(this));
-    QThreadPool::globalInstance()->start([dataset, row, generation, self] {
-        QImage thumb;
-        QString problems;
-        bool ok = true;
+    std::function<void()> task = [inbox = m_inbox, dataset = m_dataset, row,
+                                  generation = m_generation] {
+        acceptHandOff(&thumbnailHandOff);
+        ThumbnailInbox::Thumbnail done;
+        done.row = row;
+        done.generation = generation;
         try {
             const Sample sample = dataset->load(size_t(row));
-            thumb = makeThumbnail(sample.image);
+            done.image = makeThumbnail(sample.image);
             for (const auto &w : sample.warnings)
-                problems += (problems.isEmpty() ? QString() : QStringLiteral("\n")) +
-                            QString::fromStdString(w);
-            if (!problems.isEmpty())
-                thumb = marked(thumb);
+                done.problems += (done.problems.isEmpty() ? QString() : QStringLiteral("\n")) +
+                                 QString::fromStdString(w);
+            if (!done.problems.isEmpty())
+                done.image = marked(done.image);
         } catch (const std::exception &e) {
-            ok = false;
-            problems = QString::fromUtf8(e.what());
+            done.ok = false;
+            done.problems = QString::fromUtf8(e.what());
         }
-        if (!self)
-            return;
-        QMetaObject::invokeMethod(
-            self.data(),
-            [self, row, generation, thumb, ok, problems] {
-                if (!self || generation != self->m_generation)
-                    return;
-                self->m_loading.remove(row);
-                if (!problems.isEmpty())
-                    self->m_problems.insert(row, problems);
-                self->m_thumbnails.insert(row, new QImage(ok ? thumb : self->m_broken));
-                Q_EMIT self->dataChanged(self->index(row), self->index(row),
-                                         {Qt::DecorationRole, Qt::ToolTipRole, ProblemRole});
-            },
-            Qt::QueuedConnection);
-    });
+        inbox->deliver(std::move(done));
+    };
+    announceHandOff(&thumbnailHandOff);
+    QThreadPool::globalInstance()->start(std::move(task));
+}
+
+void DatasetListModel::takeThumbnails()
+{
+    std::vector<ThumbnailInbox::Thumbnail> thumbnails;
+    {
+        std::lock_guard lock(m_inbox->mutex);
+        thumbnails.swap(m_inbox->thumbnails);
+        m_inbox->scheduled = false;
+    }
+    for (auto &thumbnail : thumbnails) {
+        if (thumbnail.generation != m_generation)
+            continue;
+        const int row = thumbnail.row;
+        m_loading.remove(row);
+        if (!thumbnail.problems.isEmpty())
+            m_problems.insert(row, thumbnail.problems);
+        m_thumbnails.insert(row, new QImage(thumbnail.ok ? thumbnail.image : m_broken));
+        Q_EMIT dataChanged(index(row), index(row),
+                           {Qt::DecorationRole, Qt::ToolTipRole, ProblemRole});
+    }
+}
+
+DatasetListModel::~DatasetListModel()
+{
+    std::lock_guard lock(m_inbox->mutex);
+    m_inbox->receiver = nullptr;
 }
 
 } // namespace heatlens::ui

@@ -27,12 +27,16 @@ public:
     enum Role { LabelRole = Qt::UserRole + 1, PredictedRole, IdRole, ProblemRole };
 
     explicit DatasetListModel(Session *session, QObject *parent = nullptr);
+    ~DatasetListModel() override;
 
     int rowCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role) const override;
     QString labelName(int label) const;
 
 private:
+    struct ThumbnailInbox;
+    // Runs on the GUI thread: files the thumbnails the pool finished (ThumbnailInbox).
+    Q_INVOKABLE void takeThumbnails();
     void reset();
     QImage thumbnail(int row) const;
     void requestThumbnail(int row) const;
@@ -45,6 +49,8 @@ private:
     QImage m_placeholder;
     QImage m_broken;
     int m_generation = 0;
+    // Shared with the pool's tasks, which may outlive the model.
+    std::shared_ptr<ThumbnailInbox> m_inbox;
 };
 
 } // namespace heatlens::ui
