@@ -124,8 +124,8 @@ TSAN_TESTS=(
 
 prepare_tsan() {
   # The zoo is trained by the normal build: an instrumented trainer would take hours.
-  (MODE=test BUILD_DIR=build build --target heatlens-cli && prepare_demo)
-  build "${TSAN_TESTS[@]/#/test_}"
+  (MODE=test BUILD_DIR=build && build --target heatlens-cli && prepare_demo)
+  build --target "${TSAN_TESTS[@]/#/test_}"
 }
 
 run_tsan_tests() {
