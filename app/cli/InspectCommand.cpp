@@ -86,6 +86,7 @@ int runInspect(const std::vector<std::string> &argv)
     for (const auto &tap : attention)
         std::cout << "  " << tap << "\n";
     std::cout << "forward-only methods run on: " << model->inferenceCopyStatus() << "\n";
+    std::cout << "gradient batches run on: " << model->gradientCopyStatus() << "\n";
     std::cout << "threads: " << currentThreadSettings().describe() << "; " << cpuBudget().describe()
               << "\nlayers:\n";
     for (const auto &layer : model->layers())

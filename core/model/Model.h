@@ -61,8 +61,13 @@ public:
     torch::Tensor predict(const torch::Tensor &input) const;
     // How predict() runs, for inspect and benchmarks: "frozen, ..." or why not (builds the copy).
     std::string inferenceCopyStatus() const;
-    // Logits with autograd (for gradient methods); the module itself is not modified.
+    // Logits with autograd (for gradient methods); the module itself is not modified. A batch
+    // of more than one image (methods of many passes: Integrated Gradients, SmoothGrad, ...)
+    // runs on the gradient copy when there is one (see gradientCopyStatus); one image runs on
+    // the module, so a single pass never pays for building the copy.
     torch::Tensor forward(const torch::Tensor &input) const;
+    // How batches of forward() run, for inspect and benchmarks (builds the copy).
+    std::string gradientCopyStatus() const;
 
     std::vector<LayerInfo> layers() const;
     bool hasLayer(const std::string &path) const;
@@ -101,6 +106,7 @@ private:
     void validateAndComplete(const std::string &source);
     std::string findLastSpatialLayer() const;
     const torch::jit::Module *inferenceModule() const; // null when not usable
+    const torch::jit::Module *gradientModule() const;  // null when the module is used
 
     std::string m_path;
     std::string m_cacheKey;
@@ -115,6 +121,9 @@ private:
     mutable std::once_flag m_frozenOnce;
     mutable std::unique_ptr<torch::jit::Module> m_frozen;
     mutable std::string m_inferenceCopy;
+    mutable std::once_flag m_gradientOnce;
+    mutable std::unique_ptr<torch::jit::Module> m_gradientCopy;
+    mutable std::string m_gradientCopyStatus;
     mutable std::once_flag m_attentionOnce;
     mutable std::vector<std::string> m_attentionLayers;
 };

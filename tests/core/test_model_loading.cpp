@@ -7,6 +7,7 @@
 
 #include <QTest>
 
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/script.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -497,6 +498,38 @@ def forward(self, x):
     // The inference-copy choice is measured once per model file and cached with the module's
     // logits on the probe; a later process builds the cached copy and checks it against those
     // logits, and a cache whose logits do not match is measured again, never trusted.
+    void gradientBatchesOnTheCopyGiveTheModulesGradients()
+    {
+        const std::string name = "resnet18_traced.pt";
+        if (!test::haveFixture(name))
+            QSKIP("python fixtures absent (python3-torch not installed)");
+        auto model = Model::load(test::fixture(name));
+        const auto &c = model->card();
+        torch::manual_seed(6);
+        const auto x = torch::randn({3, c.inputChannels, c.inputHeight, c.inputWidth});
+        auto gradientOf = [&](auto &&run) {
+            auto input = x.clone().requires_grad_(true);
+            auto score = run(input).select(1, 2).sum();
+            return torch::autograd::grad({score}, {input})[0];
+        };
+        const auto viaModel =
+            gradientOf([&](const torch::Tensor &in) { return model->forward(in); });
+        torch::jit::Module module = model->module().clone();
+        const auto viaModule =
+            gradientOf([&](const torch::Tensor &in) { return module.forward({in}).toTensor(); });
+        QVERIFY2((viaModel - viaModule).norm().item<double>() <=
+                     1e-2 * viaModule.norm().item<double>(),
+                 test::maxDifference(viaModel, viaModule).c_str());
+        const std::string status = model->gradientCopyStatus();
+        QVERIFY2(status.rfind("frozen, channels-last input", 0) == 0 ||
+                     status.rfind("the module itself", 0) == 0,
+                 status.c_str());
+        // Nothing to fold: no copy is built or timed.
+        auto plain = Model::load(test::fixture("tiny_vit_like.pt"));
+        QVERIFY2(plain->gradientCopyStatus().find("no batch norm to fold") != std::string::npos,
+                 plain->gradientCopyStatus().c_str());
+    }
+
     void cachedInferenceCopyIsCheckedAgainstTheStoredLogits()
     {
         const std::string name = "resnet18_scripted.pt";
@@ -510,7 +543,8 @@ def forward(self, x):
             auto model = Model::load(test::fixture(name));
             const auto &c = model->card();
             torch::manual_seed(5);
-            const auto x = torch::randn({2, c.inputChannels, c.inputHeight, c.inputWidth});
+            // One image: forward() on a batch would build (and cache) the gradient copy too.
+            const auto x = torch::randn({1, c.inputChannels, c.inputHeight, c.inputWidth});
             const auto predicted = model->predict(x);
             const auto expected = model->forward(x).detach();
             if (!test::allClose(predicted, expected, 1e-4))
