@@ -5,6 +5,9 @@
 #include "core/explain/MethodSupport.h"
 #include "core/model/LayerTap.h"
 
+#include <algorithm>
+#include <cstdio>
+
 namespace heatlens {
 
 namespace {
@@ -12,6 +15,64 @@ namespace {
 std::string channelsDone(int64_t done, int64_t total)
 {
     return std::to_string(done) + "/" + std::to_string(total) + " channels";
+}
+
+ParamSpec massParam()
+{
+    return {"mass",
+            "Activation mass scored",
+            ParamType::Double,
+            1.0,
+            0.01,
+            1.0,
+            {},
+            "1 scores every channel (exact). Below 1 an approximation: only the most active "
+            "channels (by summed |activation|), together holding this fraction of the layer's "
+            "activation, get a pass; the others get no weight, and the explanation says so."};
+}
+
+// The channels that get a pass: all of them, or (mass < 1) the fewest, most active first, whose
+// summed |activation| reaches `mass` of the layer's. Skipping is an approximation: it is
+// labelled in the explanation's warnings and stats, never silent.
+std::vector<int64_t> channelsToScore(const torch::Tensor &activations, double mass,
+                                     const std::string &layer, Explanation &out)
+{
+    const int64_t k = activations.size(1);
+    std::vector<int64_t> chosen;
+    if (mass >= 1.0) {
+        for (int64_t c = 0; c < k; ++c)
+            chosen.push_back(c);
+    } else {
+        torch::InferenceMode inference;
+        const auto sums = activations[0].abs().flatten(1).sum(1).to(torch::kDouble).contiguous();
+        const double *m = sums.data_ptr<double>();
+        std::vector<int64_t> order(static_cast<size_t>(k));
+        for (int64_t c = 0; c < k; ++c)
+            order[size_t(c)] = c;
+        std::stable_sort(order.begin(), order.end(),
+                         [m](int64_t a, int64_t b) { return m[a] > m[b]; });
+        double total = 0.0, covered = 0.0;
+        for (int64_t c = 0; c < k; ++c)
+            total += m[c];
+        for (int64_t c : order) {
+            if (total > 0.0 && covered >= mass * total)
+                break;
+            chosen.push_back(c);
+            covered += m[c];
+        }
+        if (int64_t(chosen.size()) < k) {
+            char line[200];
+            std::snprintf(line, sizeof line,
+                          "approximate: %d of %d channels of %s scored (the most active, %.1f%% "
+                          "of its activation); the others get no weight (mass = 1 scores all)",
+                          int(chosen.size()), int(k), layer.c_str(), 100.0 * covered / total);
+            out.warnings.push_back(line);
+        }
+        std::sort(chosen.begin(), chosen.end());
+    }
+    out.stats["channels_scored"] += double(chosen.size());
+    out.stats["channels"] += double(k);
+    return chosen;
 }
 
 // Wang et al. 2020, as pytorch-grad-cam computes it: every channel, upsampled to the input and
@@ -29,7 +90,7 @@ public:
     }
     std::vector<ParamSpec> params() const override
     {
-        return {camLayerParam(), batchParam("Masked images")};
+        return {camLayerParam(), batchParam("Masked images"), massParam()};
     }
 
 protected:
@@ -38,8 +99,11 @@ protected:
     torch::Tensor layerMap(const ExplainRequest &request, const CamLayer &layer,
                            const JobContext &ctx, Explanation &out) const override
     {
-        const auto &a = layer.activations; // [1, K, h, w]
-        const int64_t k = a.size(1);
+        // [1, K, h, w], or only the channels that get a pass (mass < 1: an approximation)
+        const auto scored =
+            channelsToScore(layer.activations, request.params.getDouble("mass"), layer.path, out);
+        const int64_t k = int64_t(scored.size());
+        const auto a = layer.activations.index_select(1, torch::tensor(scored, torch::kLong));
         const int batch = request.params.getInt("batch");
         const auto &x = request.input;
         std::vector<float> scores(size_t(k), 0.0f);
@@ -106,7 +170,7 @@ public:
     }
     std::vector<ParamSpec> params() const override
     {
-        return {camLayerParam(), batchParam("Ablated copies")};
+        return {camLayerParam(), batchParam("Ablated copies"), massParam()};
     }
 
 protected:
@@ -118,6 +182,10 @@ protected:
         const ScaledLayerForward forward(request.model->module(), layer.path);
         const auto &a = layer.activations;
         const int64_t k = a.size(1);
+        // Channels zeroed one per pass: all, or the most active (mass < 1: an approximation;
+        // the others keep a drop, and so a weight, of 0).
+        const auto scored = channelsToScore(a, request.params.getDouble("mass"), layer.path, out);
+        const auto count = int64_t(scored.size());
         // Channels are dimension 1 of a spatial output, the last of transformer tokens.
         const bool tokens = layer.output.dim() == 3;
         const int batch = request.params.getInt("batch");
@@ -127,20 +195,20 @@ protected:
             forward.run(x, torch::ones({1})).select(1, request.target).item<float>();
         out.forwardPasses += 1;
         std::vector<float> drops(size_t(k), 0.0f);
-        for (int64_t begin = 0; begin < k; begin += batch) {
+        for (int64_t begin = 0; begin < count; begin += batch) {
             ctx.throwIfCancelled();
-            const int64_t end = std::min(k, begin + batch), n = end - begin;
+            const int64_t end = std::min(count, begin + batch), n = end - begin;
             auto scale = torch::ones({n, k});
             for (int64_t i = 0; i < n; ++i)
-                scale[i][begin + i] = 0.0f;
+                scale[i][scored[size_t(begin + i)]] = 0.0f;
             scale = tokens ? scale.view({n, 1, k}) : scale.view({n, k, 1, 1});
             const auto logits = forward.run(x.expand({n, -1, -1, -1}).contiguous(), scale)
                                     .select(1, request.target)
                                     .contiguous();
             out.forwardPasses += int(n);
             for (int64_t i = 0; i < n; ++i)
-                drops[size_t(begin + i)] = reference - logits.data_ptr<float>()[i];
-            ctx.report(double(end) / double(k), channelsDone(end, k));
+                drops[size_t(scored[size_t(begin + i)])] = reference - logits.data_ptr<float>()[i];
+            ctx.report(double(end) / double(count), channelsDone(end, count));
         }
         // pytorch-grad-cam's relative drop (a negative target logit flips the weights' signs,
         // as there); a logit of 0 leaves the drops themselves.

@@ -863,6 +863,61 @@ private Q_SLOTS:
         }
     }
 
+    void perChannelCamsBelowFullMassScoreOnlyTheMostActiveChannelsAndSaySo()
+    {
+        // x > 0, so channel k's activation mass is |w_k| sum(x): shares 1 : 0.5 : 3 : 0.25 of
+        // 4.75. mass = 0.8 needs the two most active (84% of it); channels 1 and 3 get no
+        // pass and no weight: the formulas over channels {0, 2} only, labelled approximate.
+        const auto w = torch::tensor({-1.0f, 0.5f, 3.0f, 0.25f}).view({4, 1, 1, 1});
+        const auto v = torch::tensor({{1.0f, -2.0f, 0.5f, 3.0f}, {0.5f, 0.5f, 0.2f, -1.0f}});
+        auto model = wrap(convSumModule(w, torch::zeros({4}), v, ""), 1, 5, 6);
+        torch::manual_seed(17);
+        const auto x = torch::rand({1, 1, 5, 6}) + 0.5;
+        const auto a = w.view({1, 4, 1, 1}) * x;
+        const std::vector<int64_t> kept{0, 2};
+        const auto ak = a.index_select(1, torch::tensor(kept));
+        for (int target = 0; target < 2; ++target) {
+            auto scores = torch::zeros({2});
+            for (int i = 0; i < 2; ++i) {
+                const auto c = ak[0][i];
+                const auto m = (c - c.min()) / (c.max() - c.min());
+                scores[i] = (v[target] * w.view({4})).sum() * (x[0][0] * m).sum();
+            }
+            const auto scoreCam =
+                torch::relu((torch::softmax(scores, 0).view({1, 2, 1, 1}) * ak).sum(1))[0];
+            const auto logit = (v[target] * a.sum({2, 3})[0]).sum();
+            const auto drops = v[target].index_select(0, torch::tensor(kept)) * ak.sum({2, 3})[0];
+            const auto ablationCam =
+                torch::relu(((drops / logit).view({1, 2, 1, 1}) * ak).sum(1))[0];
+            for (const char *id : {"score-cam", "ablation-cam"}) {
+                auto e = explain(id, model, x, target,
+                                 {{"layer", "conv"}, {"batch", "3"}, {"mass", "0.8"}});
+                const auto &expected = std::string(id) == "score-cam" ? scoreCam : ablationCam;
+                QVERIFY2(expected.max().item<float>() > 0.1f,
+                         (std::string(id) + " target " + std::to_string(target) + ": all zero")
+                             .c_str()); // not the ReLU's all-zero map
+                QVERIFY2(test::allClose(fromMap(e.map), expected, 1e-4),
+                         (std::string(id) + ": " + test::maxDifference(fromMap(e.map), expected))
+                             .c_str());
+                QCOMPARE(e.forwardPasses, 1 + (std::string(id) == "ablation-cam" ? 1 : 0) + 2);
+                QCOMPARE(e.stats.at("channels_scored"), 2.0);
+                QCOMPARE(e.stats.at("channels"), 4.0);
+                QVERIFY(!e.warnings.empty());
+                QVERIFY2(test::contains(e.warnings[0], "approximate: 2 of 4 channels of conv") &&
+                             test::contains(e.warnings[0], "84.2%"),
+                         e.warnings[0].c_str());
+                // The default scores every channel and says nothing.
+                auto exact = explain(id, model, x, target, {{"layer", "conv"}});
+                QCOMPARE(exact.stats.at("channels_scored"), 4.0);
+                QVERIFY(exact.warnings.empty());
+                QVERIFY2(!test::allClose(fromMap(exact.map), expected, 1e-3),
+                         (std::string(id) + " target " + std::to_string(target) + ": " +
+                          test::maxDifference(fromMap(exact.map), expected))
+                             .c_str());
+            }
+        }
+    }
+
     void multiLayerCamAveragesTheRectifiedScaledMapsOfEachLayer()
     {
         auto cu = std::make_shared<torch::jit::CompilationUnit>();
