@@ -107,6 +107,11 @@ void ExplainView::onExplanationReady()
         text += tr("; layer %1").arg(QString::fromStdString(e.layer));
     for (const auto &[name, value] : e.stats)
         text += QStringLiteral("; %1 %2").arg(QString::fromStdString(name)).arg(value, 0, 'g', 4);
+    // What the method says about its own result (an approximation, a large completeness gap)
+    // stays beside the map, not only in the log.
+    for (const auto &w : e.warnings)
+        text += QStringLiteral("<br><span style=\"color:#b35c00\">%1</span>")
+                    .arg(QString::fromStdString(w).toHtmlEscaped());
     m_info->setText(text);
 }
 

@@ -25,6 +25,7 @@ public:
     HeatmapView *heatmap() const { return m_view; }
     QComboBox *colorMapBox() const { return m_colorMap; }
     QSlider *opacitySlider() const { return m_opacity; }
+    QLabel *infoLabel() const { return m_info; }
 
 private:
     void onSampleChanged();

@@ -54,11 +54,12 @@ MethodPanel::MethodPanel(Session *session, QWidget *parent)
 void MethodPanel::rebuildForm()
 {
     const Method &method = MethodRegistry::instance().get(m_session->methodId().toStdString());
-    // Parameter edits also signal methodChanged; the form already shows them, and rebuilding
-    // would delete the editor that is emitting.
+    // The form's own edits also signal methodChanged; the form already shows them, and
+    // rebuilding would delete the editor that is emitting. Parameters set from elsewhere
+    // (Session::setParams) rebuild it, so it never shows other values than those explained.
     const QString key = m_session->methodId() + QLatin1Char('|') +
                         (m_session->model() ? qs(m_session->model()->cacheKey()) : QString());
-    if (key == m_builtFor)
+    if (key == m_builtFor && m_committing)
         return;
     m_builtFor = key;
     {
@@ -86,6 +87,7 @@ void MethodPanel::rebuildForm()
     const Params values = m_session->params();
     for (const auto &spec : method.params()) {
         QWidget *editor = editorFor(spec, values.get(spec.name));
+        editor->setObjectName(QStringLiteral("param-") + qs(spec.name));
         editor->setToolTip(qs(spec.help));
         if (spec.type == ParamType::Layer)
             m_form->addRow(new QLabel(
@@ -202,7 +204,9 @@ void MethodPanel::commit(const std::string &name, const ParamValue &value)
 {
     Params params = m_session->params();
     params.set(name, value);
+    m_committing = true;
     m_session->setParams(params);
+    m_committing = false;
 }
 
 } // namespace heatlens::ui

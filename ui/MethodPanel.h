@@ -40,7 +40,8 @@ private:
     QWidget *m_formHost;
     QFormLayout *m_form;
     QTreeWidget *m_layers = nullptr;
-    QString m_builtFor; // method id + model the form was built for
+    QString m_builtFor;        // method id + model the form was built for
+    bool m_committing = false; // inside commit(): the session's change is the form's own
 };
 
 } // namespace heatlens::ui

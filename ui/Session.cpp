@@ -169,14 +169,17 @@ void Session::requestExplanation()
     const int index = m_index;
     m_partialMap = cv::Mat();
     Q_EMIT explanationStarted();
+    const QString what = tr("%1 on %2").arg(m_methodId, sampleId());
     JobRunner::Job request{
         QStringLiteral("explain"),
-        tr("%1 on %2").arg(m_methodId, sampleId()),
+        what,
         [job](const JobContext &ctx) -> std::any { return runExplain(job, ctx); },
         this,
-        [this, key, index](std::any r) {
+        [this, key, index, what](std::any r) {
             auto outcome = take<ExplainOutcome>(r);
             storeOutcome(key, outcome);
+            for (const auto &w : outcome.explanation.warnings) // once per computed result
+                Q_EMIT warning(what + QStringLiteral(": ") + QString::fromStdString(w));
             if (size_t(index) < m_predictions.size())
                 m_predictions[size_t(index)] = outcome.prediction.predicted;
             if (index == m_index) {

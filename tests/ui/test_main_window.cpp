@@ -13,6 +13,7 @@
 #include <QAction>
 #include <QComboBox>
 #include <QDockWidget>
+#include <QDoubleSpinBox>
 #include <QLabel>
 #include <QListView>
 #include <QSignalSpy>
@@ -100,6 +101,41 @@ private Q_SLOTS:
         session->setTarget(second);
         QTRY_VERIFY_WITH_TIMEOUT(
             session->outcome() && session->outcome()->explanation.target == second, kTimeout);
+    }
+
+    void anApproximateScoreCamSaysSoBesideTheMapAndInTheLog()
+    {
+        MainWindow window;
+        window.show();
+        Session *session = window.session();
+        QSignalSpy warnings(session, &Session::warning);
+        window.openDemo();
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
+        session->setMethod(QStringLiteral("score-cam"));
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome() &&
+                                     session->outcome()->explanation.methodId == "score-cam",
+                                 kTimeout);
+        auto *info = window.explainView()->infoLabel();
+        QVERIFY2(!info->text().contains("approximate"), qPrintable(info->text()));
+        const int before = int(warnings.count());
+        heatlens::Params params = session->params();
+        params.set("mass", 0.5);
+        session->setParams(params);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            session->outcome() && !session->outcome()->explanation.warnings.empty(), kTimeout);
+        const auto &e = session->outcome()->explanation;
+        QVERIFY(e.stats.at("channels_scored") < e.stats.at("channels"));
+        QTRY_VERIFY(info->text().contains("approximate: "));
+        // The form shows the parameters that were explained, wherever they were set.
+        auto *mass =
+            window.methodPanel()->findChild<QDoubleSpinBox *>(QStringLiteral("param-mass"));
+        QVERIFY(mass != nullptr);
+        QCOMPARE(mass->value(), 0.5);
+        bool logged = false;
+        for (int i = before; i < warnings.count(); ++i)
+            logged = logged || warnings.at(i).at(0).toString().contains("approximate: ");
+        QVERIFY2(logged, "the approximation was not logged");
+        window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-approximate-score-cam.png");
     }
 
     void arrowKeysMoveThroughTheDataset()
