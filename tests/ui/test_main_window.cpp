@@ -226,7 +226,7 @@ private Q_SLOTS:
                                  kTimeout);
         QCOMPARE(session->outcome()->explanation.layer, std::string("blocks.3.attn.softmax"));
         QVERIFY(overlayVariation(window.explainView()->heatmap()->overlayImage()) > 0.2);
-        window.grab().save(QStringLiteral("test-attention-relevance.png"));
+        window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-attention-relevance.png");
     }
 
     void featureGroupDemoShowsItsExactGroupWeights()
