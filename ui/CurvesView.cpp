@@ -567,10 +567,16 @@ void CurvesView::redraw()
     m_plot->setNotAntialiasedElements(m_complete ? QCP::aeNone : QCP::aePlottables);
     QElapsedTimer drawing;
     drawing.start();
-    drawCurves(m_plot, m_series, m_logit->isChecked(), title(), featureName());
-    // The next streamed redraw waits at least three times as long as this one took, so the
-    // GUI thread stays free at least three quarters of the time however heavy the plot is.
-    m_redrawSoon.setInterval(std::max(33, int(3 * drawing.elapsed())));
+    // One queued replot per pass of the event loop (updatePreview below asks for it too), not
+    // an immediate one inside this handler followed by another: the longest block of the GUI
+    // thread is then either building the graphs or drawing them, not both.
+    drawCurves(m_plot, m_series, m_logit->isChecked(), title(), featureName(),
+               QCustomPlot::rpQueuedReplot);
+    // The next streamed redraw waits at least three times as long as this one took (building
+    // plus the last replot), so the GUI thread stays free at least three quarters of the time
+    // however heavy the plot is.
+    const double cost = double(drawing.elapsed()) + m_plot->replotTime();
+    m_redrawSoon.setInterval(std::max(33, int(3 * cost)));
     m_pin->setEnabled(hasCurrent);
     m_clearPins->setEnabled(!m_pins.empty());
     m_export->setEnabled(!m_series.empty());

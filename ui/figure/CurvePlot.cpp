@@ -132,7 +132,7 @@ bool fitLegend(QCustomPlot *plot)
 }
 
 void drawCurves(QCustomPlot *plot, const std::vector<CurveSeries> &series, bool logit,
-                const QString &title, const QString &features)
+                const QString &title, const QString &features, QCustomPlot::RefreshPriority refresh)
 {
     placeLegendBelow(plot);
     setTitle(plot, title);
@@ -157,7 +157,7 @@ void drawCurves(QCustomPlot *plot, const std::vector<CurveSeries> &series, bool 
     plot->yAxis->setRange(yRange(series, logit));
     plot->legend->setVisible(!series.empty());
     fitLegend(plot);
-    plot->replot();
+    plot->replot(refresh);
 }
 
 void saveCurvePlot(const std::vector<CurveSeries> &series, bool logit, const QString &title,

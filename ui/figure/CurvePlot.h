@@ -47,9 +47,11 @@ QString curveLegendText(const CurveSeries &series, bool logit);
 // line are left alone): x is the fraction of `features` perturbed in [0, 1], y the target
 // probability in [0, 1] or the target logit (range fitted to the data); axis labels
 // "fraction of pixels perturbed" and "target probability" / "target logit"; the legend under the
-// axes (see fitLegend); `title`, when not empty, above them. Replots.
+// axes (see fitLegend); `title`, when not empty, above them. Replots now, or (a widget that
+// streams: rpQueuedReplot) once in the next event-loop pass, after the caller's own changes.
 void drawCurves(QCustomPlot *plot, const std::vector<CurveSeries> &series, bool logit,
-                const QString &title = {}, const QString &features = QStringLiteral("pixels"));
+                const QString &title = {}, const QString &features = QStringLiteral("pixels"),
+                QCustomPlot::RefreshPriority refresh = QCustomPlot::rpRefreshHint);
 
 // Lays the legend out two entries a row (a method's deletion and insertion side by side) when two
 // of its widest entries fit in the plot's width, else one a row; drawCurves calls it, a widget
