@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <numeric>
 
 namespace heatlens {
 
@@ -40,20 +41,18 @@ std::vector<int64_t> channelsToScore(const torch::Tensor &activations, double ma
     const int64_t k = activations.size(1);
     std::vector<int64_t> chosen;
     if (mass >= 1.0) {
-        for (int64_t c = 0; c < k; ++c)
-            chosen.push_back(c);
+        chosen.resize(size_t(k));
+        std::iota(chosen.begin(), chosen.end(), int64_t(0));
     } else {
         torch::InferenceMode inference;
         const auto sums = activations[0].abs().flatten(1).sum(1).to(torch::kDouble).contiguous();
         const double *m = sums.data_ptr<double>();
         std::vector<int64_t> order(static_cast<size_t>(k));
-        for (int64_t c = 0; c < k; ++c)
-            order[size_t(c)] = c;
+        std::iota(order.begin(), order.end(), int64_t(0));
         std::stable_sort(order.begin(), order.end(),
                          [m](int64_t a, int64_t b) { return m[a] > m[b]; });
-        double total = 0.0, covered = 0.0;
-        for (int64_t c = 0; c < k; ++c)
-            total += m[c];
+        const double total = std::accumulate(m, m + k, 0.0);
+        double covered = 0.0;
         for (int64_t c : order) {
             if (total > 0.0 && covered >= mass * total)
                 break;

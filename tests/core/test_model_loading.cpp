@@ -495,9 +495,8 @@ def forward(self, x):
         }
     }
 
-    // The inference-copy choice is measured once per model file and cached with the module's
-    // logits on the probe; a later process builds the cached copy and checks it against those
-    // logits, and a cache whose logits do not match is measured again, never trusted.
+    // Batches of forward() may run on the frozen channels-last copy: their input gradients are
+    // the module's (within 1% in L2), and a model without batch norms keeps the module.
     void gradientBatchesOnTheCopyGiveTheModulesGradients()
     {
         const std::string name = "resnet18_traced.pt";
@@ -530,6 +529,9 @@ def forward(self, x):
                  plain->gradientCopyStatus().c_str());
     }
 
+    // The inference-copy choice is measured once per model file and cached with the module's
+    // logits on the probe; a later process builds the cached copy and checks it against those
+    // logits, and a cache whose logits do not match is measured again, never trusted.
     void cachedInferenceCopyIsCheckedAgainstTheStoredLogits()
     {
         const std::string name = "resnet18_scripted.pt";
