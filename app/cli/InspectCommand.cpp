@@ -4,6 +4,7 @@
 #include "core/explain/MethodRegistry.h"
 #include "core/model/Model.h"
 #include "core/model/Threads.h"
+#include "core/model/TorchRuntime.h"
 
 #include <iostream>
 
@@ -88,7 +89,8 @@ int runInspect(const std::vector<std::string> &argv)
     std::cout << "forward-only methods run on: " << model->inferenceCopyStatus() << "\n";
     std::cout << "gradient batches run on: " << model->gradientCopyStatus() << "\n";
     std::cout << "threads: " << currentThreadSettings().describe() << "; " << cpuBudget().describe()
-              << "\nlayers:\n";
+              << "\n"
+              << describeMallocPages() << "\nlayers:\n";
     for (const auto &layer : model->layers())
         std::cout << std::string(size_t(2 + 2 * layer.depth), ' ') << layer.path << "  ("
                   << layer.type << ")\n";

@@ -2,6 +2,8 @@
 
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
+#include <string>
+
 namespace heatlens {
 
 // TorchScript's profiling executor specialises graphs over the first calls and may rewrite them
@@ -26,6 +28,12 @@ namespace heatlens {
 // otherwise maps and unmaps every tensor-sized block, and the page faults cost more than the
 // arithmetic (demo training measured 2.6x slower, two thirds of it in the kernel).
 void configureProcessForTensors();
+
+// Whether glibc's malloc backs its heap with transparent huge pages in this process: the
+// launchers (app/launch) start the programs with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, which
+// spares the first gradient pass a page fault per 4 KiB. "malloc: huge pages (...)" or
+// "malloc: 4 KiB pages (...)", with the reason, for `inspect` and the log.
+std::string describeMallocPages();
 
 } // namespace heatlens
 

@@ -14,14 +14,16 @@
 namespace heatlens::bench {
 
 // Benchmarks run the way the programs do: the launchers (app/launch) set OMP_WAIT_POLICY
-// before the OpenMP runtime is loaded, so a benchmark started without it re-executes itself
-// once with it; then threads are configured as heatlens-cli does and printed.
+// before the OpenMP runtime is loaded and malloc's huge pages (GLIBC_TUNABLES) before the
+// dynamic loader starts, so a benchmark started without them re-executes itself once; then threads
+// are configured as heatlens-cli does and printed.
 inline void runLikeThePrograms(char **argv)
 {
-    if (!std::getenv("OMP_WAIT_POLICY")) {
-        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    if (!std::getenv("OMP_WAIT_POLICY") || !std::getenv("GLIBC_TUNABLES")) {
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+        setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 0);
         execv("/proc/self/exe", argv);
-        std::perror("re-executing with OMP_WAIT_POLICY=PASSIVE"); // and go on as we are
+        std::perror("re-executing with OMP_WAIT_POLICY and GLIBC_TUNABLES"); // go on as we are
     }
     configureProcessForTensors();
     std::printf("threads: %s; %s\n", configureThreads(0).describe().c_str(),

@@ -349,6 +349,17 @@ private Q_SLOTS:
                  qPrintable(automatic.out));
         // The launcher lets idle OpenMP threads sleep, unless the environment says otherwise.
         QVERIFY2(automatic.out.contains("idle OpenMP threads sleep"), qPrintable(automatic.out));
+        // ... and starts it with malloc on huge pages where the kernel has them, saying so.
+        QFile thp("/sys/kernel/mm/transparent_hugepage/enabled");
+        const bool thpOff = thp.open(QIODevice::ReadOnly) && thp.readAll().contains("[never]");
+        QVERIFY2(automatic.out.contains(thpOff ? "malloc: 4 KiB pages (glibc.malloc.hugetlb is set"
+                                               : "malloc: huge pages (GLIBC_TUNABLES="),
+                 qPrintable(automatic.out));
+        QProcessEnvironment ownTunables = QProcessEnvironment::systemEnvironment();
+        ownTunables.insert("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0");
+        Run declined = cli({"inspect", "--model", model}, ownTunables); // the user's choice stands
+        QVERIFY2(declined.out.contains("malloc: 4 KiB pages (GLIBC_TUNABLES does not ask"),
+                 qPrintable(declined.out));
         Run one = cli({"inspect", "--threads", "1", "--model", model});
         QVERIFY2(one.out.contains("threads: 1 thread (as set)"), qPrintable(one.out));
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
