@@ -38,6 +38,12 @@ constexpr size_t kCurveCapacity = 48;
 constexpr size_t kMapCapacity = 64;
 constexpr uint64_t kRandomSeed = 0;
 constexpr int kPreviewSize = 240;
+// Above this many points in the plot (all curves at the chosen steps), lines are drawn 1 pixel
+// wide, which Qt's cosmetic stroker draws several times faster than 2-pixel lines, so that one
+// replot stays within a frame (16 ms). Measured offscreen at the tab's size
+// (tests/bench/bench_curve_plot): 6 curves x 101 points at 2 px, antialiased, 8 ms; 44 x 501 at
+// 2 px 109 ms (40 ms while streaming, not antialiased), at 1 px 5 ms.
+constexpr int kWideLinePoints = 1000;
 const char *const kRandomId = "random";
 
 QString qs(const std::string &s)
@@ -562,6 +568,9 @@ void CurvesView::redraw()
         }
     }
     m_complete = m_complete && !m_series.empty();
+    const int points = int(m_series.size()) * (m_steps->value() + 1);
+    for (CurveSeries &series : m_series)
+        series.width = points > kWideLinePoints ? 1.0 : 2.0;
     // While points stream, lines are drawn without antialiasing (half the cost of a replot of
     // many dense curves); the finished plot is drawn smooth.
     m_plot->setNotAntialiasedElements(m_complete ? QCP::aeNone : QCP::aePlottables);

@@ -136,12 +136,20 @@ void drawCurves(QCustomPlot *plot, const std::vector<CurveSeries> &series, bool 
 {
     placeLegendBelow(plot);
     setTitle(plot, title);
-    plot->clearGraphs();
-    for (const auto &s : series) {
-        QCPGraph *graph = plot->addGraph();
+    // A streaming plot redraws many times with the same series: its graphs (and their legend
+    // items) are kept and only their data, names and pens replaced.
+    if (plot->graphCount() != int(series.size())) {
+        plot->clearGraphs();
+        for (size_t i = 0; i < series.size(); ++i)
+            plot->addGraph();
+    }
+    for (size_t i = 0; i < series.size(); ++i) {
+        const CurveSeries &s = series[i];
+        QCPGraph *graph = plot->graph(int(i));
         graph->setName(curveLegendText(s, logit));
         QPen pen(s.colour);
-        pen.setWidthF(2.0);
+        pen.setWidthF(s.width);
+        pen.setCosmetic(s.width <= 1.0);
         pen.setStyle(s.style);
         graph->setPen(pen);
         const auto &y = logit ? s.curve.logits : s.curve.probabilities;

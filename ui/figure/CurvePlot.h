@@ -31,7 +31,10 @@ struct CurveSeries
     heatlens::Curve curve; // may hold only the points computed so far (see partial)
     QColor colour;
     Qt::PenStyle style = Qt::SolidLine; // the Curves tab: deletion solid, insertion dashed
-    bool partial = false;               // still streaming: the legend says so instead of an AUC
+    // Line width in pixels. Lines of 1 pixel or less are drawn by Qt's fast cosmetic stroker;
+    // wider ones are outlined and filled, several times slower for dense curves.
+    double width = 2.0;
+    bool partial = false; // still streaming: the legend says so instead of an AUC
 };
 
 // A fixed palette of distinguishable colours (Tableau 10 without its grey), cycling after 9.
