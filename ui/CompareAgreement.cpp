@@ -1,12 +1,8 @@
 #include "ui/CompareView.h"
 
-#include "core/data/Dataset.h"
-#include "core/explain/MethodRegistry.h"
 #include "core/model/Preprocess.h"
-#include "core/model/Zoo.h"
 #include "ui/CompareNames.h"
 #include "ui/CompareWidgets.h"
-#include "ui/JobRunner.h"
 #include "ui/Session.h"
 
 #include <QCheckBox>
@@ -56,32 +52,16 @@ QString shortName(const QString &name)
 
 } // namespace compare
 
-void CompareView::setComplete(bool complete)
-{
-    m_complete = complete;
-    if (!complete)
-        m_matrix->setMatrix(AgreementMatrix{});
-}
-
-std::optional<Agreement> CompareView::agreementOf(int cellA, int cellB) const
-{
-    const int n = m_grid->rowCount() * m_grid->columnCount();
-    if (!m_complete || cellA == cellB || cellA < 0 || cellB < 0 || cellA >= n || cellB >= n ||
-        m_agreements.pairs.size() != size_t(n * (n - 1) / 2))
-        return std::nullopt;
-    return m_agreements.pairs[pairIndex(size_t(cellA), size_t(cellB), size_t(n))];
-}
-
 QString CompareView::cellName(int index) const
 {
     const int columns = m_grid->columnCount();
-    return qs(m_rows[size_t(index / columns)].model->displayName()) + QStringLiteral(" / ") +
-           methodName(m_methods[index % columns].toStdString());
+    return qs(m_document->models()[size_t(index / columns)]->displayName()) +
+           QStringLiteral(" / ") + methodName(m_document->methods()[index % columns].toStdString());
 }
 
 QString CompareView::agreementText(int a, int b) const
 {
-    const auto agreement = agreementOf(a, b);
+    const auto agreement = m_document->agreementOf(a, b);
     if (!agreement)
         return {};
     QStringList parts;
@@ -99,15 +79,15 @@ QString CompareView::agreementText(int a, int b) const
 
 void CompareView::updateMatrix()
 {
-    if (!m_complete)
+    if (!m_document->isComplete())
         return;
     const int n = m_grid->rowCount() * m_grid->columnCount();
     AgreementMatrix m;
     // Short labels (the tooltips give the full names): without the prefix every model shares
     // ("Demo: "), long names by their initials.
     QStringList models;
-    for (const Row &r : m_rows)
-        models << qs(r.model->displayName());
+    for (const ModelPtr &model : m_document->models())
+        models << qs(model->displayName());
     QString prefix = models.value(0);
     for (const QString &name : models)
         while (!prefix.isEmpty() && !name.startsWith(prefix))
@@ -118,13 +98,13 @@ void CompareView::updateMatrix()
     for (int i = 0; i < n; ++i)
         m.labels << shortName(models[i / columns].mid(prefix.size()).trimmed()) +
                         QStringLiteral(" / ") +
-                        shortName(methodName(m_methods[i % columns].toStdString()));
+                        shortName(methodName(m_document->methods()[i % columns].toStdString()));
     const std::string metric = m_metric->currentData().toString().toStdString();
     m.values.assign(size_t(n * n), 1.0);
     for (int i = 0; i < n; ++i)
         for (int j = 0; j < n; ++j)
             if (i != j)
-                m.values[size_t(i * n + j)] = agreementOf(i, j)->value(metric);
+                m.values[size_t(i * n + j)] = m_document->agreementOf(i, j)->value(metric);
     m.metric = qs(agreementMetricLabel(metric, m_topK->value() / 100.0));
     m.title = tr("%1 of %2, %3")
                   .arg(m.metric, m_absolute->isChecked() ? tr("|maps|") : tr("signed maps"),
@@ -175,7 +155,7 @@ void CompareView::updateSelection()
     }
     QString text = tr("Click a cell and Ctrl+click another to compare them; hover the matrix "
                       "for every metric; right-click a consensus cell for its curves.");
-    if (m_selected.size() == 2 && agreementOf(m_selected[0], m_selected[1])) {
+    if (m_selected.size() == 2 && m_document->agreementOf(m_selected[0], m_selected[1])) {
         text = agreementText(m_selected[0], m_selected[1]);
         for (int i : m_selected)
             m_grid->cells()[size_t(i)]->view()->setToolTip(text);
@@ -192,20 +172,21 @@ void CompareView::onCellMenu(CompareCell *cell, const QPoint &pos)
     if (row < m_grid->rowCount()) {
         if (row > 0)
             menu.addAction(tr("Remove %1 from the comparison")
-                               .arg(qs(m_rows[size_t(row)].model->displayName())),
-                           this, [this, row] { removeModel(row); });
-        const QString id = m_methods.value(cell->column());
+                               .arg(qs(m_document->models()[size_t(row)]->displayName())),
+                           this, [this, row] { m_document->removeModel(row); });
+        const QString id = m_document->methods().value(cell->column());
         menu.addAction(tr("Remove %1").arg(methodName(id.toStdString())), this, [this, id] {
-            QStringList ids = m_methods;
+            QStringList ids = m_document->methods();
             ids.removeAll(id);
-            setMethods(ids);
+            m_document->setMethods(ids);
         });
     } else if (!cell->view()->map().empty() && m_session->model()) {
         const bool disagreement = row == m_grid->rowCount() + 1;
-        const QString name = (disagreement ? tr("Disagreement of %1") : tr("Consensus of %1"))
-                                 .arg(cell->column() < m_grid->columnCount()
-                                          ? methodName(m_methods[cell->column()].toStdString())
-                                          : tr("all cells"));
+        const QString name =
+            (disagreement ? tr("Disagreement of %1") : tr("Consensus of %1"))
+                .arg(cell->column() < m_grid->columnCount()
+                         ? methodName(m_document->methods()[cell->column()].toStdString())
+                         : tr("all cells"));
         menu.addAction(tr("Deletion and insertion curves (Curves tab)"), this,
                        [this, name, map = cell->view()->map()] {
                            InputGeometry geometry;
@@ -218,11 +199,10 @@ void CompareView::onCellMenu(CompareCell *cell, const QPoint &pos)
 
 cv::Mat CompareView::consensusMap(int column, bool disagreement) const
 {
-    if (m_agreements.key != agreementKey() || column < 0 ||
-        size_t(column) >= m_agreements.consensus.size())
+    const Consensus *c = m_document->consensus(column);
+    if (!c)
         return {};
-    const Consensus &c = m_agreements.consensus[size_t(column)];
-    return disagreement ? c.spread : c.mean;
+    return disagreement ? c->spread : c->mean;
 }
 
 void CompareView::exportMatrix(const QString &path) const
@@ -232,7 +212,7 @@ void CompareView::exportMatrix(const QString &path) const
 
 void CompareView::exportDialog()
 {
-    if (!m_complete) {
+    if (!m_document->isComplete()) {
         Q_EMIT errorOccurred(tr("Nothing to export yet: wait until every cell is computed."));
         return;
     }

@@ -7,7 +7,6 @@
 #include "ui/CompareDataset.h"
 #include "ui/CompareNames.h"
 #include "ui/CompareWidgets.h"
-#include "ui/JobRunner.h"
 #include "ui/Session.h"
 
 #include <QCheckBox>
@@ -82,14 +81,14 @@ QWidget *CompareView::buildControls()
                            "per pair of models, per class, correct vs incorrect; histograms"));
     connect(dataset, &QPushButton::clicked, this, [this] { openDatasetDialog(); });
     row->addWidget(dataset);
-    connect(m_target, &QComboBox::currentIndexChanged, this, &CompareView::refresh);
+    connect(m_target, &QComboBox::currentIndexChanged, this, &CompareView::forwardOptions);
     connect(m_scale, &QComboBox::currentIndexChanged, this, &CompareView::applyDisplay);
-    connect(m_absolute, &QCheckBox::toggled, this, &CompareView::refresh);
-    connect(m_clip, &QDoubleSpinBox::valueChanged, this, &CompareView::refresh);
+    connect(m_absolute, &QCheckBox::toggled, this, &CompareView::forwardOptions);
+    connect(m_clip, &QDoubleSpinBox::valueChanged, this, &CompareView::forwardOptions);
     connect(m_topK, &QSpinBox::valueChanged, this, [this] {
         const int i = m_metric->findData(QStringLiteral("top_k_iou"));
         m_metric->setItemText(i, qs(agreementMetricLabel("top_k_iou", m_topK->value() / 100.0)));
-        refresh();
+        forwardOptions();
     });
     return bar;
 }
@@ -107,17 +106,26 @@ void CompareView::buildMethodMenu()
         action->setCheckable(true);
         const QString id = qs(method->id());
         action->setData(id);
-        action->setChecked(m_methods.contains(id));
+        action->setChecked(m_document->methods().contains(id));
         action->setToolTip(qs(method->description()));
         connect(action, &QAction::toggled, this, [this, id](bool on) {
-            QStringList ids = m_methods;
+            QStringList ids = m_document->methods();
             ids.removeAll(id);
             if (on)
                 ids << id;
-            setMethods(ids);
+            m_document->setMethods(ids);
         });
     }
     m_methodMenu->setToolTipsVisible(true);
+}
+
+void CompareView::syncMethodMenu()
+{
+    for (QAction *a : m_methodMenu->actions()) {
+        const QSignalBlocker block(a);
+        if (a->isCheckable())
+            a->setChecked(m_document->methods().contains(a->data().toString()));
+    }
 }
 
 void CompareView::fillAddMenu()
@@ -129,13 +137,14 @@ void CompareView::fillAddMenu()
             tr("TorchScript models and ensembles (*.pt *.pth *.torchscript ensemble.json);;"
                "All files (*)"));
         if (!path.isEmpty())
-            addModelFile(path);
+            m_document->addModelFile(path);
     });
     m_addMenu->addSeparator();
     std::vector<std::string> twins;
     for (const auto &entry : zooEntries()) {
-        QAction *a = m_addMenu->addAction(qs(entry.displayName), this,
-                                          [this, path = qs(entry.path)] { addModelFile(path); });
+        QAction *a =
+            m_addMenu->addAction(qs(entry.displayName), this,
+                                 [this, path = qs(entry.path)] { m_document->addModelFile(path); });
         a->setEnabled(entry.available);
         a->setObjectName(QStringLiteral("add:") + qs(entry.name));
         if (entry.available && (entry.name == "demo-cnn" || entry.name == "demo-vit" ||
@@ -147,69 +156,10 @@ void CompareView::fillAddMenu()
         QAction *all = m_addMenu->addAction(tr("Demo CNN, ViT and their saliency-guided twins"),
                                             this, [this, twins] {
                                                 for (const auto &path : twins)
-                                                    addModelFile(qs(path));
+                                                    m_document->addModelFile(qs(path));
                                             });
         all->setObjectName(QStringLiteral("add:twins"));
     }
-}
-
-void CompareView::addModelFile(const QString &path)
-{
-    m_session->runner()->submit(
-        {QStringLiteral("compare-load:") + path, tr("Loading model %1").arg(path),
-         [p = path.toStdString()](const JobContext &) -> std::any { return Model::load(p); }, this,
-         [this](std::any r) { addModel(std::any_cast<ModelPtr>(r)); },
-         [this, path](const QString &message) {
-             Q_EMIT errorOccurred(tr("Cannot add %1 to the comparison:\n%2").arg(path, message));
-         }});
-}
-
-void CompareView::addModel(ModelPtr model)
-{
-    for (const Row &r : m_rows)
-        if (r.model->cacheKey() == model->cacheKey())
-            return; // already a row (e.g. the session's model)
-    if (!m_rows.empty() && model->card().labels != m_rows.front().model->card().labels)
-        Q_EMIT message(tr("%1 has other class names than %2: the same class index may mean "
-                          "different things")
-                           .arg(qs(model->displayName()), qs(m_rows.front().model->displayName())));
-    m_rows.push_back(Row{std::move(model), false});
-    refresh();
-}
-
-void CompareView::removeModel(int row)
-{
-    if (row <= 0 || size_t(row) >= m_rows.size() || m_rows[size_t(row)].session)
-        return;
-    m_rows.erase(m_rows.begin() + row);
-    m_selected.clear();
-    refresh();
-}
-
-std::vector<ModelPtr> CompareView::models() const
-{
-    std::vector<ModelPtr> out;
-    for (const Row &r : m_rows)
-        out.push_back(r.model);
-    return out;
-}
-
-void CompareView::setMethods(const QStringList &ids)
-{
-    QStringList valid;
-    for (const QString &id : ids)
-        if (MethodRegistry::instance().find(id.toStdString()) && !valid.contains(id))
-            valid << id;
-    if (valid == m_methods)
-        return;
-    m_methods = valid;
-    m_selected.clear();
-    for (QAction *a : m_methodMenu->actions()) {
-        const QSignalBlocker block(a);
-        if (a->isCheckable())
-            a->setChecked(m_methods.contains(a->data().toString()));
-    }
-    refresh();
 }
 
 void CompareView::setTargetMode(Target target)
@@ -239,19 +189,15 @@ void CompareView::setMatrixMetric(const QString &metric)
 
 CompareDatasetDialog *CompareView::openDatasetDialog()
 {
-    ComparisonOptions options;
-    for (const QString &id : m_methods)
-        options.methods.push_back(id.toStdString());
-    const auto mode = Target(m_target->currentData().toInt());
-    options.target = mode == Target::Own ? "own" : mode == Target::Label ? "label" : "first";
-    options.agreement = agreementOptions();
+    const ComparisonOptions options = m_document->comparisonOptions();
+    const std::vector<ModelPtr> models = m_document->models();
     try {
-        validateComparison(options, models());
+        validateComparison(options, models);
     } catch (const std::invalid_argument &e) {
         Q_EMIT errorOccurred(tr("Cannot compare over the dataset: %1").arg(e.what()));
         return nullptr;
     }
-    auto *dialog = new CompareDatasetDialog(m_session, models(), options, this);
+    auto *dialog = new CompareDatasetDialog(m_session, models, options, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &CompareDatasetDialog::errorOccurred, this, &CompareView::errorOccurred);
     dialog->show();

@@ -133,64 +133,65 @@ void CompareDatasetDialog::run()
     const size_t count = size_t(m_images->value());
     m_status->setText(tr("Comparing on %1 images...").arg(count));
     m_run->setEnabled(false);
-    m_session->runner()->submit(
-        {QString::fromLatin1(kSlot), tr("Agreement over %1 images").arg(count),
-         [models = m_models, options = m_options, dataset,
-          count](const JobContext &ctx) -> std::any {
-             std::vector<ImageComparison> out;
-             for (size_t i = 0; i < count; ++i) {
-                 const JobContext sub =
-                     ctx.sub(double(i) / double(count), double(i + 1) / double(count),
-                             "image " + std::to_string(i + 1) + "/" + std::to_string(count));
-                 Sample sample;
-                 try {
-                     sample = dataset->load(i);
-                 } catch (const SampleError &) {
-                     continue; // unreadable: not compared
-                 }
-                 ImageComparison image = compareImage(models, sample, i, options, dataset, sub);
-                 for (auto &cell : image.cells)
-                     cell.map.release(); // the agreement is kept, not the maps
-                 out.push_back(std::move(image));
-             }
-             return out;
-         },
-         this,
-         [this](std::any result) {
-             m_results = std::any_cast<std::vector<ImageComparison>>(std::move(result));
-             m_summary = summariseComparisons(m_results, m_models, m_options.methods.size());
-             m_complete = true;
-             m_run->setEnabled(true);
-             std::set<std::string> classes;
-             for (const auto &pair : m_summary)
-                 for (const auto &[group, metrics] : pair)
-                     if (group.rfind("class:", 0) == 0)
-                         classes.insert(group);
-             {
-                 const QSignalBlocker block(m_group);
-                 m_group->clear();
-                 for (const char *g : {"all", "correct", "incorrect", "mixed"})
-                     m_group->addItem(QString::fromLatin1(g), QString::fromLatin1(g));
-                 for (const auto &c : classes)
-                     m_group->addItem(qs(c), qs(c));
-                 const QSignalBlocker blockPair(m_pair);
-                 m_pair->clear();
-                 for (size_t a = 0; a < m_models.size(); ++a)
-                     for (size_t b = a + 1; b < m_models.size(); ++b)
-                         m_pair->addItem(
-                             qs(m_models[a]->displayName() + " vs " + m_models[b]->displayName()),
-                             int(a * m_models.size() + b));
-             }
-             m_status->setText(tr("%1 images compared.").arg(m_results.size()));
-             showResults();
-             showHistogram();
-             Q_EMIT finished();
-         },
-         [this](const QString &message) {
-             m_run->setEnabled(true);
-             m_status->setText(tr("Failed: %1").arg(message));
-             Q_EMIT errorOccurred(tr("Cannot compare over the dataset:\n%1").arg(message));
-         }});
+    using Images = std::vector<ImageComparison>;
+    m_session->runner()
+        ->request<Images>(QString::fromLatin1(kSlot), tr("Agreement over %1 images").arg(count),
+                          this)
+        .work([models = m_models, options = m_options, dataset, count](const JobContext &ctx) {
+            std::vector<ImageComparison> out;
+            for (size_t i = 0; i < count; ++i) {
+                const JobContext sub =
+                    ctx.sub(double(i) / double(count), double(i + 1) / double(count),
+                            "image " + std::to_string(i + 1) + "/" + std::to_string(count));
+                Sample sample;
+                try {
+                    sample = dataset->load(i);
+                } catch (const SampleError &) {
+                    continue; // unreadable: not compared
+                }
+                ImageComparison image = compareImage(models, sample, i, options, dataset, sub);
+                for (auto &cell : image.cells)
+                    cell.map.release(); // the agreement is kept, not the maps
+                out.push_back(std::move(image));
+            }
+            return out;
+        })
+        .onDone([this](Images images) {
+            m_results = std::move(images);
+            m_summary = summariseComparisons(m_results, m_models, m_options.methods.size());
+            m_complete = true;
+            m_run->setEnabled(true);
+            std::set<std::string> classes;
+            for (const auto &pair : m_summary)
+                for (const auto &[group, metrics] : pair)
+                    if (group.rfind("class:", 0) == 0)
+                        classes.insert(group);
+            {
+                const QSignalBlocker block(m_group);
+                m_group->clear();
+                for (const char *g : {"all", "correct", "incorrect", "mixed"})
+                    m_group->addItem(QString::fromLatin1(g), QString::fromLatin1(g));
+                for (const auto &c : classes)
+                    m_group->addItem(qs(c), qs(c));
+                const QSignalBlocker blockPair(m_pair);
+                m_pair->clear();
+                for (size_t a = 0; a < m_models.size(); ++a)
+                    for (size_t b = a + 1; b < m_models.size(); ++b)
+                        m_pair->addItem(
+                            qs(m_models[a]->displayName() + " vs " + m_models[b]->displayName()),
+                            int(a * m_models.size() + b));
+            }
+            m_status->setText(tr("%1 images compared.").arg(m_results.size()));
+            showResults();
+            showHistogram();
+            Q_EMIT finished();
+        })
+        .onFailed([this](const QString &message) {
+            m_run->setEnabled(true);
+            m_status->setText(tr("Failed: %1").arg(message));
+            Q_EMIT errorOccurred(tr("Cannot compare over the dataset:\n%1").arg(message));
+        })
+        .submit();
 }
 
 QString CompareDatasetDialog::cellName(size_t cell) const

@@ -1,13 +1,8 @@
 #include "ui/CompareView.h"
 
 #include "core/data/Dataset.h"
-#include "core/explain/MethodRegistry.h"
-#include "core/model/Preprocess.h"
-#include "core/model/Zoo.h"
-#include "core/render/ColorMap.h"
 #include "ui/CompareNames.h"
 #include "ui/CompareWidgets.h"
-#include "ui/JobRunner.h"
 #include "ui/Session.h"
 
 #include <QCheckBox>
@@ -33,31 +28,10 @@ namespace heatlens::ui {
 using compare::methodName;
 using compare::qs;
 
-namespace {
-
-constexpr size_t kCacheCapacity = 160;
-const char *const kCellSlot = "compare";
-const char *const kAgreementSlot = "compare-agreement";
-
-// A cell to compute, and what comes back for it.
-struct CellTask
-{
-    std::string key;
-    ModelPtr model;
-    std::string methodId;
-    int target = -1;
-};
-struct CellUpdate
-{
-    std::string key;
-    CellResult result;
-};
-
-} // namespace
-
-CompareView::CompareView(Session *session, QWidget *parent)
+CompareView::CompareView(CompareSession *document, QWidget *parent)
     : QWidget(parent)
-    , m_session(session)
+    , m_document(document)
+    , m_session(document->session())
     , m_grid(new CompareGrid(this))
     , m_matrix(new AgreementMatrixView(this))
     , m_addButton(new QToolButton(this))
@@ -72,8 +46,6 @@ CompareView::CompareView(Session *session, QWidget *parent)
     , m_metric(new QComboBox(this))
     , m_status(new QLabel(this))
     , m_selection(new QLabel(this))
-    , m_methods({QStringLiteral("saliency"), QStringLiteral("integrated-gradients"),
-                 QStringLiteral("grad-cam")})
 {
     auto *scroll = new QScrollArea(this);
     scroll->setWidgetResizable(true);
@@ -107,7 +79,7 @@ CompareView::CompareView(Session *session, QWidget *parent)
     splitter->setSizes({600, 400});
     m_matrix->setToolTip(tr("Double-click: the matrix in a window of its own"));
     connect(m_matrix, &AgreementMatrixView::doubleClicked, this, [this] {
-        if (!m_complete)
+        if (!m_document->isComplete())
             return;
         auto *dialog = new QDialog(this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
@@ -135,26 +107,17 @@ CompareView::CompareView(Session *session, QWidget *parent)
     connect(exportButton, &QPushButton::clicked, this, &CompareView::exportDialog);
     connect(m_metric, &QComboBox::currentIndexChanged, this, &CompareView::updateMatrix);
 
-    connect(session, &Session::modelChanged, this, [this] {
-        m_rows.erase(std::remove_if(m_rows.begin(), m_rows.end(),
-                                    [&](const Row &r) {
-                                        return r.session || (m_session->model() &&
-                                                             r.model->cacheKey() ==
-                                                                 m_session->model()->cacheKey());
-                                    }),
-                     m_rows.end());
-        if (m_session->model())
-            m_rows.insert(m_rows.begin(), Row{m_session->model(), true});
-        refresh();
+    connect(document, &CompareSession::shapeChanged, this, [this] {
+        m_selected.clear();
+        syncMethodMenu();
     });
-    connect(session, &Session::sampleChanged, this, [this] {
-        m_grid->setImage(m_session->image());
-        refresh();
-    });
-    connect(session, &Session::explanationReady, this, &CompareView::refresh);
-    connect(session, &Session::datasetChanged, this, &CompareView::refresh);
+    connect(document, &CompareSession::changed, this, &CompareView::redraw);
+    connect(document, &CompareSession::statusChanged, m_status, &QLabel::setText);
+    connect(document, &CompareSession::errorOccurred, this, &CompareView::errorOccurred);
+    connect(document, &CompareSession::message, this, &CompareView::message);
     buildMethodMenu();
-    refresh();
+    forwardOptions();
+    redraw();
 }
 
 CompareView::~CompareView() = default;
@@ -162,67 +125,53 @@ CompareView::~CompareView() = default;
 void CompareView::showEvent(QShowEvent *event)
 {
     QWidget::showEvent(event);
-    refresh();
+    m_document->setActive(true);
 }
 
-int CompareView::targetFor() const
+void CompareView::hideEvent(QHideEvent *event)
 {
-    const auto mode = Target(m_target->currentData().toInt());
-    if (mode == Target::Own)
-        return -1;
-    if (mode == Target::Label && m_session->dataset() && m_session->currentIndex() >= 0) {
-        const int label = m_session->dataset()->label(size_t(m_session->currentIndex()));
-        if (label >= 0)
-            return label;
-    }
-    if (const auto &outcome = m_session->outcome())
-        return outcome->explanation.target;
-    const int predicted = m_session->predictionFor(m_session->currentIndex());
-    return predicted >= 0 ? predicted : -2;
+    QWidget::hideEvent(event);
+    m_document->setActive(false);
 }
 
-std::string CompareView::cellKey(int row, int column) const
+void CompareView::forwardOptions()
 {
-    const std::string id = m_methods[column].toStdString();
-    const Method &method = MethodRegistry::instance().get(id);
-    return m_rows[size_t(row)].model->cacheKey() + "|" +
-           (m_session->dataset() ? m_session->dataset()->source() : std::string()) + "|" +
-           m_session->sampleId().toStdString() + "|" + id + "|" +
-           completeParams(method.params(), {}, id).canonical() + "|" + std::to_string(targetFor());
+    m_document->setTargetMode(Target(m_target->currentData().toInt()));
+    AgreementOptions o;
+    o.absolute = m_absolute->isChecked();
+    o.clipPercentile = m_clip->value();
+    o.topFraction = m_topK->value() / 100.0;
+    m_document->setAgreementOptions(o);
 }
 
-const CellResult *CompareView::cellResult(int row, int column) const
+void CompareView::redraw()
 {
-    if (row < 0 || column < 0 || size_t(row) >= m_rows.size() || column >= m_methods.size() ||
-        m_session->image().empty())
-        return nullptr;
-    auto it = m_cache.find(cellKey(row, column));
-    return it == m_cache.end() ? nullptr : &it->second;
-}
-
-void CompareView::refresh()
-{
+    if (m_grid->image().data != m_session->image().data)
+        m_grid->setImage(m_session->image());
     rebuildGrid();
     showCells();
-    if (!isVisible())
-        return; // computed when the tab is shown
-    submitCells();
+    if (m_document->isComplete())
+        updateSelection(); // and the matrix
+    else
+        m_matrix->setMatrix(AgreementMatrix{});
 }
 
 void CompareView::rebuildGrid()
 {
     QStringList rows, columns;
-    for (const Row &r : m_rows)
-        rows << qs(r.model->displayName());
-    for (const QString &id : m_methods)
+    const std::vector<ModelPtr> models = m_document->models();
+    for (const ModelPtr &model : models)
+        rows << qs(model->displayName());
+    for (const QString &id : m_document->methods())
         columns << methodName(id.toStdString());
     if (m_grid->setShape(rows, columns, {tr("Consensus (mean)"), tr("Disagreement (std)")},
                          tr("All cells"))) {
         m_selected.clear();
-        for (size_t r = 0; r < m_rows.size(); ++r)
-            m_grid->setRowToolTip(
-                int(r), qs(m_rows[r].model->path()) +
-                            (m_rows[r].session ? tr("\n(the Explain tab's model)") : QString()));
+        for (size_t r = 0; r < models.size(); ++r)
+            m_grid->setRowToolTip(int(r),
+                                  qs(models[r]->path()) + (m_document->isSessionRow(int(r))
+                                                               ? tr("\n(the Explain tab's model)")
+                                                               : QString()));
     }
 }
 
@@ -236,12 +185,13 @@ void CompareView::showCells()
         for (int c = 0; c < m_grid->columnCount(); ++c) {
             CompareCell *cell = m_grid->cell(r, c);
             HeatmapView *view = cell->view();
-            const CellResult *result = haveImage ? cellResult(r, c) : nullptr;
+            const CellResult *result = haveImage ? m_document->cellResult(r, c) : nullptr;
             if (!result) {
                 view->setMap({}, false);
-                view->setMessage(!haveImage          ? tr("No image")
-                                 : targetFor() == -2 ? tr("Waiting for the Explain tab's class")
-                                                     : tr("Computing..."));
+                view->setMessage(!haveImage                   ? tr("No image")
+                                 : m_document->target() == -2 ? tr("Waiting for the Explain "
+                                                                   "tab's class")
+                                                              : tr("Computing..."));
                 cell->setCaption(QStringLiteral(" "));
                 cell->setToolTip(QString());
                 continue;
@@ -259,7 +209,7 @@ void CompareView::showCells()
             if (view->map().data != result->map.data)
                 view->setMap(result->map, result->signedMap);
             view->setMessage(QString());
-            const Model &model = *m_rows[size_t(r)].model;
+            const Model &model = *m_document->models()[size_t(r)];
             const int predicted = result->prediction.predicted;
             QString text =
                 tr("%1 %2")
@@ -281,15 +231,13 @@ void CompareView::showCells()
 
 void CompareView::showConsensus()
 {
-    const bool current = m_agreements.key == agreementKey() && !m_agreements.key.empty();
+    const bool current = m_document->isComplete();
     for (int c = 0; c <= m_grid->columnCount(); ++c)
         for (int kind = 0; kind < 2; ++kind) {
             CompareCell *cell = m_grid->extraCell(kind, c);
             if (!cell)
                 continue;
-            const Consensus *consensus = current && size_t(c) < m_agreements.consensus.size()
-                                             ? &m_agreements.consensus[c]
-                                             : nullptr;
+            const Consensus *consensus = m_document->consensus(c);
             if (!consensus || consensus->maps == 0) {
                 cell->view()->setMap({}, false);
                 cell->view()->setMessage(current ? tr("No map to combine") : QString());
@@ -355,188 +303,6 @@ void CompareView::applyDisplay()
     for (CompareCell *cell : m_grid->extraCells())
         cell->setScaleText(scaleText(cell->view()));
     m_grid->refreshEnlarged();
-}
-
-AgreementOptions CompareView::agreementOptions() const
-{
-    AgreementOptions o;
-    o.absolute = m_absolute->isChecked();
-    o.clipPercentile = m_clip->value();
-    o.topFraction = m_topK->value() / 100.0;
-    return o;
-}
-
-std::string CompareView::agreementKey() const
-{
-    if (m_session->image().empty())
-        return {};
-    std::string key;
-    for (int r = 0; r < m_grid->rowCount(); ++r)
-        for (int c = 0; c < m_grid->columnCount(); ++c) {
-            if (!cellResult(r, c))
-                return {}; // not every cell is computed yet
-            key += cellKey(r, c) + "\n";
-        }
-    const AgreementOptions o = agreementOptions();
-    return key + (o.absolute ? "abs|" : "signed|") + std::to_string(o.clipPercentile) + "|" +
-           std::to_string(o.topFraction);
-}
-
-void CompareView::submitCells()
-{
-    std::vector<CellTask> tasks;
-    for (int r = 0; r < m_grid->rowCount() && !m_session->image().empty(); ++r)
-        for (int c = 0; c < m_grid->columnCount(); ++c) {
-            if (cellResult(r, c) || targetFor() == -2)
-                continue;
-            tasks.push_back(
-                {cellKey(r, c), m_rows[size_t(r)].model, m_methods[c].toStdString(), targetFor()});
-        }
-    std::string jobKey;
-    for (const auto &t : tasks)
-        jobKey += t.key + "\n";
-    if (tasks.empty()) {
-        m_session->runner()->cancel(QString::fromLatin1(kCellSlot));
-        m_cellJob.clear();
-        if (m_grid->rowCount() * m_grid->columnCount() > 0 && targetFor() != -2)
-            submitAgreement();
-        else
-            setComplete(false);
-        return;
-    }
-    setComplete(false);
-    if (!m_cellJobAlive.expired() && jobKey == m_cellJob)
-        return; // the job in flight computes exactly this
-    m_cellJob = jobKey;
-    auto alive = std::make_shared<int>(0);
-    m_cellJobAlive = alive;
-    const cv::Mat image = m_session->image();
-    const cv::Size frame = comparisonFrame(image.size());
-    m_status->setText(tr("Computing %1 of %2 cells...")
-                          .arg(tasks.size())
-                          .arg(m_grid->rowCount() * m_grid->columnCount()));
-    JobRunner::Job job{
-        QString::fromLatin1(kCellSlot),
-        tr("Comparison of %1").arg(m_session->sampleId()),
-        [alive, tasks, image, frame,
-         dataset = m_session->dataset()](const JobContext &ctx) -> std::any {
-            (void)alive; // its expiry tells the view that the job is gone
-            const double n = double(tasks.size());
-            for (size_t i = 0; i < tasks.size(); ++i) {
-                const CellTask &t = tasks[i];
-                const JobContext sub =
-                    ctx.sub(double(i) / n, double(i + 1) / n,
-                            t.model->displayName() + " / " + methodName(t.methodId).toStdString());
-                CellUpdate update{t.key, explainCell(t.model, image, t.methodId, {}, t.target,
-                                                     frame, dataset, sub)};
-                sub.reportPartialResult(1.0, std::move(update));
-            }
-            return {};
-        },
-        this,
-        [this](std::any result) {
-            (void)result; // every cell came as a partial result, delivered before this
-            m_cellJob.clear();
-            submitCells(); // anything that changed meanwhile, then the agreement
-        },
-        [this](const QString &message) {
-            m_status->setText(tr("The comparison could not be computed: %1").arg(message));
-            Q_EMIT errorOccurred(
-                tr("Cannot compare on %1:\n%2").arg(m_session->sampleId(), message));
-        },
-        [this](const ProgressUpdate &u) {
-            if (u.partialResult.has_value())
-                onCell(u.partialResult);
-        }};
-    m_session->runner()->submit(std::move(job));
-}
-
-void CompareView::onCell(const std::any &value)
-{
-    const auto *update = std::any_cast<CellUpdate>(&value);
-    if (!update)
-        return;
-    if (m_cache.count(update->key) == 0)
-        m_cacheOrder.push_back(update->key);
-    m_cache[update->key] = update->result;
-    while (m_cache.size() > kCacheCapacity) {
-        m_cache.erase(m_cacheOrder.front());
-        m_cacheOrder.pop_front();
-    }
-    showCells();
-    int done = 0;
-    for (int r = 0; r < m_grid->rowCount(); ++r)
-        for (int c = 0; c < m_grid->columnCount(); ++c)
-            done += cellResult(r, c) != nullptr;
-    m_status->setText(
-        tr("%1 of %2 cells computed").arg(done).arg(m_grid->rowCount() * m_grid->columnCount()));
-}
-
-void CompareView::submitAgreement()
-{
-    const std::string key = agreementKey();
-    if (key.empty()) {
-        setComplete(false);
-        return;
-    }
-    if (key == m_agreements.key) {
-        setComplete(true);
-        showConsensus();
-        applyDisplay();
-        updateSelection(); // and the matrix
-        return;
-    }
-    setComplete(false);
-    if (!m_agreementJobAlive.expired() && key == m_agreementJob)
-        return;
-    m_agreementJob = key;
-    auto alive = std::make_shared<int>(0);
-    m_agreementJobAlive = alive;
-    std::vector<CellResult> cells;
-    const int columns = m_grid->columnCount();
-    for (int r = 0; r < m_grid->rowCount(); ++r)
-        for (int c = 0; c < columns; ++c)
-            cells.push_back(*cellResult(r, c));
-    const AgreementOptions options = agreementOptions();
-    m_status->setText(tr("Computing the agreement of %1 cells...").arg(cells.size()));
-    m_session->runner()->submit(
-        {QString::fromLatin1(kAgreementSlot), tr("Agreement on %1").arg(m_session->sampleId()),
-         [alive, cells, options, columns, key](const JobContext &ctx) -> std::any {
-             (void)alive;
-             Agreements out;
-             out.key = key;
-             std::vector<const CellResult *> all;
-             for (const auto &c : cells)
-                 all.push_back(&c);
-             out.pairs = cellAgreement(all, options);
-             ctx.throwIfCancelled();
-             auto combine = [&](auto keep) {
-                 std::vector<cv::Mat> maps;
-                 for (size_t i = 0; i < cells.size(); ++i)
-                     if (cells[i].ok && keep(int(i)))
-                         maps.push_back(cells[i].map);
-                 return maps.empty() ? Consensus{} : consensusMaps(maps, options);
-             };
-             for (int c = 0; c < columns; ++c)
-                 out.consensus.push_back(combine([&](int i) { return i % columns == c; }));
-             out.consensus.push_back(combine([](int) { return true; }));
-             return out;
-         },
-         this,
-         [this](std::any r) {
-             m_agreements = std::any_cast<Agreements>(std::move(r));
-             m_agreementJob.clear();
-             submitAgreement(); // shows it, or computes again if the grid changed meanwhile
-             if (m_complete) {
-                 m_status->setText(tr("%1 cells; agreement over the part of the image every "
-                                      "model saw")
-                                       .arg(m_grid->rowCount() * m_grid->columnCount()));
-                 Q_EMIT comparisonReady();
-             }
-         },
-         [this](const QString &message) {
-             Q_EMIT errorOccurred(tr("Cannot compute the agreement:\n%1").arg(message));
-         }});
 }
 
 } // namespace heatlens::ui

@@ -69,6 +69,7 @@ public:
     // Every view, main and extra.
     std::vector<HeatmapView *> views() const;
     void setImage(const cv::Mat &image);
+    const cv::Mat &image() const { return m_image; }
 
     // The enlarged cell (nullptr: the grid is shown); its view mirrors the cell's.
     CompareCell *enlarged() const { return m_enlargedCell; }

@@ -1,12 +1,8 @@
 #include "ui/CurvesView.h"
 
 #include "core/explain/Baselines.h"
-#include "core/explain/Explainer.h"
 #include "core/explain/MethodRegistry.h"
-#include "core/io/ExplanationExport.h"
-#include "core/render/InputImage.h"
-#include "ui/ImageConvert.h"
-#include "ui/JobRunner.h"
+#include "ui/CurvesSession.h"
 #include "ui/Session.h"
 
 #include <QAction>
@@ -39,8 +35,6 @@ QString qs(const std::string &s)
 {
     return QString::fromStdString(s);
 }
-
-const char *const kRandomId = "random";
 
 } // namespace
 
@@ -119,17 +113,20 @@ QWidget *CurvesView::buildControls()
     actions->addStretch(1);
 
     for (QComboBox *box : {m_mode, m_order, m_baseline, m_features})
-        connect(box, &QComboBox::currentIndexChanged, this, &CurvesView::refresh);
-    connect(m_steps, &QSpinBox::valueChanged, this, &CurvesView::refresh);
-    connect(m_cells, &QSpinBox::valueChanged, this, &CurvesView::refresh);
+        connect(box, &QComboBox::currentIndexChanged, this, &CurvesView::forwardSettings);
+    connect(m_steps, &QSpinBox::valueChanged, this, &CurvesView::forwardSettings);
+    connect(m_cells, &QSpinBox::valueChanged, this, &CurvesView::forwardSettings);
     connect(m_features, &QComboBox::currentIndexChanged, this,
             [this] { m_cells->setEnabled(m_features->currentData().toInt() == 1); });
     connect(m_mode, &QComboBox::currentIndexChanged, this, [this] {
         m_baseline->setEnabled(m_mode->currentData().toString() != QLatin1String("insertion"));
     });
     connect(m_logit, &QCheckBox::toggled, this, &CurvesView::redraw);
-    connect(m_pin, &QAction::triggered, this, &CurvesView::pin);
-    connect(m_clearPins, &QAction::triggered, this, &CurvesView::clearPins);
+    connect(m_pin, &QAction::triggered, m_document, &CurvesSession::pin);
+    connect(m_clearPins, &QAction::triggered, this, [this] {
+        m_colours.clear();
+        m_document->clearPins();
+    });
     connect(m_export, &QAction::triggered, this, &CurvesView::exportDialog);
     return bar;
 }
@@ -145,16 +142,9 @@ void CurvesView::buildCompareMenu()
         action->setData(qs(id));
         action->setToolTip(tip);
         action->setEnabled(enabled);
-        if (!enabled)
-            m_compare.erase(id);
-        action->setChecked(m_compare.count(id) != 0);
-        connect(action, &QAction::toggled, this, [this, id](bool on) {
-            if (on)
-                m_compare.insert(id);
-            else
-                m_compare.erase(id);
-            refresh();
-        });
+        action->setChecked(m_document->compared().count(id) != 0);
+        connect(action, &QAction::toggled, this,
+                [this, id](bool on) { m_document->setCompared(id, on); });
     };
     for (const auto &method : MethodRegistry::instance().methods()) {
         std::string why;
@@ -163,15 +153,12 @@ void CurvesView::buildCompareMenu()
         } catch (const std::exception &e) {
             why = e.what();
         }
+        // The document has dropped what no longer applies (compared and pinned) already.
         add(qs(method->name()), method->id(), qs(why.empty() ? method->description() : why),
             why.empty());
-        if (!why.empty()) // a pin that no longer applies goes too
-            m_pins.erase(std::remove_if(m_pins.begin(), m_pins.end(),
-                                        [&](const Entry &e) { return e.methodId == method->id(); }),
-                         m_pins.end());
     }
     m_compareMenu->addSeparator();
-    add(tr("Random ranking (control)"), kRandomId,
+    add(tr("Random ranking (control)"), CurvesSession::kRandomId,
         tr("A map of seeded uniform noise: the curves any method should beat"), true);
 }
 

@@ -1,19 +1,13 @@
 #pragma once
 
-#include "core/explain/Params.h"
 #include "core/metrics/Faithfulness.h"
 #include "ui/figure/CurvePlot.h"
 
-#include <QElapsedTimer>
 #include <QImage>
 #include <QTimer>
 #include <QWidget>
 
-#include <any>
-#include <list>
 #include <map>
-#include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -27,22 +21,22 @@ class QToolButton;
 
 namespace heatlens::ui {
 
+class CurvesSession;
 class Session;
 
-// The Curves tab: deletion and insertion curves (core perturbationCurve) of the session's
-// current explanation, computed on the JobRunner (slot "curves") only while the tab is visible,
-// streamed point by point, and cached by model, image, method and parameters, target and curve
-// options. Other methods can be overlaid: pinned ones (the current method when Pin was pressed)
-// and the ones checked in the Compare menu (default parameters; a random ranking as control);
-// they are explained on the current image for the current target inside the curves job. Hovering
-// or dragging over the plot moves a cursor and previews the perturbed input at that point.
+// The Curves tab: draws its document (CurvesSession: the deletion and insertion curves of the
+// current explanation and of the pinned and compared methods, computed while the tab is
+// visible and streamed point by point) and forwards the options, pins and the Compare menu to
+// it. Hovering or dragging over the plot moves a cursor and previews the perturbed input at
+// that point.
 class CurvesView : public QWidget
 {
     Q_OBJECT
 
 public:
-    explicit CurvesView(Session *session, QWidget *parent = nullptr);
+    explicit CurvesView(CurvesSession *document, QWidget *parent = nullptr);
 
+    CurvesSession *document() const { return m_document; }
     QCustomPlot *plot() const { return m_plot; }
     QComboBox *modeBox() const { return m_mode; } // deletion, insertion, both
     QComboBox *orderBox() const { return m_order; }
@@ -86,24 +80,6 @@ protected:
     void hideEvent(QHideEvent *event) override;
 
 private:
-    // One method on the plot.
-    struct Entry
-    {
-        std::string methodKey; // "grad-cam|layer=", "random|seed=0"
-        std::string methodId;  // empty for the random ranking
-        Params params;
-        QString name;
-        bool control = false;
-        cv::Mat map;         // given maps (addMapCurve): the map, at input resolution
-        std::string context; // and the image and target it belongs to
-    };
-    // A computed (or streaming) curve with the images along it.
-    struct Stored
-    {
-        Curve curve;
-        std::shared_ptr<const CurveImages> images;
-        bool complete = false;
-    };
     struct Shown // what series i of the plot is
     {
         std::string curveKey;
@@ -114,28 +90,17 @@ private:
 
     QWidget *buildControls();
     void buildCompareMenu();
-    void refresh(); // redraws and, when visible, computes what is missing
+    void forwardSettings();
     void redraw();
-    std::vector<Entry> entries() const;
-    std::vector<std::string> modes() const;
-    CurveOptions options(const std::string &mode) const;
-    std::string contextKey() const;
-    std::string curveKey(const Entry &entry, const std::string &mode) const;
-    const Stored *find(const std::string &curveKey) const;
-    void store(const std::string &curveKey, Stored stored);
-    void storeMap(const std::string &mapKey, const cv::Mat &map);
-    void submit();
-    void cancelJob(); // the curves job in flight, if any
-    void onPartial(const std::any &update, bool draw = true);
-    void pin();
-    void clearPins();
+    void redrawSoon(); // streamed points: at most ~30 redraws a second
     void exportDialog();
     void onMouseMove(QMouseEvent *event);
     void updatePreview();
     QString title() const;
     QString featureName() const;
-    QColor colourOf(const Entry &entry);
+    QColor colourOf(const std::string &methodKey, bool control);
 
+    CurvesSession *m_document;
     Session *m_session;
     QCustomPlot *m_plot;
     QCPItemStraightLine *m_cursor;
@@ -155,17 +120,7 @@ private:
     QLabel *m_preview;
     QLabel *m_caption;
 
-    std::vector<Entry> m_pins;
-    std::set<std::string> m_compare;        // method ids checked in the Compare menu, "random"
-    std::map<std::string, int> m_colours;   // methodKey -> palette index, first come first served
-    std::map<std::string, Stored> m_curves; // curveKey -> curve, complete ones cached
-    std::list<std::string> m_curveOrder;    // least recently stored first
-    std::map<std::string, Stored> m_streaming; // curves of the running job, so far
-    std::map<std::string, cv::Mat> m_maps;     // mapKey -> attribution map (input resolution)
-    std::list<std::string> m_mapOrder;
-    std::string m_jobKey;          // what the last submitted job computes
-    std::weak_ptr<int> m_jobAlive; // expires when that job is done, dropped or cancelled
-    QElapsedTimer m_jobTimer;
+    std::map<std::string, int> m_colours; // methodKey -> palette index, first come first served
     // Streamed points are stored as they arrive and drawn at most ~30 times a second: a job
     // with many curves sends thousands of partial results, and a replot for each one kept the
     // GUI thread busy for as long as the job ran (90 s for 22 methods x 1,000 steps).

@@ -13,6 +13,7 @@ namespace heatlens::ui {
 
 struct JobRunner::Entry
 {
+    uint64_t id = 0;
     Job job;
     CancelToken token;
     // Read and cleared on the GUI thread only: the worker never touches the context object,
@@ -51,11 +52,15 @@ JobRunner::~JobRunner()
     m_worker.join();
 }
 
-void JobRunner::submit(Job job)
+bool JobRunner::submit(Job job)
 {
+    if (!job.key.empty() && isInFlight(job.slot, job.key))
+        return false; // the job in flight computes exactly this
     auto entry = std::make_shared<Entry>();
+    entry->id = m_nextId++;
     entry->context = job.context;
     entry->job = std::move(job);
+    m_inFlight[entry->job.slot] = {entry->id, entry->job.key};
     {
         std::lock_guard lock(m_mutex);
         const QString &slot = entry->job.slot;
@@ -66,6 +71,25 @@ void JobRunner::submit(Job job)
     }
     setBusy(true);
     m_wake.notify_one();
+    return true;
+}
+
+bool JobRunner::isInFlight(const QString &slot, const std::string &key) const
+{
+    auto it = m_inFlight.find(slot);
+    return it != m_inFlight.end() && it->second.key == key;
+}
+
+bool JobRunner::isInFlight(const QString &slot) const
+{
+    return m_inFlight.count(slot) != 0;
+}
+
+void JobRunner::finished(const Entry &entry)
+{
+    auto it = m_inFlight.find(entry.job.slot);
+    if (it != m_inFlight.end() && it->second.id == entry.id)
+        m_inFlight.erase(it);
 }
 
 void JobRunner::dropPending(const QString &slot)
@@ -77,6 +101,7 @@ void JobRunner::dropPending(const QString &slot)
 
 void JobRunner::cancel(const QString &slot)
 {
+    m_inFlight.erase(slot);
     std::lock_guard lock(m_mutex);
     dropPending(slot);
     if (m_running && m_running->job.slot == slot)
@@ -85,6 +110,7 @@ void JobRunner::cancel(const QString &slot)
 
 void JobRunner::cancelAll()
 {
+    m_inFlight.clear();
     std::lock_guard lock(m_mutex);
     m_pending.clear();
     if (m_running)
@@ -185,13 +211,17 @@ void JobRunner::runEntry(const std::shared_ptr<Entry> &entry)
         applyThreadSettingsHere(); // the viewer's thread setting may have changed
         std::any result = entry->job.work(ctx);
         ctx.throwIfCancelled();
-        post([entry, result = std::move(result)] {
+        post([this, entry, result = std::move(result)] {
+            finished(*entry);
             if (!entry->token.isCancelled() && entry->context && entry->job.done)
                 entry->job.done(result);
         });
         return;
     } catch (const Cancelled &) {
-        post([this, entry] { Q_EMIT cancelled(entry->job.description); });
+        post([this, entry] {
+            finished(*entry);
+            Q_EMIT cancelled(entry->job.description);
+        });
         return;
     } catch (const c10::Error &e) {
         const QString message = firstLine(e.what_without_backtrace());
@@ -204,6 +234,7 @@ void JobRunner::runEntry(const std::shared_ptr<Entry> &entry)
 
 void JobRunner::reportFailure(const std::shared_ptr<Entry> &entry, const QString &message)
 {
+    finished(*entry);
     if (entry->token.isCancelled() || (entry->job.context && !entry->context))
         return; // superseded, or its receiver is gone
     if (entry->job.failed && entry->context)

@@ -2,9 +2,13 @@
 
 #include "core/data/Dataset.h"
 #include "core/io/ExplanationExport.h"
+#include "core/jobs/ResultCache.h"
 #include "core/model/Ensemble.h"
 #include "core/model/Zoo.h"
+#include "ui/CacheMenu.h"
+#include "ui/CompareSession.h"
 #include "ui/CompareView.h"
+#include "ui/CurvesSession.h"
 #include "ui/CurvesView.h"
 #include "ui/DatasetBrowser.h"
 #include "ui/ExplainView.h"
@@ -13,6 +17,7 @@
 #include "ui/MethodPanel.h"
 #include "ui/ModelPanel.h"
 #include "ui/PredictionPanel.h"
+#include "ui/SanitySession.h"
 #include "ui/SanityView.h"
 #include "ui/Session.h"
 #include "ui/ThreadsMenu.h"
@@ -55,11 +60,14 @@ QDockWidget *dock(QMainWindow *window, const QString &title, const QString &name
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent)
     , m_runner(new JobRunner(this))
-    , m_session(new Session(m_runner, this))
+    , m_session(new Session(m_runner, std::make_shared<CacheBudget>(CacheMenu::savedLimit()), this))
+    , m_compareDocument(new CompareSession(m_session, this))
+    , m_curvesDocument(new CurvesSession(m_session, this))
+    , m_sanityDocument(new SanitySession(m_session, this))
     , m_explain(new ExplainView(m_session, this))
-    , m_compare(new CompareView(m_session, this))
-    , m_curves(new CurvesView(m_session, this))
-    , m_sanity(new SanityView(m_session, this))
+    , m_compare(new CompareView(m_compareDocument, this))
+    , m_curves(new CurvesView(m_curvesDocument, this))
+    , m_sanity(new SanityView(m_sanityDocument, this))
 {
     auto *tabs = new QTabWidget(this);
     tabs->addTab(m_explain, tr("Explain"));
@@ -148,6 +156,9 @@ void MainWindow::buildMenus()
     m_threadsMenu = new ThreadsMenu(this);
     connect(m_threadsMenu, &ThreadsMenu::message, this, &MainWindow::logMessage);
     explain->addMenu(m_threadsMenu);
+    auto *cacheMenu = new CacheMenu(m_session->cacheBudget(), this);
+    connect(cacheMenu, &CacheMenu::message, this, &MainWindow::logMessage);
+    explain->addMenu(cacheMenu);
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Heatlens"), this, [this] {
         QMessageBox::about(this, tr("About Heatlens"),

@@ -15,8 +15,11 @@ class QPushButton;
 
 namespace heatlens::ui {
 
+class CompareSession;
 class CompareView;
+class CurvesSession;
 class CurvesView;
+class SanitySession;
 class SanityView;
 class DatasetBrowser;
 class ExplainView;
@@ -27,8 +30,10 @@ class PredictionPanel;
 class Session;
 class ThreadsMenu;
 
-// Assembles the window: docks, menus, actions, status bar. Behaviour lives in the Session and
-// the views; this class only wires them.
+// Assembles the window: the documents (Session for the Explain tab and the root of the others,
+// one per further tab), the views that draw them, docks, menus, actions, status bar. Behaviour
+// lives in the documents and the views; what is here is window-level: opening files and demo
+// models, exporting, the error dialog, the log, the saved layout.
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
@@ -41,8 +46,11 @@ public:
     JobRunner *runner() const { return m_runner; }
     ExplainView *explainView() const { return m_explain; }
     CompareView *compareView() const { return m_compare; }
+    CompareSession *compareSession() const { return m_compareDocument; }
     CurvesView *curvesView() const { return m_curves; }
+    CurvesSession *curvesSession() const { return m_curvesDocument; }
     SanityView *sanityView() const { return m_sanity; }
+    SanitySession *sanitySession() const { return m_sanityDocument; }
     DatasetBrowser *browser() const { return m_browser; }
     MethodPanel *methodPanel() const { return m_methods; }
     PredictionPanel *predictionPanel() const { return m_prediction; }
@@ -75,6 +83,9 @@ private:
 
     JobRunner *m_runner;
     Session *m_session;
+    CompareSession *m_compareDocument;
+    CurvesSession *m_curvesDocument;
+    SanitySession *m_sanityDocument;
     ExplainView *m_explain;
     CompareView *m_compare;
     CurvesView *m_curves;

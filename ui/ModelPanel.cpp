@@ -1,5 +1,6 @@
 #include "ui/ModelPanel.h"
 
+#include "core/model/Ensemble.h"
 #include "ui/ImageConvert.h"
 #include "ui/JobRunner.h"
 #include "ui/Session.h"
@@ -15,6 +16,7 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 
 namespace heatlens::ui {
 
@@ -23,15 +25,7 @@ namespace {
 // What the panel computes for the current image on the worker thread.
 struct Details
 {
-    int ensembleClass = -1;
-    float ensembleProb = 0.0f;
-    struct Member
-    {
-        int predicted = -1;
-        float predictedProb = 0.0f;
-        float probOfEnsembleClass = 0.0f;
-    };
-    std::vector<Member> members;
+    std::optional<EnsembleVote> vote;
     std::vector<float> groupWeights;
 };
 
@@ -180,59 +174,38 @@ void ModelPanel::requestDetails()
     const cv::Mat image = m_session->image();
     if (!model || image.empty() || (!model->isEnsemble() && !model->hasGroupAttributions()))
         return;
-    JobRunner::Job job;
-    job.slot = QStringLiteral("model-details");
-    job.description = tr("Model details");
-    job.context = this;
-    job.work = [model, image](const JobContext &) -> std::any {
+    auto work = [model, image](const JobContext &) {
         Details d;
         const auto x = model->preprocess(image);
-        if (model->isEnsemble()) {
-            const auto probs = torch::softmax(model->predict(x), 1)[0];
-            d.ensembleClass = int(probs.argmax().item<int64_t>());
-            d.ensembleProb = probs[d.ensembleClass].item<float>();
-            for (const auto &member : model->members()) {
-                const auto p = torch::softmax(member->predict(x), 1)[0];
-                Details::Member m;
-                m.predicted = int(p.argmax().item<int64_t>());
-                m.predictedProb = p[m.predicted].item<float>();
-                m.probOfEnsembleClass = p[d.ensembleClass].item<float>();
-                d.members.push_back(m);
-            }
-        }
+        if (model->isEnsemble())
+            d.vote = ensembleVote(*model, x);
         if (model->hasGroupAttributions()) {
             const auto w = model->groupAttributions(x)[0].contiguous();
             d.groupWeights.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
         }
         return d;
     };
-    job.done = [this, model, image](std::any result) {
+    auto done = [this, model, image](const Details &d) {
         if (model != m_session->model())
             return; // the model changed meanwhile
-        const auto d = std::any_cast<Details>(result);
         QStringList lines;
-        if (model->isEnsemble() && int(d.members.size()) == m_members->topLevelItemCount()) {
-            std::vector<float> p;
-            for (size_t i = 0; i < d.members.size(); ++i) {
+        if (d.vote && int(d.vote->members.size()) == m_members->topLevelItemCount()) {
+            const EnsembleVote &vote = *d.vote;
+            for (size_t i = 0; i < vote.members.size(); ++i) {
                 auto *item = m_members->topLevelItem(int(i));
-                const auto &m = d.members[i];
+                const auto &m = vote.members[i];
                 item->setText(1, QStringLiteral("%1 (%2)")
                                      .arg(QString::fromStdString(model->label(m.predicted)))
                                      .arg(double(m.predictedProb), 0, 'f', 3));
                 item->setText(2, QString::number(double(m.probOfEnsembleClass), 'f', 3));
-                item->setForeground(1, m.predicted == d.ensembleClass ? palette().text()
-                                                                      : QBrush(Qt::red));
-                p.push_back(m.probOfEnsembleClass);
+                item->setForeground(1, m.predicted == vote.ensembleClass ? palette().text()
+                                                                         : QBrush(Qt::red));
             }
-            const double mean = std::accumulate(p.begin(), p.end(), 0.0) / double(p.size());
-            double var = 0.0;
-            for (float v : p)
-                var += (v - mean) * (v - mean) / double(p.size());
             lines << tr("Ensemble: %1 (p = %2); members' p for it: mean %3, std %4")
-                         .arg(QString::fromStdString(model->label(d.ensembleClass)))
-                         .arg(double(d.ensembleProb), 0, 'f', 3)
-                         .arg(mean, 0, 'f', 3)
-                         .arg(std::sqrt(var), 0, 'f', 3);
+                         .arg(QString::fromStdString(model->label(vote.ensembleClass)))
+                         .arg(double(vote.ensembleProb), 0, 'f', 3)
+                         .arg(vote.meanProbOfEnsembleClass, 0, 'f', 3)
+                         .arg(vote.stdProbOfEnsembleClass, 0, 'f', 3);
         }
         if (!d.groupWeights.empty()) {
             m_groups->setContent(sampleToQImage(image), d.groupWeights);
@@ -262,7 +235,11 @@ void ModelPanel::requestDetails()
         }
         m_detail->setText(lines.join(QStringLiteral("\n")));
     };
-    m_session->runner()->submit(std::move(job));
+    m_session->runner()
+        ->request<Details>(QStringLiteral("model-details"), tr("Model details"), this)
+        .work(work)
+        .onDone(done)
+        .submit();
 }
 
 GroupWeightsView::GroupWeightsView(QWidget *parent)

@@ -1,11 +1,9 @@
 #include "ui/SanityView.h"
 
-#include "core/explain/Explainer.h"
 #include "core/explain/MethodRegistry.h"
 #include "core/render/ColorMap.h"
 #include "ui/ImageConvert.h"
-#include "ui/JobRunner.h"
-#include "ui/Session.h"
+#include "ui/SanitySession.h"
 #include "ui/figure/CurvePlot.h"
 
 #include <QComboBox>
@@ -21,21 +19,9 @@
 
 namespace heatlens::ui {
 
-namespace {
-
-constexpr size_t kCacheSize = 16;
-
-struct SanityJobResult
-{
-    std::string key;
-    SanityResult result;
-};
-
-} // namespace
-
-SanityView::SanityView(Session *session, QWidget *parent)
+SanityView::SanityView(SanitySession *document, QWidget *parent)
     : QWidget(parent)
-    , m_session(session)
+    , m_document(document)
     , m_mode(new QComboBox(this))
     , m_threshold(new QDoubleSpinBox(this))
     , m_run(new QPushButton(tr("Run again"), this))
@@ -77,15 +63,32 @@ SanityView::SanityView(Session *session, QWidget *parent)
     m_thresholdLine = new QCPItemStraightLine(m_plot);
     m_thresholdLine->setPen(QPen(Qt::gray, 1, Qt::DashLine));
 
-    connect(session, &Session::explanationReady, this, &SanityView::refresh);
-    connect(session, &Session::sampleChanged, this, &SanityView::refresh);
-    connect(m_mode, &QComboBox::currentIndexChanged, this, &SanityView::refresh);
-    connect(m_threshold, &QDoubleSpinBox::valueChanged, this, &SanityView::refresh);
-    connect(m_run, &QPushButton::clicked, this, [this] {
-        m_cache.erase(key());
-        m_pendingKey.clear();
-        refresh();
-    });
+    connect(document, &SanitySession::resultChanged, this, &SanityView::display);
+    connect(document, &SanitySession::statusChanged, m_status, &QLabel::setText);
+    connect(document, &SanitySession::sanityReady, this, &SanityView::sanityReady);
+    connect(document, &SanitySession::errorOccurred, this, &SanityView::errorOccurred);
+    connect(m_mode, &QComboBox::currentIndexChanged, this, &SanityView::forwardOptions);
+    connect(m_threshold, &QDoubleSpinBox::valueChanged, this, &SanityView::forwardOptions);
+    connect(m_run, &QPushButton::clicked, document, &SanitySession::runAgain);
+    forwardOptions();
+}
+
+const std::optional<SanityResult> &SanityView::result() const
+{
+    return m_document->result();
+}
+
+bool SanityView::isComplete() const
+{
+    return m_document->isComplete();
+}
+
+void SanityView::forwardOptions()
+{
+    SanityOptions options = m_document->options();
+    options.mode = m_mode->currentData().toString().toStdString();
+    options.threshold = m_threshold->value();
+    m_document->setOptions(options);
 }
 
 QWidget *SanityView::buildControls()
@@ -111,102 +114,16 @@ QWidget *SanityView::buildControls()
     return bar;
 }
 
-std::string SanityView::key() const
-{
-    const auto &o = m_session->outcome();
-    if (!m_session->model() || !o)
-        return {};
-    return m_session->model()->cacheKey() + "|" + m_session->sampleId().toStdString() + "|" +
-           o->explanation.methodId + "|" + o->explanation.params.canonical() + "|" +
-           std::to_string(o->explanation.target) + "|" +
-           m_mode->currentData().toString().toStdString() + "|" +
-           std::to_string(m_threshold->value());
-}
-
 void SanityView::showEvent(QShowEvent *event)
 {
     QWidget::showEvent(event);
-    refresh();
+    m_document->setActive(true);
 }
 
-void SanityView::refresh()
+void SanityView::hideEvent(QHideEvent *event)
 {
-    const std::string k = key();
-    if (k.empty()) {
-        m_status->setText(tr("No explanation to check yet."));
-        return;
-    }
-    if (auto it = m_cache.find(k); it != m_cache.end()) {
-        display(it->second, true);
-        m_status->setText(tr("%1 randomisation steps").arg(it->second.steps.size()));
-        return;
-    }
-    if (!isVisible() || k == m_pendingKey)
-        return;
-    const auto &outcome = *m_session->outcome();
-    const ModelPtr model = m_session->model();
-    const cv::Mat image = m_session->image().clone();
-    const std::string methodId = outcome.explanation.methodId;
-    const Params params = outcome.explanation.params;
-    const int target = outcome.explanation.target;
-    const auto dataset = m_session->dataset();
-    SanityOptions options;
-    options.mode = m_mode->currentData().toString().toStdString();
-    options.threshold = m_threshold->value();
-    m_pendingKey = k;
-    m_result.reset();
-    m_complete = false;
-    clearStrip();
-    m_status->setText(
-        tr("Randomising %1 layer by layer...").arg(QString::fromStdString(model->displayName())));
-    m_verdict->clear();
-    const QString method = QString::fromStdString(MethodRegistry::instance().get(methodId).name());
-    m_session->runner()->submit(
-        {QStringLiteral("sanity"), tr("Sanity check of %1").arg(method),
-         [=](const JobContext &ctx) -> std::any {
-             torch::Tensor references;
-             const Method &m = MethodRegistry::instance().get(methodId);
-             if (m.usesReferences() && dataset)
-                 references = drawReferences(*model, *dataset, 64, ctx);
-             const auto input = model->preprocess(image);
-             auto result = sanityCheck(model, input, target, methodId, params, options, ctx,
-                                       references, [&](const SanityResult &sofar) {
-                                           ctx.reportPartialResult(
-                                               0.0, SanityJobResult{k, sofar},
-                                               "step " + std::to_string(sofar.steps.size()));
-                                       });
-             return SanityJobResult{k, std::move(result)};
-         },
-         this,
-         [this](std::any r) {
-             auto done = std::any_cast<SanityJobResult>(std::move(r));
-             m_cache[done.key] = done.result;
-             m_cacheOrder.push_back(done.key);
-             while (m_cacheOrder.size() > kCacheSize) {
-                 m_cache.erase(m_cacheOrder.front());
-                 m_cacheOrder.pop_front();
-             }
-             if (m_pendingKey == done.key)
-                 m_pendingKey.clear();
-             if (done.key == key()) {
-                 display(done.result, true);
-                 m_status->setText(tr("%1 randomisation steps").arg(done.result.steps.size()));
-                 Q_EMIT sanityReady();
-             }
-         },
-         [this, k](const QString &message) {
-             if (m_pendingKey == k)
-                 m_pendingKey.clear();
-             m_status->setText(tr("Sanity check failed."));
-             Q_EMIT errorOccurred(tr("Cannot run the sanity check:\n%1").arg(message));
-         },
-         [this](const ProgressUpdate &u) {
-             if (!u.partialResult.has_value())
-                 return;
-             const auto *p = std::any_cast<SanityJobResult>(&u.partialResult);
-             if (p && p->key == key())
-                 display(p->result, false);
-         }});
+    QWidget::hideEvent(event);
+    m_document->setActive(false);
 }
 
 void SanityView::clearStrip()
@@ -241,11 +158,18 @@ void SanityView::addThumbnail(const cv::Mat &map, const QString &caption, double
     cell->show(); // a child added to a visible widget is not shown by itself
 }
 
-void SanityView::display(const SanityResult &r, bool complete)
+void SanityView::display()
 {
-    m_result = r;
-    m_complete = complete;
     clearStrip();
+    if (!m_document->result()) {
+        m_verdict->clear();
+        for (int g = 0; g < m_plot->graphCount(); ++g)
+            m_plot->graph(g)->data()->clear();
+        m_plot->replot();
+        return;
+    }
+    const SanityResult &r = *m_document->result();
+    const bool complete = m_document->isComplete();
     // Each map on its own scale (its 99th percentile of |map|): what is compared is the
     // structure, the randomised maps are often much weaker or stronger.
     auto scaleOf = [](const cv::Mat &map) {

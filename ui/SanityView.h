@@ -4,10 +4,7 @@
 
 #include <QWidget>
 
-#include <list>
-#include <map>
 #include <optional>
-#include <string>
 
 class QCPItemStraightLine;
 class QComboBox;
@@ -19,27 +16,28 @@ class QPushButton;
 
 namespace heatlens::ui {
 
-class Session;
+class SanitySession;
 
-// The Sanity tab: the model parameter randomisation test (core sanityCheck) for the current
-// method, image and target. A strip of maps as layers are randomised (original first), the
-// similarity of each to the original (Spearman of the maps and of |maps|, SSIM, HOG) plotted
-// against the randomisation step, and the verdict. Runs on the JobRunner (slot "sanity") while
-// the tab is visible, streams step by step, and caches results.
+// The Sanity tab: draws its document (SanitySession: the model parameter randomisation test of
+// the current method, image and target) and forwards the options. A strip of maps as layers are
+// randomised (original first), the similarity of each to the original (Spearman of the maps and
+// of |maps|, SSIM, HOG) plotted against the randomisation step, and the verdict. The document
+// computes while the tab is visible.
 class SanityView : public QWidget
 {
     Q_OBJECT
 
 public:
-    explicit SanityView(Session *session, QWidget *parent = nullptr);
+    explicit SanityView(SanitySession *document, QWidget *parent = nullptr);
 
+    SanitySession *document() const { return m_document; }
     QComboBox *modeBox() const { return m_mode; }
     QDoubleSpinBox *thresholdBox() const { return m_threshold; }
     QCustomPlot *plot() const { return m_plot; }
     QLabel *verdictLabel() const { return m_verdict; }
     // The result shown (possibly partial while computing).
-    const std::optional<SanityResult> &result() const { return m_result; }
-    bool isComplete() const { return m_complete; }
+    const std::optional<SanityResult> &result() const;
+    bool isComplete() const;
     int thumbnailCount() const { return m_thumbnails; }
 
 Q_SIGNALS:
@@ -48,16 +46,16 @@ Q_SIGNALS:
 
 protected:
     void showEvent(QShowEvent *event) override;
+    void hideEvent(QHideEvent *event) override;
 
 private:
     QWidget *buildControls();
-    std::string key() const;
-    void refresh();
-    void display(const SanityResult &result, bool complete);
+    void forwardOptions();
+    void display();
     void clearStrip();
     void addThumbnail(const cv::Mat &map, const QString &caption, double scale);
 
-    Session *m_session;
+    SanitySession *m_document;
     QComboBox *m_mode;
     QDoubleSpinBox *m_threshold;
     QPushButton *m_run;
@@ -67,12 +65,7 @@ private:
     QCPItemStraightLine *m_thresholdLine;
     QWidget *m_strip;
     QGridLayout *m_stripLayout;
-    std::optional<SanityResult> m_result;
-    bool m_complete = false;
     int m_thumbnails = 0;
-    std::string m_pendingKey;
-    std::map<std::string, SanityResult> m_cache;
-    std::list<std::string> m_cacheOrder;
 };
 
 } // namespace heatlens::ui

@@ -1,37 +1,31 @@
 #include "ui/Session.h"
 
 #include "core/explain/MethodRegistry.h"
+#include "core/explain/RequestKey.h"
 #include "ui/JobRunner.h"
 
 #include <numeric>
 
 namespace heatlens::ui {
 
-namespace {
-
-constexpr size_t kCacheCapacity = 64;
-
-template<typename T> T take(const std::any &value)
-{
-    return std::any_cast<T>(value);
-}
-
-} // namespace
-
-Session::Session(JobRunner *runner, QObject *parent)
+Session::Session(JobRunner *runner, std::shared_ptr<CacheBudget> budget, QObject *parent)
     : QObject(parent)
     , m_runner(runner)
+    , m_budget(budget ? std::move(budget) : std::make_shared<CacheBudget>())
+    , m_cache(m_budget)
 {}
+
+Session::~Session() = default;
 
 void Session::openModel(const QString &path)
 {
-    m_runner->submit(
-        {QStringLiteral("model"), tr("Loading model %1").arg(path),
-         [p = path.toStdString()](const JobContext &) -> std::any { return Model::load(p); }, this,
-         [this](std::any r) { setModel(take<ModelPtr>(r)); },
-         [this, path](const QString &message) {
-             Q_EMIT errorOccurred(tr("Cannot open model %1:\n%2").arg(path, message));
-         }});
+    m_runner->request<ModelPtr>(QStringLiteral("model"), tr("Loading model %1").arg(path), this)
+        .work([p = path.toStdString()](const JobContext &) { return Model::load(p); })
+        .onDone([this](ModelPtr model) { setModel(std::move(model)); })
+        .onFailed([this, path](const QString &message) {
+            Q_EMIT errorOccurred(tr("Cannot open model %1:\n%2").arg(path, message));
+        })
+        .submit();
 }
 
 void Session::setModel(ModelPtr model)
@@ -48,15 +42,16 @@ void Session::setModel(ModelPtr model)
 
 void Session::openDataset(const QString &path)
 {
-    m_runner->submit(
-        {QStringLiteral("dataset"), tr("Opening %1").arg(path),
-         [p = path.toStdString()](const JobContext &) -> std::any {
-             return std::shared_ptr<const Dataset>(heatlens::openDataset(p));
-         },
-         this, [this](std::any r) { setDataset(take<std::shared_ptr<const Dataset>>(r)); },
-         [this, path](const QString &message) {
-             Q_EMIT errorOccurred(tr("Cannot open dataset %1:\n%2").arg(path, message));
-         }});
+    using DatasetPtr = std::shared_ptr<const Dataset>;
+    m_runner->request<DatasetPtr>(QStringLiteral("dataset"), tr("Opening %1").arg(path), this)
+        .work([p = path.toStdString()](const JobContext &) {
+            return DatasetPtr(heatlens::openDataset(p));
+        })
+        .onDone([this](DatasetPtr dataset) { setDataset(std::move(dataset)); })
+        .onFailed([this, path](const QString &message) {
+            Q_EMIT errorOccurred(tr("Cannot open dataset %1:\n%2").arg(path, message));
+        })
+        .submit();
 }
 
 void Session::setDataset(std::shared_ptr<const Dataset> dataset)
@@ -79,31 +74,29 @@ void Session::setCurrentIndex(int index)
     m_target = -1;
     m_runner->cancel(QStringLiteral("explain"));
     auto dataset = m_dataset;
-    m_runner->submit(
-        {QStringLiteral("sample"), tr("Loading image %1").arg(index),
-         [dataset, index](const JobContext &) -> std::any { return dataset->load(size_t(index)); },
-         this,
-         [this, index](std::any r) {
-             if (index != m_index)
-                 return;
-             auto sample = take<Sample>(r);
-             m_image = sample.image;
-             m_sampleId = sample.id;
-             for (const auto &w : sample.warnings)
-                 Q_EMIT warning(QString::fromStdString(w));
-             m_outcome.reset();
-             m_partialMap = cv::Mat();
-             Q_EMIT sampleChanged();
-             requestExplanation();
-         },
-         [this, index](const QString &message) {
-             m_image = cv::Mat();
-             m_outcome.reset();
-             Q_EMIT sampleChanged();
-             // Logged, not a dialog: arrowing through a folder with broken files must not raise
-             // a dialog per file.
-             Q_EMIT warning(tr("Cannot show image %1: %2").arg(index).arg(message));
-         }});
+    m_runner->request<Sample>(QStringLiteral("sample"), tr("Loading image %1").arg(index), this)
+        .work([dataset, index](const JobContext &) { return dataset->load(size_t(index)); })
+        .onDone([this, index](Sample sample) {
+            if (index != m_index)
+                return;
+            m_image = sample.image;
+            m_sampleId = sample.id;
+            for (const auto &w : sample.warnings)
+                Q_EMIT warning(QString::fromStdString(w));
+            m_outcome.reset();
+            m_partialMap = cv::Mat();
+            Q_EMIT sampleChanged();
+            requestExplanation();
+        })
+        .onFailed([this, index](const QString &message) {
+            m_image = cv::Mat();
+            m_outcome.reset();
+            Q_EMIT sampleChanged();
+            // Logged, not a dialog: arrowing through a folder with broken files must not raise
+            // a dialog per file.
+            Q_EMIT warning(tr("Cannot show image %1: %2").arg(index).arg(message));
+        })
+        .submit();
 }
 
 void Session::setMethod(const QString &methodId)
@@ -151,8 +144,9 @@ int Session::predictionFor(int index) const
 
 std::string Session::cacheKey() const
 {
-    return m_model->cacheKey() + "|" + m_dataset->source() + "|" + m_sampleId + "|" +
-           m_methodId.toStdString() + "|" + params().canonical() + "|" + std::to_string(m_target);
+    return RequestKey(*m_model, m_dataset.get(), m_sampleId)
+        .method(m_methodId.toStdString(), params())
+        .target(m_target);
 }
 
 void Session::requestExplanation()
@@ -160,24 +154,23 @@ void Session::requestExplanation()
     if (!m_model || m_image.empty())
         return;
     const std::string key = cacheKey();
-    if (auto it = m_cache.find(key); it != m_cache.end()) {
-        m_outcome = it->second;
+    if (const ExplainOutcome *cached = m_cache.find(key)) {
+        m_outcome = *cached;
         Q_EMIT explanationReady();
         return;
     }
+    if (m_runner->isInFlight(QStringLiteral("explain"), key))
+        return; // computing exactly this already
     ExplainJob job{m_model, m_image, m_methodId.toStdString(), params(), m_target, m_dataset};
     const int index = m_index;
     m_partialMap = cv::Mat();
     Q_EMIT explanationStarted();
     const QString what = tr("%1 on %2").arg(m_methodId, sampleId());
-    JobRunner::Job request{
-        QStringLiteral("explain"),
-        what,
-        [job](const JobContext &ctx) -> std::any { return runExplain(job, ctx); },
-        this,
-        [this, key, index, what](std::any r) {
-            auto outcome = take<ExplainOutcome>(r);
-            storeOutcome(key, outcome);
+    m_runner->request<ExplainOutcome>(QStringLiteral("explain"), what, this)
+        .key(key)
+        .work([job](const JobContext &ctx) { return runExplain(job, ctx); })
+        .onDone([this, key, index, what](ExplainOutcome outcome) {
+            m_cache.put(key, outcome);
             for (const auto &w : outcome.explanation.warnings) // once per computed result
                 Q_EMIT warning(what + QStringLiteral(": ") + QString::fromStdString(w));
             if (size_t(index) < m_predictions.size())
@@ -187,31 +180,20 @@ void Session::requestExplanation()
                 Q_EMIT explanationReady();
             }
             Q_EMIT predictionsChanged();
-        },
-        [this](const QString &message) {
+        })
+        .onFailed([this](const QString &message) {
             m_outcome.reset();
             Q_EMIT explanationReady();
             Q_EMIT errorOccurred(
                 tr("Cannot explain %1 with %2:\n%3").arg(sampleId(), m_methodId, message));
-        },
-        [this](const ProgressUpdate &u) {
+        })
+        .onProgress([this](const ProgressUpdate &u) {
             if (u.partialMap.empty())
                 return;
             m_partialMap = u.partialMap;
             Q_EMIT partialMapReady();
-        }};
-    m_runner->submit(std::move(request));
-}
-
-void Session::storeOutcome(const std::string &key, const ExplainOutcome &outcome)
-{
-    if (m_cache.count(key) == 0)
-        m_cacheOrder.push_back(key);
-    m_cache[key] = outcome;
-    while (m_cache.size() > kCacheCapacity) {
-        m_cache.erase(m_cacheOrder.front());
-        m_cacheOrder.pop_front();
-    }
+        })
+        .submit();
 }
 
 void Session::recompute()
@@ -220,7 +202,7 @@ void Session::recompute()
         return;
     const auto key = cacheKey();
     m_cache.erase(key);
-    m_cacheOrder.remove(key);
+    m_runner->cancel(QStringLiteral("explain")); // computed again even when in flight
     requestExplanation();
 }
 
@@ -240,19 +222,19 @@ void Session::predictAll()
     std::iota(indices.begin(), indices.end(), size_t(0));
     auto model = m_model;
     auto dataset = m_dataset;
-    m_runner->submit({QStringLiteral("predict-all"),
-                      tr("Predicting %1 images").arg(indices.size()),
-                      [model, dataset, indices](const JobContext &ctx) -> std::any {
-                          return predictSamples(*model, *dataset, indices, 256, ctx);
-                      },
-                      this,
-                      [this, model](std::any r) {
-                          if (model != m_model)
-                              return;
-                          m_predictions = take<std::vector<int>>(r);
-                          Q_EMIT predictionsChanged();
-                      },
-                      {}});
+    m_runner
+        ->request<std::vector<int>>(QStringLiteral("predict-all"),
+                                    tr("Predicting %1 images").arg(indices.size()), this)
+        .work([model, dataset, indices](const JobContext &ctx) {
+            return predictSamples(*model, *dataset, indices, 256, ctx);
+        })
+        .onDone([this, model](std::vector<int> predictions) {
+            if (model != m_model)
+                return;
+            m_predictions = std::move(predictions);
+            Q_EMIT predictionsChanged();
+        })
+        .submit();
 }
 
 } // namespace heatlens::ui

@@ -2,11 +2,11 @@
 
 #include "core/data/Dataset.h"
 #include "core/explain/Explainer.h"
+#include "core/jobs/ResultCache.h"
 
 #include <QObject>
 #include <QString>
 
-#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,16 +15,21 @@ namespace heatlens::ui {
 
 class JobRunner;
 
-// The document: what is open (model, dataset), what is looked at (sample, method, parameters,
-// target) and what has been computed (explanations, cached by model/sample/method/params/
-// target; predictions). All loading and computing goes through the JobRunner; views read the
-// session and listen to its signals.
+// The Explain tab's document and the root of the others (CompareSession, CurvesSession,
+// SanitySession follow it): what is open (model, dataset), what is looked at (sample, method,
+// parameters, target) and what has been computed (explanations, cached by their RequestKey in a
+// ResultCache charged to the viewer's one CacheBudget; predictions). All loading and computing
+// goes through the JobRunner, keyed; views read the session and listen to its signals. No
+// widgets: tests drive it without a window.
 class Session : public QObject
 {
     Q_OBJECT
 
 public:
-    explicit Session(JobRunner *runner, QObject *parent = nullptr);
+    // `budget`: the memory bound shared by every tab's cache (a new default one when null).
+    explicit Session(JobRunner *runner, std::shared_ptr<CacheBudget> budget = nullptr,
+                     QObject *parent = nullptr);
+    ~Session() override;
 
     void openModel(const QString &path);
     void setModel(ModelPtr model);
@@ -38,6 +43,7 @@ public:
     void recompute(); // drops the cached result of the current request and explains again
 
     JobRunner *runner() const { return m_runner; }
+    const std::shared_ptr<CacheBudget> &cacheBudget() const { return m_budget; }
     const ModelPtr &model() const { return m_model; }
     const std::shared_ptr<const Dataset> &dataset() const { return m_dataset; }
     int currentIndex() const { return m_index; }
@@ -65,10 +71,10 @@ Q_SIGNALS:
 private:
     std::string cacheKey() const;
     void requestExplanation();
-    void storeOutcome(const std::string &key, const ExplainOutcome &outcome);
     void clearResults();
 
     JobRunner *m_runner;
+    std::shared_ptr<CacheBudget> m_budget;
     ModelPtr m_model;
     std::shared_ptr<const Dataset> m_dataset;
     int m_index = -1;
@@ -80,8 +86,7 @@ private:
     std::optional<ExplainOutcome> m_outcome;
     cv::Mat m_partialMap;
     std::vector<int> m_predictions;
-    std::map<std::string, ExplainOutcome> m_cache;
-    std::list<std::string> m_cacheOrder; // least recently stored first
+    ResultCache<ExplainOutcome> m_cache;
 };
 
 } // namespace heatlens::ui

@@ -1,4 +1,4 @@
-#include "ui/CompareView.h"
+#include "ui/CompareSession.h"
 #include "ui/MainWindow.h"
 #include "ui/Session.h"
 
@@ -78,7 +78,7 @@ extern "C" __attribute__((visibility("default"))) int heatlens_main(int argc, ch
             Qt::QueuedConnection);
     }
     if (parser.isSet(QStringLiteral("compare-methods")))
-        window.compareView()->setMethods(
+        window.compareSession()->setMethods(
             parser.value(QStringLiteral("compare-methods")).split(QLatin1Char(',')));
     for (const QString &item :
          parser.value(QStringLiteral("compare")).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
@@ -86,7 +86,7 @@ extern "C" __attribute__((visibility("default"))) int heatlens_main(int argc, ch
         const std::string demo = heatlens::demoModelPath(item.toStdString());
         const bool isDemo =
             !item.contains(QLatin1Char('/')) && QFileInfo::exists(QString::fromStdString(demo));
-        window.compareView()->addModelFile(isDemo ? QString::fromStdString(demo) : item);
+        window.compareSession()->addModelFile(isDemo ? QString::fromStdString(demo) : item);
     }
     if (parser.isSet(QStringLiteral("index"))) {
         const int index = parser.value(QStringLiteral("index")).toInt();

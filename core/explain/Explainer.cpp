@@ -2,6 +2,7 @@
 
 #include "core/data/Dataset.h"
 #include "core/explain/MethodRegistry.h"
+#include "core/jobs/BytesHeld.h"
 
 #include <opencv2/core.hpp>
 
@@ -132,6 +133,23 @@ std::vector<int> predictSamples(const Model &model, const Dataset &dataset,
                    std::to_string(end) + " of " + std::to_string(indices.size()) + " images");
     }
     return predicted;
+}
+
+size_t bytesHeld(const Prediction &prediction)
+{
+    return bytesHeld(prediction.logits) + bytesHeld(prediction.probabilities);
+}
+
+size_t bytesHeld(const Explanation &explanation)
+{
+    return sizeof(Explanation) + bytesHeld(explanation.map) + bytesHeld(explanation.warnings) +
+           explanation.stats.size() * 64;
+}
+
+size_t bytesHeld(const ExplainOutcome &outcome)
+{
+    return bytesHeld(outcome.prediction) + bytesHeld(outcome.explanation) +
+           bytesHeld(outcome.nativeMap);
 }
 
 } // namespace heatlens

@@ -44,6 +44,9 @@ struct ExplainOutcome
     cv::Mat nativeMap;       // the same map in the image's native frame
     InputGeometry geometry;
 };
+size_t bytesHeld(const Prediction &prediction);
+size_t bytesHeld(const Explanation &explanation);
+size_t bytesHeld(const ExplainOutcome &outcome);
 
 ExplainOutcome runExplain(const ExplainJob &job, const JobContext &ctx);
 

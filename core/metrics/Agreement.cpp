@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 
@@ -167,6 +168,14 @@ std::vector<Agreement> pairwiseAgreement(const std::vector<cv::Mat> &maps,
                               ? undefinedAgreement()
                               : agreement(maps[i], maps[j], options));
     return out;
+}
+
+std::string AgreementOptions::canonical() const
+{
+    char text[96];
+    std::snprintf(text, sizeof text, "abs=%d;top=%.12g;clip=%.12g", absolute ? 1 : 0, topFraction,
+                  clipPercentile);
+    return text;
 }
 
 } // namespace heatlens

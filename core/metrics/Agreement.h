@@ -18,6 +18,8 @@ struct AgreementOptions
     bool absolute = true;
     double topFraction = 0.1;     // k of the top-k intersection over union, in (0, 1]
     double clipPercentile = 99.0; // per-map scale for SSIM and consensus: this percentile of |map|
+
+    std::string canonical() const; // "abs=1;top=0.1;clip=99"
 };
 
 // The agreement of two maps. Spearman, Pearson, cosine and top-k IoU use the values as they are

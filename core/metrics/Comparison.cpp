@@ -1,6 +1,7 @@
 #include "core/metrics/Comparison.h"
 
 #include "core/explain/MethodRegistry.h"
+#include "core/jobs/BytesHeld.h"
 #include "core/model/Preprocess.h"
 
 #include <chrono>
@@ -172,6 +173,34 @@ std::vector<PairSummary> summariseComparisons(const std::vector<ImageComparison>
         for (const auto &[group, metrics] : values[p])
             for (const auto &[metric, list] : metrics)
                 out[p][group][metric] = summarise(list);
+    return out;
+}
+
+size_t bytesHeld(const CellResult &cell)
+{
+    return sizeof(CellResult) + bytesHeld(cell.map) + bytesHeld(cell.prediction) +
+           bytesHeld(cell.error) + bytesHeld(cell.layer);
+}
+
+GridAgreement gridAgreement(const std::vector<const CellResult *> &cells, int columns,
+                            const AgreementOptions &options, const JobContext &ctx)
+{
+    if (columns <= 0 || cells.size() % size_t(columns) != 0)
+        throw std::invalid_argument("gridAgreement: " + std::to_string(cells.size()) +
+                                    " cells do not form rows of " + std::to_string(columns));
+    GridAgreement out;
+    out.pairs = cellAgreement(cells, options);
+    ctx.throwIfCancelled();
+    auto combine = [&](auto keep) {
+        std::vector<cv::Mat> maps;
+        for (size_t i = 0; i < cells.size(); ++i)
+            if (cells[i]->ok && keep(int(i)))
+                maps.push_back(cells[i]->map);
+        return maps.empty() ? Consensus{} : consensusMaps(maps, options);
+    };
+    for (int c = 0; c < columns; ++c)
+        out.consensus.push_back(combine([&](int i) { return i % columns == c; }));
+    out.consensus.push_back(combine([](int) { return true; }));
     return out;
 }
 

@@ -32,6 +32,7 @@ struct CellResult
     std::string layer;
     double seconds = 0.0;
 };
+size_t bytesHeld(const CellResult &cell);
 
 // Explains `image` with one model and method for class `target` (< 0: the model's own
 // prediction) and brings the map to a frame of `frame` pixels (comparisonFrame of the image).
@@ -49,6 +50,17 @@ cv::Rect sharedRegion(const std::vector<const CellResult *> &cells, cv::Size fra
 // with a cell without a map are NaN.
 std::vector<Agreement> cellAgreement(const std::vector<const CellResult *> &cells,
                                      const AgreementOptions &options);
+
+// A grid of cells (row-major: models x `columns` methods) compared: the agreement of every pair
+// of cells, and the consensus (mean and spread of the normalised maps) of each column, then of
+// all cells; a column without a map has an empty Consensus (maps = 0).
+struct GridAgreement
+{
+    std::vector<Agreement> pairs;
+    std::vector<Consensus> consensus; // columns + 1
+};
+GridAgreement gridAgreement(const std::vector<const CellResult *> &cells, int columns,
+                            const AgreementOptions &options, const JobContext &ctx);
 
 // What a dataset-level comparison runs: every model with every method, on every image.
 struct ComparisonOptions

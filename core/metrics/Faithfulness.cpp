@@ -185,4 +185,26 @@ int64_t CurveImages::features() const
     return m_impl->setup.features;
 }
 
+size_t CurveImages::bytesHeld() const
+{
+    size_t n = 0;
+    for (const auto *t : {&m_impl->setup.start, &m_impl->setup.end, &m_impl->setup.rankOf})
+        if (t->defined())
+            n += size_t(t->numel()) * t->element_size();
+    return n;
+}
+
+size_t bytesHeld(const Curve &curve)
+{
+    return bytesHeld(curve.fractions) + bytesHeld(curve.probabilities) + bytesHeld(curve.logits);
+}
+
+std::string CurveOptions::canonical() const
+{
+    std::string text = "mode=" + mode + ";order=" + order;
+    if (mode != "insertion")
+        text += ";baseline=" + baseline + ";seed=" + std::to_string(seed);
+    return text + ";steps=" + std::to_string(steps) + ";cells=" + std::to_string(cells);
+}
+
 } // namespace heatlens

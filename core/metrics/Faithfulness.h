@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/jobs/BytesHeld.h"
 #include "core/jobs/Progress.h"
 #include "core/model/Model.h"
 
@@ -30,6 +31,10 @@ struct CurveOptions
     int cells = 0;     // 0: pixel-wise
     int batch = 32;    // perturbed images per forward pass
     uint64_t seed = 0; // of the uniform baseline
+
+    // "mode=deletion;order=morf;baseline=black;seed=0;steps=100;cells=0": what changes the
+    // curve (not the batch size; insertion starts from a blurred canvas whatever the baseline).
+    std::string canonical() const;
 };
 
 struct Curve
@@ -41,6 +46,7 @@ struct Curve
     double aucLogit = 0.0;
     int forwardPasses = 0;
 };
+size_t bytesHeld(const Curve &curve);
 
 // Throws std::invalid_argument naming the option when one is bad (unknown mode, steps < 1, a
 // map of another size than the input). Checks `ctx` before every batch; after each batch
@@ -72,6 +78,7 @@ public:
     double pointFraction(double fraction) const;
     const CurveOptions &options() const;
     int64_t features() const; // pixels, or grid cells when options.cells > 0
+    size_t bytesHeld() const; // the input, its perturbation canvas and the ranking
 
 private:
     struct Impl;

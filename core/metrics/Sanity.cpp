@@ -1,12 +1,14 @@
 #include "core/metrics/Sanity.h"
 
 #include "core/explain/MethodRegistry.h"
+#include "core/jobs/BytesHeld.h"
 #include "core/metrics/Similarity.h"
 #include "core/model/Randomise.h"
 
 #include <opencv2/core.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -161,6 +163,23 @@ SanityResult sanityCheck(const ModelPtr &model, const torch::Tensor &input, int 
                      (result.passed ? " < " : " >= ") + fixed(options.threshold);
     ctx.report(1.0, result.verdict);
     return result;
+}
+
+std::string SanityOptions::canonical() const
+{
+    char threshold_[32];
+    std::snprintf(threshold_, sizeof threshold_, "%.12g", threshold);
+    return "mode=" + mode + ";steps=" + std::to_string(maxSteps) + ";threshold=" + threshold_ +
+           ";seed=" + std::to_string(seed);
+}
+
+size_t bytesHeld(const SanityResult &result)
+{
+    size_t n = bytesHeld(result.original) + bytesHeld(result.verdict);
+    for (const SanityStep &step : result.steps)
+        n += sizeof(SanityStep) + bytesHeld(step.map) + bytesHeld(step.label) +
+             bytesHeld(step.layers);
+    return n;
 }
 
 } // namespace heatlens

@@ -28,6 +28,8 @@ struct SanityOptions
     int maxSteps = 24;
     double threshold = 0.5;
     uint64_t seed = 0;
+
+    std::string canonical() const; // "mode=cascading;steps=24;threshold=0.5;seed=0"
 };
 
 struct SanityStep
@@ -53,6 +55,7 @@ struct SanityResult
     bool passed = false;
     std::string verdict; // one line for people: "passes: ..." / "fails: ..."
 };
+size_t bytesHeld(const SanityResult &result);
 
 // The randomisation steps for `model` (label, layers), in the order the check runs them.
 std::vector<std::pair<std::string, std::vector<std::string>>>

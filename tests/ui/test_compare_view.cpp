@@ -75,20 +75,20 @@ private Q_SLOTS:
         window.openDemo();
         QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
         const auto vit = Model::load(demoModelPath("demo-vit"));
-        compare->setMethods({QStringLiteral("saliency"), QStringLiteral("grad-cam")});
-        compare->addModel(vit);
-        compare->addModel(vit); // the same model twice is one row
-        QCOMPARE(compare->models().size(), size_t(2));
+        compare->document()->setMethods({QStringLiteral("saliency"), QStringLiteral("grad-cam")});
+        compare->document()->addModel(vit);
+        compare->document()->addModel(vit); // the same model twice is one row
+        QCOMPARE(compare->document()->models().size(), size_t(2));
         QCOMPARE(compare->grid()->rowCount(), 2);
         QCOMPARE(compare->grid()->columnCount(), 2);
 
         // Nothing is computed while the tab is hidden.
         QTest::qWait(300);
-        QVERIFY(!compare->cellResult(0, 0));
+        QVERIFY(!compare->document()->cellResult(0, 0));
         auto *tabs = qobject_cast<QTabWidget *>(window.centralWidget());
         QCOMPARE(tabs->tabText(tabs->indexOf(compare)), QStringLiteral("Compare"));
         tabs->setCurrentWidget(compare);
-        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->document()->isComplete(), kTimeout);
 
         // Every cell has its map: the core's explanation of its model, in the image's frame, of
         // the class the Explain tab explains.
@@ -99,7 +99,7 @@ private Q_SLOTS:
         std::vector<cv::Mat> maps;
         for (int r = 0; r < 2; ++r)
             for (int c = 0; c < 2; ++c) {
-                const CellResult *cell = compare->cellResult(r, c);
+                const CellResult *cell = compare->document()->cellResult(r, c);
                 QVERIFY(cell && cell->ok);
                 QCOMPARE(cell->target, target);
                 CompareCell *widget = compare->grid()->cell(r, c);
@@ -128,13 +128,13 @@ private Q_SLOTS:
                 const Agreement a = agreement(maps[size_t(i)], maps[size_t(j)], options);
                 QVERIFY(std::abs(matrix.at(i, j) - a.spearman) < 1e-9);
                 QCOMPARE(matrix.at(i, j), matrix.at(j, i));
-                QVERIFY(std::abs(compare->agreementOf(i, j)->ssim - a.ssim) < 1e-9);
+                QVERIFY(std::abs(compare->document()->agreementOf(i, j)->ssim - a.ssim) < 1e-9);
             }
         compare->setMatrixMetric(QStringLiteral("top_k_iou"));
         QVERIFY(std::abs(compare->matrixView()->matrix().at(0, 2) -
                          agreement(maps[0], maps[2], options).topIou) < 1e-9);
         compare->setTopPercent(25);
-        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->document()->isComplete(), kTimeout);
         AgreementOptions quarter;
         quarter.topFraction = 0.25;
         QVERIFY(std::abs(compare->matrixView()->matrix().at(0, 2) -
@@ -156,7 +156,8 @@ private Q_SLOTS:
         QVERIFY(compare->grid()->cell(1, 0)->isSelected());
         QVERIFY(!compare->grid()->cell(0, 1)->isSelected());
         const QString text = compare->selectionLabel()->text();
-        QVERIFY2(text.contains(QString::number(compare->agreementOf(0, 2)->spearman, 'f', 3)),
+        QVERIFY2(text.contains(
+                     QString::number(compare->document()->agreementOf(0, 2)->spearman, 'f', 3)),
                  qPrintable(text));
         QCOMPARE(compare->grid()->cell(1, 0)->view()->toolTip(), text);
         QCOMPARE(compare->matrixView()->matrix().highlighted, std::make_pair(0, 2));
@@ -191,26 +192,27 @@ private Q_SLOTS:
         QVERIFY(!compare->grid()->enlarged());
 
         // Changing the grid and back reuses the cached cells.
-        const uchar *before = compare->cellResult(1, 1)->map.data;
-        compare->setMethods({QStringLiteral("saliency")});
-        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
-        compare->setMethods({QStringLiteral("saliency"), QStringLiteral("grad-cam")});
-        QVERIFY(compare->cellResult(1, 1));
-        QCOMPARE(compare->cellResult(1, 1)->map.data, before);
-        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+        const uchar *before = compare->document()->cellResult(1, 1)->map.data;
+        compare->document()->setMethods({QStringLiteral("saliency")});
+        QTRY_VERIFY_WITH_TIMEOUT(compare->document()->isComplete(), kTimeout);
+        compare->document()->setMethods({QStringLiteral("saliency"), QStringLiteral("grad-cam")});
+        QVERIFY(compare->document()->cellResult(1, 1));
+        QCOMPARE(compare->document()->cellResult(1, 1)->map.data, before);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->document()->isComplete(), kTimeout);
 
         // Each model's own prediction as the target.
         compare->setTargetMode(CompareView::Target::Own);
-        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->document()->isComplete(), kTimeout);
         for (int r = 0; r < 2; ++r)
-            QCOMPARE(compare->cellResult(r, 0)->target,
-                     compare->cellResult(r, 0)->prediction.predicted);
+            QCOMPARE(compare->document()->cellResult(r, 0)->target,
+                     compare->document()->cellResult(r, 0)->prediction.predicted);
 
         // A method that does not apply to a model says why in its cell; its pairs are undefined.
-        compare->setMethods({QStringLiteral("saliency"), QStringLiteral("attention-rollout")});
-        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
-        QVERIFY(!compare->cellResult(0, 1)->ok);
-        QVERIFY(compare->cellResult(1, 1)->ok);
+        compare->document()->setMethods(
+            {QStringLiteral("saliency"), QStringLiteral("attention-rollout")});
+        QTRY_VERIFY_WITH_TIMEOUT(compare->document()->isComplete(), kTimeout);
+        QVERIFY(!compare->document()->cellResult(0, 1)->ok);
+        QVERIFY(compare->document()->cellResult(1, 1)->ok);
         QVERIFY2(
             compare->grid()->cell(0, 1)->view()->message().contains(QStringLiteral("attention")),
             qPrintable(compare->grid()->cell(0, 1)->view()->message()));
@@ -241,7 +243,7 @@ private Q_SLOTS:
 
         // The consensus feeds the curves panel like any explanation.
         compare->setTargetMode(CompareView::Target::Same);
-        QTRY_VERIFY_WITH_TIMEOUT(compare->isComplete(), kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->document()->isComplete(), kTimeout);
         InputGeometry geometry;
         session->model()->preprocess(image, &geometry);
         window.curvesView()->addMapCurve(QStringLiteral("Consensus of Saliency"),

@@ -13,7 +13,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 using heatlens::Cancelled;
 using heatlens::JobContext;
@@ -22,7 +24,7 @@ using heatlens::ui::JobRunner;
 namespace {
 
 // Work that runs until cancelled (or ~5 s), reporting progress.
-std::any spinUntilCancelled(const JobContext &ctx, std::atomic<bool> &started)
+std::string spinUntilCancelled(const JobContext &ctx, std::atomic<bool> &started)
 {
     started = true;
     for (int i = 0; i < 500; ++i) {
@@ -30,7 +32,7 @@ std::any spinUntilCancelled(const JobContext &ctx, std::atomic<bool> &started)
         ctx.report(i / 500.0, "spinning");
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    return std::string("finished");
+    return "finished";
 }
 
 } // namespace
@@ -54,12 +56,10 @@ private Q_SLOTS:
         int seen = 0; // at::get_num_threads() on the worker
         auto probe = [&] {
             seen = 0;
-            runner.submit({"slot",
-                           "threads",
-                           [](const JobContext &) -> std::any { return at::get_num_threads(); },
-                           &context,
-                           [&](std::any r) { seen = std::any_cast<int>(r); },
-                           {}});
+            runner.request<int>("slot", "threads", &context)
+                .work([](const JobContext &) { return at::get_num_threads(); })
+                .onDone([&](int threads) { seen = threads; })
+                .submit();
         };
         menu.choose(1);
         probe();
@@ -79,23 +79,102 @@ private Q_SLOTS:
         QVERIFY(heatlens::ui::ThreadsMenu::applySaved().contains("one per usable CPU"));
     }
 
-    void deliversResultOnTheGuiThread()
+    void deliversTheTypedResultOnTheGuiThread()
     {
         JobRunner runner;
         QObject context;
         QThread *deliveredOn = nullptr;
-        int value = 0;
-        runner.submit({"slot",
-                       "answer",
-                       [](const JobContext &) -> std::any { return 42; },
-                       &context,
-                       [&](std::any r) {
-                           value = std::any_cast<int>(r);
-                           deliveredOn = QThread::currentThread();
-                       },
-                       {}});
-        QTRY_COMPARE(value, 42);
+        std::vector<int> value;
+        runner.request<std::vector<int>>("slot", "answer", &context)
+            .work([](const JobContext &) {
+                return std::vector<int>{4, 2};
+            })
+            .onDone([&](std::vector<int> r) {
+                value = std::move(r);
+                deliveredOn = QThread::currentThread();
+            })
+            .submit();
+        QTRY_COMPARE(value, (std::vector<int>{4, 2}));
         QCOMPARE(deliveredOn, QThread::currentThread());
+    }
+
+    void typedPartialResultsArriveBeforeTheResultAndOthersAreIgnored()
+    {
+        JobRunner runner;
+        QObject context;
+        std::vector<std::string> seen;
+        bool done = false;
+        runner.request<void>("slot", "partials", &context)
+            .work([](const JobContext &ctx) {
+                ctx.reportPartialResult(0.3, std::string("first"));
+                ctx.reportPartialResult(0.5, 12); // another type: not for this handler
+                ctx.reportPartialResult(0.7, std::string("second"));
+            })
+            .onPartial<std::string>([&](const std::string &p) { seen.push_back(p); })
+            .onDone([&] { done = true; })
+            .submit();
+        QTRY_VERIFY(done);
+        QCOMPARE(seen, (std::vector<std::string>{"first", "second"}));
+    }
+
+    void aKeyInFlightIsNotSubmittedAgainAndAnotherKeySupersedesIt()
+    {
+        JobRunner runner;
+        QObject context;
+        std::atomic<bool> started{false};
+        std::atomic<int> runs{0};
+        std::string firstResult;
+        auto spin = [&](const std::string &key) {
+            return runner.request<std::string>("curves", QString::fromStdString(key), &context)
+                .key(key)
+                .work([&](const JobContext &ctx) {
+                    ++runs;
+                    return spinUntilCancelled(ctx, started);
+                })
+                .onDone([&](std::string r) { firstResult = r; })
+                .submit();
+        };
+        QVERIFY(!runner.isInFlight("curves"));
+        QVERIFY(spin("a"));
+        QVERIFY(runner.isInFlight("curves", "a"));
+        QTRY_VERIFY(started.load());
+        QVERIFY(!spin("a")); // computing exactly this already
+        QCOMPARE(runs.load(), 1);
+        QVERIFY(runner.isInFlight("curves", "a"));
+        QVERIFY(!runner.isInFlight("curves", "b"));
+        QVERIFY(!runner.isInFlight("other"));
+
+        int second = 0;
+        QVERIFY(runner.request<int>("curves", "b", &context)
+                    .key("b")
+                    .work([](const JobContext &) { return 2; })
+                    .onDone([&](int r) { second = r; })
+                    .submit());
+        QVERIFY(!runner.isInFlight("curves", "a"));
+        QVERIFY(runner.isInFlight("curves", "b"));
+        QTRY_COMPARE(second, 2);
+        QVERIFY(firstResult.empty()); // cancelled, never delivered
+        QVERIFY(!runner.isInFlight("curves"));
+
+        QVERIFY(spin("a"));
+        runner.cancel("curves");
+        QVERIFY(!runner.isInFlight("curves")); // at once, even if the job lingers a moment
+        QTRY_VERIFY(!runner.isBusy());
+        QVERIFY(firstResult.empty());
+    }
+
+    void aFailedKeyedJobIsNoLongerInFlight()
+    {
+        JobRunner runner;
+        QObject context;
+        QString message;
+        runner.request<int>("x", "failing", &context)
+            .key("k")
+            .work([](const JobContext &) -> int { throw std::runtime_error("no"); })
+            .onFailed([&](const QString &m) { message = m; })
+            .submit();
+        QTRY_COMPARE(message, QString("no"));
+        QVERIFY(!runner.isInFlight("x", "k"));
     }
 
     void newJobInSameSlotSupersedesRunningOne()
@@ -106,19 +185,15 @@ private Q_SLOTS:
         std::atomic<bool> started{false};
         bool firstDone = false;
         int second = 0;
-        runner.submit({"explain",
-                       "first",
-                       [&](const JobContext &ctx) { return spinUntilCancelled(ctx, started); },
-                       &context,
-                       [&](std::any) { firstDone = true; },
-                       {}});
+        runner.request<std::string>("explain", "first", &context)
+            .work([&](const JobContext &ctx) { return spinUntilCancelled(ctx, started); })
+            .onDone([&](std::string) { firstDone = true; })
+            .submit();
         QTRY_VERIFY(started.load());
-        runner.submit({"explain",
-                       "second",
-                       [](const JobContext &) -> std::any { return 2; },
-                       &context,
-                       [&](std::any r) { second = std::any_cast<int>(r); },
-                       {}});
+        runner.request<int>("explain", "second", &context)
+            .work([](const JobContext &) { return 2; })
+            .onDone([&](int r) { second = r; })
+            .submit();
         QTRY_COMPARE(second, 2);
         QVERIFY(!firstDone);
         QTRY_COMPARE(cancelled.count(), 1);
@@ -131,12 +206,10 @@ private Q_SLOTS:
         QObject context;
         int done = 0;
         for (const char *slot : {"a", "b", "c"})
-            runner.submit({slot,
-                           slot,
-                           [](const JobContext &) -> std::any { return 1; },
-                           &context,
-                           [&](std::any) { ++done; },
-                           {}});
+            runner.request<int>(slot, slot, &context)
+                .work([](const JobContext &) { return 1; })
+                .onDone([&](int) { ++done; })
+                .submit();
         QTRY_COMPARE(done, 3);
     }
 
@@ -147,12 +220,10 @@ private Q_SLOTS:
         std::atomic<bool> started{false};
         bool done = false;
         QSignalSpy busy(&runner, &JobRunner::busyChanged);
-        runner.submit({"x",
-                       "spin",
-                       [&](const JobContext &ctx) { return spinUntilCancelled(ctx, started); },
-                       &context,
-                       [&](std::any) { done = true; },
-                       {}});
+        runner.request<std::string>("x", "spin", &context)
+            .work([&](const JobContext &ctx) { return spinUntilCancelled(ctx, started); })
+            .onDone([&](std::string) { done = true; })
+            .submit();
         QTRY_VERIFY(started.load());
         runner.cancelAll();
         QTRY_VERIFY(!runner.isBusy());
@@ -166,11 +237,12 @@ private Q_SLOTS:
         JobRunner runner;
         QObject context;
         QString message;
-        runner.submit({"x", "failing",
-                       [](const JobContext &) -> std::any {
-                           throw std::runtime_error("model.pt: not a TorchScript archive");
-                       },
-                       &context, [](std::any) {}, [&](const QString &m) { message = m; }});
+        runner.request<int>("x", "failing", &context)
+            .work([](const JobContext &) -> int {
+                throw std::runtime_error("model.pt: not a TorchScript archive");
+            })
+            .onFailed([&](const QString &m) { message = m; })
+            .submit();
         QTRY_COMPARE(message, QString("model.pt: not a TorchScript archive"));
     }
 
@@ -180,16 +252,14 @@ private Q_SLOTS:
         auto *context = new QObject;
         std::atomic<bool> release{false};
         bool delivered = false;
-        runner.submit({"x",
-                       "slow",
-                       [&](const JobContext &) -> std::any {
-                           while (!release)
-                               std::this_thread::sleep_for(std::chrono::milliseconds(5));
-                           return 1;
-                       },
-                       context,
-                       [&](std::any) { delivered = true; },
-                       {}});
+        runner.request<int>("x", "slow", context)
+            .work([&](const JobContext &) {
+                while (!release)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                return 1;
+            })
+            .onDone([&](int) { delivered = true; })
+            .submit();
         delete context;
         release = true;
         QTRY_VERIFY(!runner.isBusy());
@@ -207,17 +277,18 @@ private Q_SLOTS:
             auto *context = new QObject;
             const bool fails = i % 3 == 0;
             const auto spin = std::chrono::microseconds((i * 37) % 400);
-            runner.submit({QString::number(i % 4), "short",
-                           [fails, spin](const JobContext &) -> std::any {
-                               const auto end = std::chrono::steady_clock::now() + spin;
-                               while (std::chrono::steady_clock::now() < end) {
-                               }
-                               if (fails)
-                                   throw std::runtime_error("fails on purpose");
-                               return 1;
-                           },
-                           context, [&](std::any) { ++delivered; },
-                           [&](const QString &) { ++failedCount; }});
+            runner.request<int>(QString::number(i % 4), "short", context)
+                .work([fails, spin](const JobContext &) {
+                    const auto end = std::chrono::steady_clock::now() + spin;
+                    while (std::chrono::steady_clock::now() < end) {
+                    }
+                    if (fails)
+                        throw std::runtime_error("fails on purpose");
+                    return 1;
+                })
+                .onDone([&](int) { ++delivered; })
+                .onFailed([&](const QString &) { ++failedCount; })
+                .submit();
             std::this_thread::sleep_for(spin); // delete about when the job ends
             delete context;
             if (i % 10 == 0)
@@ -235,18 +306,15 @@ private Q_SLOTS:
         QObject context;
         QSignalSpy progress(&runner, &JobRunner::progress);
         bool done = false;
-        runner.submit({"x",
-                       "steps",
-                       [](const JobContext &ctx) -> std::any {
-                           for (int i = 1; i <= 5; ++i) {
-                               ctx.report(i / 5.0, "step");
-                               std::this_thread::sleep_for(std::chrono::milliseconds(40));
-                           }
-                           return 0;
-                       },
-                       &context,
-                       [&](std::any) { done = true; },
-                       {}});
+        runner.request<void>("x", "steps", &context)
+            .work([](const JobContext &ctx) {
+                for (int i = 1; i <= 5; ++i) {
+                    ctx.report(i / 5.0, "step");
+                    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+                }
+            })
+            .onDone([&] { done = true; })
+            .submit();
         QTRY_VERIFY(done);
         QVERIFY(progress.count() >= 2);
         QCOMPARE(progress.last().at(1).toDouble(), 1.0);
@@ -259,12 +327,9 @@ private Q_SLOTS:
         {
             JobRunner runner;
             QObject context;
-            runner.submit({"x",
-                           "spin",
-                           [&](const JobContext &ctx) { return spinUntilCancelled(ctx, started); },
-                           &context,
-                           [](std::any) {},
-                           {}});
+            runner.request<std::string>("x", "spin", &context)
+                .work([&](const JobContext &ctx) { return spinUntilCancelled(ctx, started); })
+                .submit();
             QTRY_VERIFY(started.load());
             timer.start();
         }

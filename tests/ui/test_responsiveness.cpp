@@ -196,13 +196,14 @@ private Q_SLOTS:
 
         // Compare: 2 models x 4 methods, filled cell by cell while the watchdog runs.
         CompareView *compare = window.compareView();
-        compare->setMethods({QStringLiteral("saliency"), QStringLiteral("grad-cam"),
-                             QStringLiteral("integrated-gradients"), QStringLiteral("occlusion")});
-        compare->addModel(vit);
+        compare->document()->setMethods({QStringLiteral("saliency"), QStringLiteral("grad-cam"),
+                                         QStringLiteral("integrated-gradients"),
+                                         QStringLiteral("occlusion")});
+        compare->document()->addModel(vit);
         StallWatchdog watchdog;
         watchdog.start();
         tabsOf(window)->setCurrentWidget(compare);
-        QVERIFY(runUntil([&] { return compare->isComplete(); }, kTimeout));
+        QVERIFY(runUntil([&] { return compare->document()->isComplete(); }, kTimeout));
         watchdog.stop();
         report("Compare grid (2 models x 4 methods)", watchdog);
         QVERIFY2(watchdog.ticks() > 2, "the watchdog did not run");
