@@ -29,6 +29,7 @@ PACKAGES=(
   xvfb xauth fonts-dejavu-core
 )
 [ "$MODE" = fuzz ] && PACKAGES+=(clang libclang-rt-14-dev)
+[ "$MODE" = test ] && PACKAGES+=(clang-format python3)
 
 log() { printf '\033[1m[heatlens]\033[0m %s\n' "$*"; }
 
@@ -171,10 +172,26 @@ run_fuzzers() {
   log "no crashes"
 }
 
+# Static checks of the tree, before the (long) build: core's layer order and no Qt in core
+# (.ci/check-layers), and every C++ file formatted as .clang-format says.
+check_tree() {
+  log "checking core's layer order"
+  python3 .ci/check-layers
+  log "checking the format of every C++ file"
+  local files
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    files=$(git ls-files '*.cpp' '*.h')
+  else
+    files=$(find app core ui tests -name '*.cpp' -o -name '*.h')
+  fi
+  # shellcheck disable=SC2086  # one word per file name; ours have no spaces
+  clang-format --dry-run --Werror $files
+}
+
 install_missing
 case "$MODE" in
   run) build; prepare_demo; run_viewer ;;
-  test) build; prepare_demo; run_tests ;;
+  test) check_tree; build; prepare_demo; run_tests ;;
   asan) build; prepare_demo; run_asan_tests ;;
   tsan) prepare_tsan; run_tsan_tests ;;
   fuzz) build --target heatlens_fuzzers; run_fuzzers "${2:-180}" ;;

@@ -1,6 +1,10 @@
 #include "ui/CompareView.h"
 
 #include "core/data/Dataset.h"
+#include "core/explain/MethodRegistry.h"
+#include "core/model/Preprocess.h"
+#include "core/model/Zoo.h"
+#include "ui/CompareDataset.h"
 #include "ui/CompareNames.h"
 #include "ui/CompareWidgets.h"
 #include "ui/Session.h"
@@ -27,6 +31,7 @@ namespace heatlens::ui {
 
 using compare::methodName;
 using compare::qs;
+using compare::shortName;
 
 CompareView::CompareView(CompareSession *document, QWidget *parent)
     : QWidget(parent)
@@ -303,6 +308,394 @@ void CompareView::applyDisplay()
     for (CompareCell *cell : m_grid->extraCells())
         cell->setScaleText(scaleText(cell->view()));
     m_grid->refreshEnlarged();
+}
+
+// The controls and what they set: models, methods, target, colours, agreement.
+
+QWidget *CompareView::buildControls()
+{
+    auto *bar = new QWidget(this);
+    auto *row = new QHBoxLayout(bar);
+    row->setContentsMargins(0, 0, 0, 0);
+    m_addButton->setText(tr("Add model"));
+    m_addButton->setMenu(m_addMenu);
+    m_addButton->setPopupMode(QToolButton::InstantPopup);
+    m_addButton->setToolTip(tr("Compare another model: a demo model or a TorchScript file. "
+                               "Right-click a cell to remove its model."));
+    connect(m_addMenu, &QMenu::aboutToShow, this, &CompareView::fillAddMenu);
+    m_methodButton->setText(tr("Methods"));
+    m_methodButton->setMenu(m_methodMenu);
+    m_methodButton->setPopupMode(QToolButton::InstantPopup);
+    m_methodButton->setToolTip(tr("The methods (columns) of the grid, with default parameters"));
+    m_target->addItem(tr("Same class for all"), int(Target::Same));
+    m_target->addItem(tr("Each model's prediction"), int(Target::Own));
+    m_target->addItem(tr("True label"), int(Target::Label));
+    m_target->setToolTip(tr("The class every cell explains: the class of the Explain tab (the "
+                            "current model's prediction unless you picked one), each model's own "
+                            "prediction, or the image's label"));
+    m_scale->addItem(tr("Colours per cell"), int(Scale::PerCell));
+    m_scale->addItem(tr("Shared per method"), int(Scale::PerMethod));
+    m_scale->addItem(tr("Shared by all"), int(Scale::Shared));
+    m_scale->setToolTip(tr("Each map's colour scale: its own clip percentile, or the largest of "
+                           "its column's (or of all cells) so that colours compare"));
+    m_absolute->setChecked(true);
+    m_absolute->setToolTip(tr("Compare and show |value| (methods disagree on signs: Grad-CAM is "
+                              "never negative); unchecked: signed values, diverging colours"));
+    m_clip->setRange(50.0, 100.0);
+    m_clip->setValue(99.0);
+    m_clip->setSuffix(tr(" %"));
+    m_clip->setToolTip(tr("Clip each map at this percentile of |value| for colours, SSIM and the "
+                          "consensus"));
+    m_topK->setRange(1, 100);
+    m_topK->setValue(10);
+    m_topK->setPrefix(tr("top "));
+    m_topK->setSuffix(tr(" %"));
+    m_topK->setToolTip(tr("k of the top-k intersection over union"));
+    row->addWidget(m_addButton);
+    row->addWidget(m_methodButton);
+    row->addWidget(new QLabel(tr("Target"), bar));
+    row->addWidget(m_target);
+    row->addWidget(m_scale);
+    row->addWidget(m_absolute);
+    row->addWidget(new QLabel(tr("Clip"), bar));
+    row->addWidget(m_clip);
+    row->addWidget(m_topK);
+    row->addStretch(1);
+    auto *dataset = new QPushButton(tr("Over the dataset..."), bar);
+    dataset->setToolTip(tr("The agreement of this grid over many images: mean and 95% interval "
+                           "per pair of models, per class, correct vs incorrect; histograms"));
+    connect(dataset, &QPushButton::clicked, this, [this] { openDatasetDialog(); });
+    row->addWidget(dataset);
+    connect(m_target, &QComboBox::currentIndexChanged, this, &CompareView::forwardOptions);
+    connect(m_scale, &QComboBox::currentIndexChanged, this, &CompareView::applyDisplay);
+    connect(m_absolute, &QCheckBox::toggled, this, &CompareView::forwardOptions);
+    connect(m_clip, &QDoubleSpinBox::valueChanged, this, &CompareView::forwardOptions);
+    connect(m_topK, &QSpinBox::valueChanged, this, [this] {
+        const int i = m_metric->findData(QStringLiteral("top_k_iou"));
+        m_metric->setItemText(i, qs(agreementMetricLabel("top_k_iou", m_topK->value() / 100.0)));
+        forwardOptions();
+    });
+    return bar;
+}
+
+void CompareView::buildMethodMenu()
+{
+    m_methodMenu->clear();
+    std::string family;
+    for (const auto &method : MethodRegistry::instance().methods()) {
+        if (method->family() != family) {
+            family = method->family();
+            m_methodMenu->addSection(qs(family));
+        }
+        QAction *action = m_methodMenu->addAction(qs(method->name()));
+        action->setCheckable(true);
+        const QString id = qs(method->id());
+        action->setData(id);
+        action->setChecked(m_document->methods().contains(id));
+        action->setToolTip(qs(method->description()));
+        connect(action, &QAction::toggled, this, [this, id](bool on) {
+            QStringList ids = m_document->methods();
+            ids.removeAll(id);
+            if (on)
+                ids << id;
+            m_document->setMethods(ids);
+        });
+    }
+    m_methodMenu->setToolTipsVisible(true);
+}
+
+void CompareView::syncMethodMenu()
+{
+    for (QAction *a : m_methodMenu->actions()) {
+        const QSignalBlocker block(a);
+        if (a->isCheckable())
+            a->setChecked(m_document->methods().contains(a->data().toString()));
+    }
+}
+
+void CompareView::fillAddMenu()
+{
+    m_addMenu->clear();
+    m_addMenu->addAction(tr("Model file..."), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(
+            this, tr("Add a TorchScript model to the comparison"), QString(),
+            tr("TorchScript models and ensembles (*.pt *.pth *.torchscript ensemble.json);;"
+               "All files (*)"));
+        if (!path.isEmpty())
+            m_document->addModelFile(path);
+    });
+    m_addMenu->addSeparator();
+    std::vector<std::string> twins;
+    for (const auto &entry : zooEntries()) {
+        QAction *a =
+            m_addMenu->addAction(qs(entry.displayName), this,
+                                 [this, path = qs(entry.path)] { m_document->addModelFile(path); });
+        a->setEnabled(entry.available);
+        a->setObjectName(QStringLiteral("add:") + qs(entry.name));
+        if (entry.available && (entry.name == "demo-cnn" || entry.name == "demo-vit" ||
+                                entry.name == "demo-cnn-sg" || entry.name == "demo-vit-sg"))
+            twins.push_back(entry.path);
+    }
+    if (twins.size() == 4) {
+        m_addMenu->addSeparator();
+        QAction *all = m_addMenu->addAction(tr("Demo CNN, ViT and their saliency-guided twins"),
+                                            this, [this, twins] {
+                                                for (const auto &path : twins)
+                                                    m_document->addModelFile(qs(path));
+                                            });
+        all->setObjectName(QStringLiteral("add:twins"));
+    }
+}
+
+void CompareView::setTargetMode(Target target)
+{
+    m_target->setCurrentIndex(m_target->findData(int(target)));
+}
+
+void CompareView::setScaleMode(Scale scale)
+{
+    m_scale->setCurrentIndex(m_scale->findData(int(scale)));
+}
+
+void CompareView::setAbsolute(bool absolute)
+{
+    m_absolute->setChecked(absolute);
+}
+
+void CompareView::setTopPercent(int percent)
+{
+    m_topK->setValue(percent);
+}
+
+void CompareView::setMatrixMetric(const QString &metric)
+{
+    m_metric->setCurrentIndex(m_metric->findData(metric));
+}
+
+CompareDatasetDialog *CompareView::openDatasetDialog()
+{
+    const ComparisonOptions options = m_document->comparisonOptions();
+    const std::vector<ModelPtr> models = m_document->models();
+    try {
+        validateComparison(options, models);
+    } catch (const std::invalid_argument &e) {
+        Q_EMIT errorOccurred(tr("Cannot compare over the dataset: %1").arg(e.what()));
+        return nullptr;
+    }
+    auto *dialog = new CompareDatasetDialog(m_session, models, options, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &CompareDatasetDialog::errorOccurred, this, &CompareView::errorOccurred);
+    dialog->show();
+    return dialog;
+}
+
+// The agreement: matrix, selection, consensus cells' menu, export.
+
+namespace compare {
+
+// A name short enough for the matrix's labels: "Integrated Gradients" -> "IG",
+// "CNN (saliency-guided)" -> "CNN sg"; names of up to 12 characters stay.
+static QString initials(const QString &text)
+{
+    QString out;
+    for (const QString &word :
+         text.split(QRegularExpression(QStringLiteral("[\\s-]+")), Qt::SkipEmptyParts))
+        if (word.front().isLetter()) // "Chefer 2021b" -> "c", not "c2"
+            out += word.front();
+    return out;
+}
+
+QString shortName(const QString &name)
+{
+    if (name.size() <= 12)
+        return name;
+    const int open = name.indexOf(QLatin1Char('('));
+    const QString head = (open > 0 ? name.left(open) : name).trimmed();
+    const QString inner =
+        open > 0 ? name.mid(open + 1).section(QLatin1Char(')'), 0, 0).trimmed() : QString();
+    QString out = head.size() <= 12 ? head : initials(head);
+    if (!inner.isEmpty())
+        out += QLatin1Char(' ') + initials(inner).toLower();
+    return out;
+}
+
+} // namespace compare
+
+QString CompareView::cellName(int index) const
+{
+    const int columns = m_grid->columnCount();
+    return qs(m_document->models()[size_t(index / columns)]->displayName()) +
+           QStringLiteral(" / ") + methodName(m_document->methods()[index % columns].toStdString());
+}
+
+QString CompareView::agreementText(int a, int b) const
+{
+    const auto agreement = m_document->agreementOf(a, b);
+    if (!agreement)
+        return {};
+    QStringList parts;
+    for (const auto &metric : agreementMetrics()) {
+        const double v = agreement->value(metric);
+        parts << QStringLiteral("%1 %2").arg(
+            qs(agreementMetricLabel(metric, m_topK->value() / 100.0)),
+            std::isfinite(v) ? QString::number(v, 'f', 3) : QStringLiteral("-"));
+    }
+    return tr("<b>%1</b> vs <b>%2</b> (%3):<br>%4")
+        .arg(cellName(a).toHtmlEscaped(), cellName(b).toHtmlEscaped(),
+             m_absolute->isChecked() ? tr("|maps|") : tr("signed maps"),
+             parts.join(QStringLiteral(", ")));
+}
+
+void CompareView::updateMatrix()
+{
+    if (!m_document->isComplete())
+        return;
+    const int n = m_grid->rowCount() * m_grid->columnCount();
+    AgreementMatrix m;
+    // Short labels (the tooltips give the full names): without the prefix every model shares
+    // ("Demo: "), long names by their initials.
+    QStringList models;
+    for (const ModelPtr &model : m_document->models())
+        models << qs(model->displayName());
+    QString prefix = models.value(0);
+    for (const QString &name : models)
+        while (!prefix.isEmpty() && !name.startsWith(prefix))
+            prefix.chop(1);
+    if (models.size() < 2)
+        prefix.clear();
+    const int columns = m_grid->columnCount();
+    for (int i = 0; i < n; ++i)
+        m.labels << shortName(models[i / columns].mid(prefix.size()).trimmed()) +
+                        QStringLiteral(" / ") +
+                        shortName(methodName(m_document->methods()[i % columns].toStdString()));
+    const std::string metric = m_metric->currentData().toString().toStdString();
+    m.values.assign(size_t(n * n), 1.0);
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j)
+            if (i != j)
+                m.values[size_t(i * n + j)] = m_document->agreementOf(i, j)->value(metric);
+    m.metric = qs(agreementMetricLabel(metric, m_topK->value() / 100.0));
+    m.title = tr("%1 of %2, %3")
+                  .arg(m.metric, m_absolute->isChecked() ? tr("|maps|") : tr("signed maps"),
+                       m_session->sampleId());
+    if (m_selected.size() == 2)
+        m.highlighted = {m_selected[0], m_selected[1]};
+    m_matrix->setMatrix(std::move(m));
+}
+
+void CompareView::selectCells(int first, int second)
+{
+    m_selected.clear();
+    const int n = m_grid->rowCount() * m_grid->columnCount();
+    for (int i : {first, second})
+        if (i >= 0 && i < n)
+            m_selected.push_back(i);
+    updateSelection();
+}
+
+void CompareView::onCellClicked(CompareCell *cell, Qt::KeyboardModifiers modifiers)
+{
+    if (cell->row() >= m_grid->rowCount())
+        return; // consensus cells are not in the matrix
+    const int index = cell->row() * m_grid->columnCount() + cell->column();
+    if (modifiers & (Qt::ControlModifier | Qt::ShiftModifier)) {
+        if (auto it = std::find(m_selected.begin(), m_selected.end(), index);
+            it != m_selected.end())
+            m_selected.erase(it);
+        else
+            m_selected.push_back(index);
+        if (m_selected.size() > 2)
+            m_selected.erase(m_selected.begin());
+    } else {
+        m_selected =
+            m_selected == std::vector<int>{index} ? std::vector<int>{} : std::vector<int>{index};
+    }
+    updateSelection();
+}
+
+void CompareView::updateSelection()
+{
+    const int columns = m_grid->columnCount();
+    for (CompareCell *cell : m_grid->cells()) {
+        const int index = cell->row() * columns + cell->column();
+        cell->setSelected(std::find(m_selected.begin(), m_selected.end(), index) !=
+                          m_selected.end());
+        cell->view()->setToolTip(QString());
+    }
+    QString text = tr("Click a cell and Ctrl+click another to compare them; hover the matrix "
+                      "for every metric; right-click a consensus cell for its curves.");
+    if (m_selected.size() == 2 && m_document->agreementOf(m_selected[0], m_selected[1])) {
+        text = agreementText(m_selected[0], m_selected[1]);
+        for (int i : m_selected)
+            m_grid->cells()[size_t(i)]->view()->setToolTip(text);
+    }
+    m_selection->setText(text);
+    updateMatrix();
+}
+
+void CompareView::onCellMenu(CompareCell *cell, const QPoint &pos)
+{
+    QMenu menu(this);
+    menu.addAction(tr("Enlarge"), this, [this, cell] { m_grid->enlarge(cell); });
+    const int row = cell->row();
+    if (row < m_grid->rowCount()) {
+        if (row > 0)
+            menu.addAction(tr("Remove %1 from the comparison")
+                               .arg(qs(m_document->models()[size_t(row)]->displayName())),
+                           this, [this, row] { m_document->removeModel(row); });
+        const QString id = m_document->methods().value(cell->column());
+        menu.addAction(tr("Remove %1").arg(methodName(id.toStdString())), this, [this, id] {
+            QStringList ids = m_document->methods();
+            ids.removeAll(id);
+            m_document->setMethods(ids);
+        });
+    } else if (!cell->view()->map().empty() && m_session->model()) {
+        const bool disagreement = row == m_grid->rowCount() + 1;
+        const QString name =
+            (disagreement ? tr("Disagreement of %1") : tr("Consensus of %1"))
+                .arg(cell->column() < m_grid->columnCount()
+                         ? methodName(m_document->methods()[cell->column()].toStdString())
+                         : tr("all cells"));
+        menu.addAction(tr("Deletion and insertion curves (Curves tab)"), this,
+                       [this, name, map = cell->view()->map()] {
+                           InputGeometry geometry;
+                           m_session->model()->preprocess(m_session->image(), &geometry);
+                           Q_EMIT curvesRequested(name, frameToInput(map, geometry));
+                       });
+    }
+    menu.exec(pos);
+}
+
+cv::Mat CompareView::consensusMap(int column, bool disagreement) const
+{
+    const Consensus *c = m_document->consensus(column);
+    if (!c)
+        return {};
+    return disagreement ? c->spread : c->mean;
+}
+
+void CompareView::exportMatrix(const QString &path) const
+{
+    saveAgreementMatrix(m_matrix->matrix(), path);
+}
+
+void CompareView::exportDialog()
+{
+    if (!m_document->isComplete()) {
+        Q_EMIT errorOccurred(tr("Nothing to export yet: wait until every cell is computed."));
+        return;
+    }
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export the agreement matrix"),
+                                                      QStringLiteral("agreement.png"),
+                                                      tr("PNG image (*.png);;PDF (*.pdf)"));
+    if (path.isEmpty())
+        return;
+    try {
+        exportMatrix(path);
+        Q_EMIT message(tr("Exported %1").arg(path));
+    } catch (const std::exception &e) {
+        Q_EMIT errorOccurred(tr("Export failed:\n%1").arg(QString::fromUtf8(e.what())));
+    }
 }
 
 } // namespace heatlens::ui

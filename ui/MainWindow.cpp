@@ -1,10 +1,10 @@
 #include "ui/MainWindow.h"
 
 #include "core/data/Dataset.h"
-#include "core/io/ExplanationExport.h"
 #include "core/jobs/ResultCache.h"
 #include "core/model/Ensemble.h"
 #include "core/model/Zoo.h"
+#include "core/report/ExplanationExport.h"
 #include "ui/CacheMenu.h"
 #include "ui/CompareSession.h"
 #include "ui/CompareView.h"

@@ -7,9 +7,9 @@
 #include "core/data/Dataset.h"
 #include "core/explain/Explainer.h"
 #include "core/explain/MethodRegistry.h"
-#include "core/io/EvaluationRun.h"
 #include "core/jobs/CancelToken.h"
 #include "core/metrics/Evaluation.h"
+#include "core/report/EvaluationRun.h"
 #include "ui/figure/EvaluationPlots.h"
 
 #include <chrono>

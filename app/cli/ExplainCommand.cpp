@@ -4,7 +4,7 @@
 
 #include "core/data/Dataset.h"
 #include "core/explain/MethodRegistry.h"
-#include "core/io/ExplanationExport.h"
+#include "core/report/ExplanationExport.h"
 
 #include <chrono>
 #include <iostream>

@@ -1,7 +1,7 @@
 #include "core/explain/MethodRegistry.h"
 #include "core/metrics/Faithfulness.h"
+#include "core/model/InputImage.h"
 #include "core/model/Zoo.h"
-#include "core/render/InputImage.h"
 #include "tests/support/TestSupport.h"
 #include "ui/CompareView.h"
 #include "ui/CurvesView.h"

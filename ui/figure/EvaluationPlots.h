@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/io/EvaluationRun.h"
+#include "core/report/EvaluationRun.h"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "core/render/InputImage.h"
+#include "core/model/InputImage.h"
 
 #include <opencv2/imgproc.hpp>
 

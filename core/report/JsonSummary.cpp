@@ -1,4 +1,4 @@
-#include "core/io/JsonSummary.h"
+#include "core/report/JsonSummary.h"
 
 #include "core/model/Threads.h"
 

@@ -1,4 +1,4 @@
-#include "core/io/EvaluationRun.h"
+#include "core/report/EvaluationRun.h"
 
 #include "core/io/AtomicFile.h"
 #include "core/io/Csv.h"

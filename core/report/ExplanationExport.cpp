@@ -1,8 +1,8 @@
-#include "core/io/ExplanationExport.h"
+#include "core/report/ExplanationExport.h"
 
 #include "core/io/AtomicFile.h"
-#include "core/io/JsonSummary.h"
 #include "core/io/Npy.h"
+#include "core/report/JsonSummary.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
