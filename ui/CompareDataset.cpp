@@ -5,11 +5,16 @@
 #include "ui/JobRunner.h"
 #include "ui/Session.h"
 #include "ui/figure/AgreementHistogram.h"
+#include "ui/figure/ComparisonFigures.h"
 
 #include <QComboBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
@@ -17,6 +22,8 @@
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <filesystem>
+#include <numeric>
 #include <set>
 
 namespace heatlens::ui {
@@ -48,6 +55,7 @@ CompareDatasetDialog::CompareDatasetDialog(Session *session, std::vector<ModelPt
     , m_options(std::move(options))
     , m_images(new QSpinBox(this))
     , m_run(new QPushButton(tr("Run"), this))
+    , m_export(new QPushButton(tr("Export..."), this))
     , m_group(new QComboBox(this))
     , m_pair(new QComboBox(this))
     , m_table(new QTableWidget(this))
@@ -83,6 +91,11 @@ CompareDatasetDialog::CompareDatasetDialog(Session *session, std::vector<ModelPt
     top->addWidget(m_run);
     auto *cancel = new QPushButton(tr("Cancel"), this);
     top->addWidget(cancel);
+    m_export->setEnabled(false);
+    m_export->setToolTip(tr("Write the files heatlens-cli compare writes for this run into a "
+                            "folder: cells.csv, pairs.csv, summary.json and the figures"));
+    top->addWidget(m_export);
+    connect(m_export, &QPushButton::clicked, this, &CompareDatasetDialog::exportDialog);
 
     auto *filters = new QHBoxLayout;
     filters->addWidget(new QLabel(tr("Images"), this));
@@ -133,32 +146,23 @@ void CompareDatasetDialog::run()
     const size_t count = size_t(m_images->value());
     m_status->setText(tr("Comparing on %1 images...").arg(count));
     m_run->setEnabled(false);
-    using Images = std::vector<ImageComparison>;
+    ComparisonRun run;
+    run.models = comparedModels(m_models);
+    run.options = m_options;
+    run.dataset = dataset->source();
+    std::vector<size_t> indices(count);
+    std::iota(indices.begin(), indices.end(), size_t(0));
     m_session->runner()
-        ->request<Images>(QString::fromLatin1(kSlot), tr("Agreement over %1 images").arg(count),
-                          this)
-        .work([models = m_models, options = m_options, dataset, count](const JobContext &ctx) {
-            std::vector<ImageComparison> out;
-            for (size_t i = 0; i < count; ++i) {
-                const JobContext sub =
-                    ctx.sub(double(i) / double(count), double(i + 1) / double(count),
-                            "image " + std::to_string(i + 1) + "/" + std::to_string(count));
-                Sample sample;
-                try {
-                    sample = dataset->load(i);
-                } catch (const SampleError &) {
-                    continue; // unreadable: not compared
-                }
-                ImageComparison image = compareImage(models, sample, i, options, dataset, sub);
-                for (auto &cell : image.cells)
-                    cell.map.release(); // the agreement is kept, not the maps
-                out.push_back(std::move(image));
-            }
-            return out;
+        ->request<ComparisonRun>(QString::fromLatin1(kSlot),
+                                 tr("Agreement over %1 images").arg(count), this)
+        .work([run, dataset, indices](const JobContext &ctx) mutable {
+            runComparison(run, dataset, indices, ctx); // the loop of heatlens-cli compare
+            return run;
         })
-        .onDone([this](Images images) {
-            m_results = std::move(images);
-            m_summary = summariseComparisons(m_results, m_models, m_options.methods.size());
+        .onDone([this](ComparisonRun run) {
+            m_comparison = std::move(run);
+            m_results = m_comparison.images;
+            m_summary = summarise(m_comparison);
             m_complete = true;
             m_run->setEnabled(true);
             std::set<std::string> classes;
@@ -181,7 +185,13 @@ void CompareDatasetDialog::run()
                             qs(m_models[a]->displayName() + " vs " + m_models[b]->displayName()),
                             int(a * m_models.size() + b));
             }
-            m_status->setText(tr("%1 images compared.").arg(m_results.size()));
+            m_status->setText(m_comparison.skipped.empty()
+                                  ? tr("%1 images compared.").arg(m_results.size())
+                                  : tr("%1 images compared, %2 unreadable skipped (first: %3).")
+                                        .arg(m_results.size())
+                                        .arg(m_comparison.skipped.size())
+                                        .arg(QString::fromStdString(m_comparison.skipped.front())));
+            m_export->setEnabled(true);
             showResults();
             showHistogram();
             Q_EMIT finished();
@@ -279,6 +289,43 @@ void CompareDatasetDialog::showHistogram()
     drawAgreementHistograms(m_plot, series, metrics,
                             tr("%1, images: %2").arg(m_pair->currentText(), m_group->currentText()),
                             m_options.agreement);
+}
+
+std::vector<std::string> CompareDatasetDialog::exportTo(const QString &dir) const
+{
+    if (!m_complete)
+        throw std::runtime_error("nothing to export yet: run the comparison first");
+    const std::string out = dir.toStdString();
+    std::filesystem::create_directories(out);
+    std::vector<std::string> written = writeComparisonTables(m_comparison, m_summary, out);
+    for (const auto &png : writeComparisonFigures(m_comparison, m_summary, out))
+        written.push_back(png);
+    return written;
+}
+
+void CompareDatasetDialog::exportDialog()
+{
+    const QString dir = QFileDialog::getExistingDirectory(
+        this, tr("Export the comparison into a folder"), QDir::homePath());
+    if (dir.isEmpty())
+        return;
+    QStringList present;
+    for (const char *name : {"cells.csv", "pairs.csv", "summary.json"})
+        if (QFileInfo::exists(QDir(dir).filePath(QString::fromLatin1(name))))
+            present << QString::fromLatin1(name);
+    if (!present.isEmpty() &&
+        QMessageBox::question(this, tr("Replace files?"),
+                              tr("%1 already holds %2. Replace them?")
+                                  .arg(dir, present.join(QStringLiteral(", ")))) !=
+            QMessageBox::Yes)
+        return;
+    try {
+        const auto written = exportTo(dir);
+        m_status->setText(tr("Wrote %1 files to %2").arg(written.size()).arg(dir));
+    } catch (const std::exception &e) {
+        Q_EMIT errorOccurred(
+            tr("Cannot export the comparison to %1:\n%2").arg(dir, QString::fromUtf8(e.what())));
+    }
 }
 
 } // namespace heatlens::ui

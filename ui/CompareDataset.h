@@ -1,10 +1,11 @@
 #pragma once
 
-#include "core/metrics/Comparison.h"
+#include "core/report/ComparisonRun.h"
 
 #include <QDialog>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 class QComboBox;
@@ -22,7 +23,8 @@ class Session;
 // the dataset (core compareImage, on the JobRunner, slot "compare-dataset", cancellable), then
 // per pair of models and method the mean and 95% interval of every agreement metric, over all
 // images, per true class, and where both models are right / both wrong / one right; and the
-// per-image histograms of a pair of models. The same numbers as heatlens-cli compare.
+// per-image histograms of a pair of models. The same loop (core runComparison) and numbers as
+// heatlens-cli compare; Export... writes the files it writes.
 class CompareDatasetDialog : public QDialog
 {
     Q_OBJECT
@@ -33,12 +35,17 @@ public:
 
     QSpinBox *imagesBox() const { return m_images; }
     QPushButton *runButton() const { return m_run; }
+    QPushButton *exportButton() const { return m_export; }
     QComboBox *groupBox() const { return m_group; }
     QTableWidget *table() const { return m_table; }
     QCustomPlot *histogram() const { return m_plot; }
     // The compared images of the last complete run.
     const std::vector<ImageComparison> &images() const { return m_results; }
     bool isComplete() const { return m_complete; }
+    // Writes cells.csv, pairs.csv, summary.json and the figures of the last complete run into
+    // `dir` (made if missing), exactly the files of heatlens-cli compare; returns their paths.
+    // Throws when there is no complete run or a file cannot be written.
+    std::vector<std::string> exportTo(const QString &dir) const;
 
 Q_SIGNALS:
     void finished(); // a run completed
@@ -48,6 +55,7 @@ private:
     void run();
     void showResults();
     void showHistogram();
+    void exportDialog();
     QString cellName(size_t cell) const;
 
     Session *m_session;
@@ -55,11 +63,13 @@ private:
     ComparisonOptions m_options;
     QSpinBox *m_images;
     QPushButton *m_run;
+    QPushButton *m_export;
     QComboBox *m_group;
     QComboBox *m_pair;
     QTableWidget *m_table;
     QCustomPlot *m_plot;
     QLabel *m_status;
+    ComparisonRun m_comparison;
     std::vector<ImageComparison> m_results;
     std::vector<PairSummary> m_summary;
     bool m_complete = false;

@@ -1,7 +1,6 @@
 #include "ArgLists.h"
 #include "Args.h"
 #include "Commands.h"
-#include "CompareOutputs.h"
 #include "Offscreen.h"
 #include "TerminalProgress.h"
 
@@ -10,6 +9,8 @@
 #include "core/jobs/CancelToken.h"
 #include "core/model/Ensemble.h"
 #include "core/model/Zoo.h"
+#include "core/report/ComparisonRun.h"
+#include "ui/figure/ComparisonFigures.h"
 
 #include <algorithm>
 #include <chrono>
@@ -68,17 +69,6 @@ Ctrl-C stops the comparison (the image in progress is dropped) and writes the re
 images compared so far; summary.json then says "interrupted": true and the exit code is 130.
 )";
 
-std::string stemOf(const std::string &path)
-{
-    fs::path p = fs::path(path).lexically_normal();
-    if (p.filename().empty())
-        p = p.parent_path();
-    if (p.filename() == kEnsembleManifestName)
-        p = p.parent_path();
-    std::error_code ec;
-    return fs::is_directory(p, ec) ? p.filename().string() : p.stem().string();
-}
-
 // A model file or folder when `argument` exists, else the demo-zoo model of that name.
 std::string resolveModel(const std::string &argument)
 {
@@ -104,23 +94,13 @@ std::string resolveModel(const std::string &argument)
 
 std::vector<ComparedModel> loadModels(const std::vector<std::string> &arguments)
 {
-    std::vector<ComparedModel> models;
+    std::vector<ModelPtr> models;
     for (const auto &argument : arguments) {
-        const std::string path = resolveModel(argument);
-        ComparedModel m;
-        m.argument = argument;
-        m.model = Model::load(path);
-        for (const auto &w : m.model->warnings())
+        models.push_back(Model::load(resolveModel(argument)));
+        for (const auto &w : models.back()->warnings())
             std::cerr << "warning: " << argument << ": " << w << "\n";
-        const std::string stem = stemOf(path);
-        m.name = stem;
-        for (int k = 2; std::any_of(models.begin(), models.end(),
-                                    [&](const ComparedModel &o) { return o.name == m.name; });
-             ++k)
-            m.name = stem + "#" + std::to_string(k);
-        models.push_back(std::move(m));
     }
-    return models;
+    return comparedModels(models, arguments);
 }
 
 ComparisonOptions comparisonOptions(const Args &args, const std::vector<ModelPtr> &models)
@@ -279,32 +259,11 @@ int runCompare(const std::vector<std::string> &argv)
               << count(run.options.methods.size(), "method") << " on "
               << count(indices.size(), "image") << "\n";
 
-    const auto start = std::chrono::steady_clock::now();
     {
         TerminalProgress progress("compare");
-        const JobContext ctx = progress.context(interruptToken());
-        for (size_t i = 0; i < indices.size() && !run.interrupted; ++i) {
-            const JobContext ictx =
-                ctx.sub(double(i) / double(indices.size()), double(i + 1) / double(indices.size()),
-                        "image " + std::to_string(i + 1) + "/" + std::to_string(indices.size()));
-            Sample sample;
-            try {
-                sample = dataset->load(indices[i]);
-            } catch (const SampleError &e) {
-                run.skipped.push_back(std::to_string(indices[i]) + ": " + e.what());
-                continue;
-            }
-            try {
-                ictx.throwIfCancelled();
-                run.images.push_back(
-                    compareImage(models, sample, indices[i], run.options, dataset, ictx));
-            } catch (const Cancelled &) {
-                run.interrupted = true; // the image in progress is dropped
-            }
-        }
+        runComparison(run, dataset, indices, progress.context(interruptToken()));
         progress.finish();
     }
-    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (const auto &s : run.skipped)
         std::cerr << "skipped " << s << "\n";
     std::ostringstream took;
@@ -312,17 +271,10 @@ int runCompare(const std::vector<std::string> &argv)
     std::cerr << "compared " << run.images.size() << " images in " << took.str() << " s\n";
 
     const std::vector<PairSummary> pairs = summarise(run);
-    std::vector<std::string> written;
-    for (const auto &[name, text] :
-         {std::pair<std::string, std::string>{"cells.csv", cellsCsv(run)},
-          {"pairs.csv", pairsCsv(run)},
-          {"summary.json", summaryJson(run, pairs)}}) {
-        written.push_back((fs::path(outDir) / name).string());
-        writeTextAtomically(written.back(), text);
-    }
+    std::vector<std::string> written = writeComparisonTables(run, pairs, outDir);
     if (!args.has("no-plots"))
         drawOffscreen([&] {
-            for (const auto &png : writeComparisonFigures(run, pairs, outDir))
+            for (const auto &png : ui::writeComparisonFigures(run, pairs, outDir))
                 written.push_back(png);
         });
 

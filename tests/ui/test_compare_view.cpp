@@ -13,6 +13,7 @@
 #include "ui/Session.h"
 
 #include <QComboBox>
+#include <QJsonObject>
 #include <QLabel>
 #include <QPushButton>
 #include <QSpinBox>
@@ -22,6 +23,7 @@
 #include <QTest>
 
 #include <cmath>
+#include <sstream>
 
 using namespace heatlens;
 using heatlens::ui::CompareCell;
@@ -239,6 +241,37 @@ private Q_SLOTS:
                  qPrintable(dataset->table()->item(0, 1)->text()));
         QVERIFY(dataset->histogram()->graphCount() > 0);
         QVERIFY(dataset->groupBox()->findData(QStringLiteral("correct")) >= 0);
+
+        // Export writes exactly the files of heatlens-cli compare for the same grid and images
+        // (the cells' timings aside).
+        QVERIFY(dataset->exportButton()->isEnabled());
+        const std::string viewerDir = test::makeTempDir("compare-export");
+        const std::string cliDir = test::makeTempDir("compare-cli") + "/out";
+        const auto written = dataset->exportTo(QString::fromStdString(viewerDir));
+        const auto cli = test::runProgram(
+            HEATLENS_CLI,
+            {"compare", "--models", "demo-cnn,demo-vit", "--methods", "saliency,attention-rollout",
+             "--target", "own", "--top-k", "0.25", "--limit", "6", "--dataset",
+             QString::fromStdString(demoDatasetPath()), "--out", QString::fromStdString(cliDir)});
+        QVERIFY2(cli.exitCode == 0, qPrintable(cli.err));
+        QCOMPARE(test::entries(viewerDir), test::entries(cliDir));
+        QCOMPARE(written.size(), test::entries(cliDir).size());
+        QCOMPARE(test::readAll(viewerDir + "/pairs.csv"), test::readAll(cliDir + "/pairs.csv"));
+        auto withoutSeconds = [](const std::string &csv) {
+            std::string out, line;
+            std::istringstream in(csv);
+            while (std::getline(in, line))
+                out += line.substr(0, line.rfind(',')) + "\n";
+            return out;
+        };
+        QCOMPARE(withoutSeconds(test::readAll(viewerDir + "/cells.csv")),
+                 withoutSeconds(test::readAll(cliDir + "/cells.csv")));
+        const QJsonObject viewerSummary =
+            test::readJsonObject(QString::fromStdString(viewerDir + "/summary.json"));
+        const QJsonObject cliSummary =
+            test::readJsonObject(QString::fromStdString(cliDir + "/summary.json"));
+        QCOMPARE(viewerSummary.value("pairs"), cliSummary.value("pairs"));
+        QCOMPARE(viewerSummary.value("accuracy"), cliSummary.value("accuracy"));
         dataset->close();
 
         // The consensus feeds the curves panel like any explanation.

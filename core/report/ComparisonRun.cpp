@@ -1,20 +1,20 @@
-#include "CompareOutputs.h"
+#include "core/report/ComparisonRun.h"
 
+#include "core/data/Dataset.h"
 #include "core/explain/MethodRegistry.h"
 #include "core/io/AtomicFile.h"
 #include "core/io/Csv.h"
-#include "ui/figure/AgreementHistogram.h"
-#include "ui/figure/AgreementMatrix.h"
+#include "core/model/EnsembleManifest.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <sstream>
 
-namespace heatlens::cli {
+namespace heatlens {
 
 namespace {
 
@@ -35,12 +35,6 @@ Json summaryObject(const Summary &s)
     return {{"mean", number(s.mean)}, {"ci95", number(s.ci95)}, {"n", s.n}};
 }
 
-std::string methodName(const std::string &id)
-{
-    const Method *m = MethodRegistry::instance().find(id);
-    return m ? m->name() : id;
-}
-
 // The class a cell's model predicted, from any cell of that model on the image that has one
 // (every cell of a model sees the same input); -1 when none has.
 int modelPrediction(const ComparisonRun &run, const ImageComparison &image, size_t model)
@@ -54,76 +48,17 @@ int modelPrediction(const ComparisonRun &run, const ImageComparison &image, size
     return -1;
 }
 
-// Writes a figure through a temporary file ending in .png (the figure savers pick the format
-// by the suffix), renamed over `path` once complete.
-void saveAtomically(const std::string &path, const std::function<void(const QString &)> &save)
+// "resnet18" for resnet18.pt, the folder's name for an ensemble folder or its manifest.
+std::string stemOf(const std::string &path)
 {
-    const std::string tmp = temporarySiblingPath(path) + ".png";
-    try {
-        save(QString::fromStdString(tmp));
-    } catch (...) {
-        std::remove(tmp.c_str());
-        throw;
-    }
-    commitTemporary(tmp, path);
-}
-
-ui::AgreementMatrix agreementMatrix(const ComparisonRun &run, const std::vector<PairSummary> &pairs,
-                                    const std::string &metric)
-{
-    const size_t n = run.cellCount();
-    ui::AgreementMatrix m;
-    for (size_t c = 0; c < n; ++c)
-        m.labels << QString::fromStdString(run.models[run.modelOf(c)].name + " / " +
-                                           methodName(run.methodOf(c)));
-    m.values.assign(n * n, std::nan(""));
-    for (size_t r = 0; r < n; ++r)
-        for (size_t c = 0; c < n; ++c) {
-            QString annotation;
-            if (r == c) {
-                m.values[r * n + c] = 1.0;
-            } else {
-                const PairSummary &pair = pairs[pairIndex(r, c, n)];
-                const auto all = pair.find("all");
-                if (all != pair.end() && all->second.count(metric)) {
-                    const Summary &s = all->second.at(metric);
-                    m.values[r * n + c] = s.n > 0 ? s.mean : std::nan("");
-                    if (std::isfinite(s.ci95))
-                        annotation = QStringLiteral("+-") + QString::number(s.ci95, 'f', 2);
-                }
-            }
-            m.annotations << annotation;
-        }
-    const AgreementOptions &a = run.options.agreement;
-    m.metric = QString::fromStdString(agreementMetricLabel(metric, a.topFraction));
-    m.title = QStringLiteral("%1 (%2), mean over %3 images, target: %4")
-                  .arg(m.metric, a.absolute ? QStringLiteral("|maps|") : QStringLiteral("signed"))
-                  .arg(run.images.size())
-                  .arg(QString::fromStdString(targetDescription(run.options.target)));
-    return m;
-}
-
-// The histogram series of models a and b: one per method both explain, coloured by the
-// method's place in --methods.
-std::vector<ui::HistogramSeries> histogramSeries(const ComparisonRun &run, size_t a, size_t b)
-{
-    const size_t methods = run.options.methods.size(), cells = run.cellCount();
-    std::vector<ui::HistogramSeries> series;
-    for (size_t k = 0; k < methods; ++k) {
-        const size_t i = a * methods + k, j = b * methods + k;
-        ui::HistogramSeries s;
-        s.label = QString::fromStdString(methodName(run.options.methods[k]));
-        s.colour = ui::seriesColour(int(k));
-        for (const auto &image : run.images) {
-            if (!image.cells[i].ok || !image.cells[j].ok)
-                continue;
-            for (const auto &metric : agreementMetrics())
-                s.values[metric].push_back(image.pairs[pairIndex(i, j, cells)].value(metric));
-        }
-        if (!s.values.empty())
-            series.push_back(std::move(s));
-    }
-    return series;
+    namespace fs = std::filesystem;
+    fs::path p = fs::path(path).lexically_normal();
+    if (p.filename().empty())
+        p = p.parent_path();
+    if (p.filename() == kEnsembleManifestName)
+        p = p.parent_path();
+    std::error_code ec;
+    return fs::is_directory(p, ec) ? p.filename().string() : p.stem().string();
 }
 
 } // namespace
@@ -314,39 +249,71 @@ std::string summaryJson(const ComparisonRun &run, const std::vector<PairSummary>
     return j.dump(2) + "\n";
 }
 
-std::vector<std::string> writeComparisonFigures(const ComparisonRun &run,
-                                                const std::vector<PairSummary> &pairs,
-                                                const std::string &dir)
+std::vector<ComparedModel> comparedModels(const std::vector<ModelPtr> &models,
+                                          const std::vector<std::string> &arguments)
 {
-    namespace fs = std::filesystem;
-    std::vector<std::string> written;
-    for (const auto &metric : agreementMetrics()) {
-        const std::string path = (fs::path(dir) / ("matrix_" + metric + ".png")).string();
-        const ui::AgreementMatrix matrix = agreementMatrix(run, pairs, metric);
-        saveAtomically(path, [&](const QString &tmp) { ui::saveAgreementMatrix(matrix, tmp); });
-        written.push_back(path);
+    std::vector<ComparedModel> out;
+    for (size_t i = 0; i < models.size(); ++i) {
+        ComparedModel m;
+        m.argument = i < arguments.size() ? arguments[i] : models[i]->path();
+        m.model = models[i];
+        const std::string stem = stemOf(models[i]->path());
+        m.name = stem.empty() ? models[i]->displayName() : stem;
+        const std::string base = m.name;
+        for (int k = 2; std::any_of(out.begin(), out.end(),
+                                    [&](const ComparedModel &o) { return o.name == m.name; });
+             ++k)
+            m.name = base + "#" + std::to_string(k);
+        out.push_back(std::move(m));
     }
-    QStringList metrics;
-    for (const auto &metric : agreementMetrics())
-        metrics << QString::fromStdString(metric);
-    for (size_t a = 0; a < run.models.size(); ++a)
-        for (size_t b = a + 1; b < run.models.size(); ++b) {
-            const auto series = histogramSeries(run, a, b);
-            if (series.empty())
-                continue; // no method explains both models
-            const std::string &nameA = run.models[a].name, &nameB = run.models[b].name;
-            const std::string path =
-                (fs::path(dir) / ("histogram_" + nameA + "_vs_" + nameB + ".png")).string();
-            const QString title =
-                QStringLiteral("%1 vs %2: agreement per image (%3 images)")
-                    .arg(QString::fromStdString(nameA), QString::fromStdString(nameB))
-                    .arg(run.images.size());
-            saveAtomically(path, [&](const QString &tmp) {
-                ui::saveAgreementHistograms(series, metrics, title, tmp, run.options.agreement);
-            });
-            written.push_back(path);
+    return out;
+}
+
+void runComparison(ComparisonRun &run, const std::shared_ptr<const Dataset> &dataset,
+                   const std::vector<size_t> &indices, const JobContext &ctx, bool keepMaps)
+{
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<ModelPtr> models = run.modelPointers();
+    run.requested = indices.size();
+    for (size_t i = 0; i < indices.size() && !run.interrupted; ++i) {
+        const JobContext ictx =
+            ctx.sub(double(i) / double(indices.size()), double(i + 1) / double(indices.size()),
+                    "image " + std::to_string(i + 1) + "/" + std::to_string(indices.size()));
+        Sample sample;
+        try {
+            sample = dataset->load(indices[i]);
+        } catch (const SampleError &e) {
+            run.skipped.push_back(std::to_string(indices[i]) + ": " + e.what());
+            continue;
         }
+        try {
+            ictx.throwIfCancelled();
+            ImageComparison image =
+                compareImage(models, sample, indices[i], run.options, dataset, ictx);
+            if (!keepMaps)
+                for (auto &cell : image.cells)
+                    cell.map.release();
+            run.images.push_back(std::move(image));
+        } catch (const Cancelled &) {
+            run.interrupted = true; // the image in progress is dropped
+        }
+    }
+    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::vector<std::string> writeComparisonTables(const ComparisonRun &run,
+                                               const std::vector<PairSummary> &pairs,
+                                               const std::string &dir)
+{
+    std::vector<std::string> written;
+    for (const auto &[name, text] :
+         {std::pair<std::string, std::string>{"cells.csv", cellsCsv(run)},
+          {"pairs.csv", pairsCsv(run)},
+          {"summary.json", summaryJson(run, pairs)}}) {
+        written.push_back((std::filesystem::path(dir) / name).string());
+        writeTextAtomically(written.back(), text);
+    }
     return written;
 }
 
-} // namespace heatlens::cli
+} // namespace heatlens
