@@ -34,7 +34,7 @@ const char *kUsage =
 Measures how faithful explanations are, over a dataset. For every image and method it writes a
 row of DIR/per_image.csv (and the curves to DIR/curves.csv); at the end DIR/summary.json holds
 means and 95% confidence intervals per method, and DIR/*.png the mean curves.
-  --methods      method ids (heatlen-cli --list-methods) and "random", the control ranking
+  --methods      method ids (heatlens-cli --list-methods) and "random", the control ranking
   --metrics      deletion, insertion, road, accuracy-drop, localisation, complexity, sanity
                  (default: deletion,insertion)
   --limit N      the first N images (default 100); --indices 0,5,10-19 picks images instead

@@ -5,11 +5,12 @@ namespace heatlens {
 
 namespace {
 
-// Captum's FeatureAblation over feature groups: the image is cut into a grid of cells (the
-// groups; superpixels later), each cell in turn is replaced by the baseline (all channels), and
-// every pixel of the cell receives the drop of the target logit. For an additive model the
-// map is exact: each cell carries the sum of its pixels' contributions. Forward passes only,
-// batched, in inference mode; the map streams in as cells complete.
+// Captum's FeatureAblation over feature groups: the image is cut into a regular grid of cells
+// (the groups; superpixel and token groupings come with core/groups), each cell in turn is
+// replaced by the baseline (all channels), and every pixel of the cell receives the drop of the
+// target logit. For an additive model the map is exact: each cell carries the sum of its pixels'
+// contributions. Forward passes only, batched, in inference mode; the map streams in as cells
+// complete.
 class FeatureAblation : public Method
 {
 public:
