@@ -7,6 +7,7 @@
 #include <QPainter>
 #include <QThreadPool>
 
+#include <algorithm>
 #include <functional>
 #include <mutex>
 
@@ -21,6 +22,10 @@ constexpr int kThumb = 72;
 // The happens-before token of every thumbnail task (HandOff.h): a fixed address, so that the task
 // names it before it reads anything it was given.
 char thumbnailHandOff;
+
+// The thumbnails' cache holds at most this many kibibytes (QCache costs), about 3,000 of the
+// list's 72 x 72 colour thumbnails (more of the grey ones).
+constexpr int kThumbnailCacheKB = 64 * 1024;
 
 QImage makeThumbnail(const cv::Mat &image)
 {
@@ -93,7 +98,7 @@ struct DatasetListModel::ThumbnailInbox
 DatasetListModel::DatasetListModel(Session *session, QObject *parent)
     : QAbstractListModel(parent)
     , m_session(session)
-    , m_thumbnails(4000)
+    , m_thumbnails(kThumbnailCacheKB)
     , m_placeholder(filled(QColor(70, 70, 70), QString()))
     , m_broken(filled(QColor(140, 40, 40), tr("unreadable")))
     , m_inbox(std::make_shared<ThumbnailInbox>())
@@ -224,7 +229,8 @@ void DatasetListModel::takeThumbnails()
         m_loading.remove(row);
         if (!thumbnail.problems.isEmpty())
             m_problems.insert(row, thumbnail.problems);
-        m_thumbnails.insert(row, new QImage(thumbnail.ok ? thumbnail.image : m_broken));
+        auto *image = new QImage(thumbnail.ok ? thumbnail.image : m_broken);
+        m_thumbnails.insert(row, image, std::max<qsizetype>(1, image->sizeInBytes() / 1024));
         Q_EMIT dataChanged(index(row), index(row),
                            {Qt::DecorationRole, Qt::ToolTipRole, ProblemRole});
     }

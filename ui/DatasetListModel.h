@@ -17,6 +17,11 @@ class Session;
 
 // The samples of the session's dataset for a list view: thumbnails decoded lazily on a thread
 // pool (never on the GUI thread), true label and, once known, the predicted label.
+//
+// The one documented exception to "long work goes through the JobRunner": thumbnails are many
+// small decodes (no LibTorch) that must appear while an explanation occupies the runner's one
+// compute lane, and must not supersede each other as keyed jobs of one slot do. They have their
+// own cache, bounded by bytes (kThumbnailCacheKB, 64 MB) like the viewer's result cache.
 class DatasetListModel : public QAbstractListModel
 {
     Q_OBJECT
