@@ -221,6 +221,11 @@ std::optional<Agreement> CompareSession::agreementOf(int cellA, int cellB) const
     return m_agreement.grid.pairs[pairIndex(size_t(cellA), size_t(cellB), size_t(n))];
 }
 
+const GridAgreement *CompareSession::agreement() const
+{
+    return isComplete() ? &m_agreement.grid : nullptr;
+}
+
 const Consensus *CompareSession::consensus(int column) const
 {
     if (!isComplete() || column < 0 || size_t(column) >= m_agreement.grid.consensus.size())

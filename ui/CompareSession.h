@@ -64,6 +64,9 @@ public:
     std::optional<Agreement> agreementOf(int cellA, int cellB) const;
     // The consensus of a column (columnCount(): of all cells) in the image frame, when complete.
     const Consensus *consensus(int column) const;
+    // All of the agreement at once (pairs in pairIndex order, consensus per column then of all
+    // cells), when complete; null otherwise. For views that read many entries: one check.
+    const GridAgreement *agreement() const;
 
 Q_SIGNALS:
     void shapeChanged(); // rows or columns

@@ -183,6 +183,7 @@ void CompareView::rebuildGrid()
 void CompareView::showCells()
 {
     const bool haveImage = !m_session->image().empty();
+    const std::vector<ModelPtr> models = m_document->models();
     const int label = m_session->dataset() && m_session->currentIndex() >= 0
                           ? m_session->dataset()->label(size_t(m_session->currentIndex()))
                           : -1;
@@ -214,7 +215,7 @@ void CompareView::showCells()
             if (view->map().data != result->map.data)
                 view->setMap(result->map, result->signedMap);
             view->setMessage(QString());
-            const Model &model = *m_document->models()[size_t(r)];
+            const Model &model = *models[size_t(r)];
             const int predicted = result->prediction.predicted;
             QString text =
                 tr("%1 %2")
@@ -236,13 +237,16 @@ void CompareView::showCells()
 
 void CompareView::showConsensus()
 {
-    const bool current = m_document->isComplete();
+    const GridAgreement *agreement = m_document->agreement();
+    const bool current = agreement != nullptr;
     for (int c = 0; c <= m_grid->columnCount(); ++c)
         for (int kind = 0; kind < 2; ++kind) {
             CompareCell *cell = m_grid->extraCell(kind, c);
             if (!cell)
                 continue;
-            const Consensus *consensus = m_document->consensus(c);
+            const Consensus *consensus = current && size_t(c) < agreement->consensus.size()
+                                             ? &agreement->consensus[size_t(c)]
+                                             : nullptr;
             if (!consensus || consensus->maps == 0) {
                 cell->view()->setMap({}, false);
                 cell->view()->setMessage(current ? tr("No map to combine") : QString());
@@ -548,9 +552,10 @@ QString CompareView::agreementText(int a, int b) const
 
 void CompareView::updateMatrix()
 {
-    if (!m_document->isComplete())
-        return;
+    const GridAgreement *agreement = m_document->agreement();
     const int n = m_grid->rowCount() * m_grid->columnCount();
+    if (!agreement || agreement->pairs.size() != size_t(n * (n - 1) / 2))
+        return;
     AgreementMatrix m;
     // Short labels (the tooltips give the full names): without the prefix every model shares
     // ("Demo: "), long names by their initials.
@@ -573,7 +578,8 @@ void CompareView::updateMatrix()
     for (int i = 0; i < n; ++i)
         for (int j = 0; j < n; ++j)
             if (i != j)
-                m.values[size_t(i * n + j)] = m_document->agreementOf(i, j)->value(metric);
+                m.values[size_t(i * n + j)] =
+                    agreement->pairs[pairIndex(size_t(i), size_t(j), size_t(n))].value(metric);
     m.metric = qs(agreementMetricLabel(metric, m_topK->value() / 100.0));
     m.title = tr("%1 of %2, %3")
                   .arg(m.metric, m_absolute->isChecked() ? tr("|maps|") : tr("signed maps"),
