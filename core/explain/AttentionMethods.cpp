@@ -19,14 +19,8 @@ namespace {
 
 ParamSpec fusionParam()
 {
-    return {"fusion",
-            "Head fusion",
-            ParamType::Choice,
-            std::string("mean"),
-            0,
-            0,
-            {"mean", "max", "min"},
-            "How the heads of a block are combined."};
+    return ParamSpec::choice("fusion", "Head fusion", "mean", {"mean", "max", "min"})
+        .describe("How the heads of a block are combined.");
 }
 
 // [heads, T, T] -> [T, T]
@@ -155,15 +149,11 @@ public:
     }
     std::vector<ParamSpec> params() const override
     {
-        return {{"block",
-                 "Block",
-                 ParamType::Int,
-                 0,
-                 0,
-                 1000,
-                 {},
-                 "Block whose attention is shown, counted from 1; 0 = the last block."},
-                fusionParam()};
+        return {
+            ParamSpec::integer("block", "Block", 0)
+                .range(0, 1000)
+                .describe("Block whose attention is shown, counted from 1; 0 = the last block."),
+            fusionParam()};
     }
 
 protected:
@@ -200,15 +190,10 @@ public:
     std::vector<ParamSpec> params() const override
     {
         return {fusionParam(),
-                {"discard",
-                 "Discard ratio",
-                 ParamType::Double,
-                 0.0,
-                 0.0,
-                 0.99,
-                 {},
-                 "Fraction of each block's lowest fused attentions set to zero (0.9 is common "
-                 "with max fusion)."}};
+                ParamSpec::real("discard", "Discard ratio", 0.0)
+                    .range(0.0, 0.99)
+                    .describe("Fraction of each block's lowest fused attentions set to zero (0.9 "
+                              "is common with max fusion).")};
     }
 
 protected:

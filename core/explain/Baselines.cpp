@@ -41,8 +41,8 @@ torch::Tensor blurred(const torch::Tensor &input)
 
 ParamSpec baselineParam()
 {
-    return {"baseline", "Baseline", ParamType::Choice, std::string("zero"),
-            0,          0,          baselineKinds(),   baselineHelp()};
+    return ParamSpec::choice("baseline", "Baseline", "zero", baselineKinds())
+        .describe(baselineHelp());
 }
 
 torch::Tensor makeBaseline(const std::string &kind, const torch::Tensor &input,

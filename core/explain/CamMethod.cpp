@@ -56,15 +56,9 @@ torch::Tensor toSpatial(const torch::Tensor &output, const ModelCard &card,
 
 ParamSpec camLayerParam()
 {
-    return {"layer",
-            "Layer",
-            ParamType::Layer,
-            std::string(),
-            0,
-            0,
-            {},
-            "Module whose output is explained; several separated by commas are averaged; empty = "
-            "the model's default CAM layer."};
+    return ParamSpec::layer("layer", "Layer")
+        .describe("Module whose output is explained; several separated by commas are averaged; "
+                  "empty = the model's default CAM layer.");
 }
 
 std::vector<ParamSpec> CamMethod::params() const

@@ -27,23 +27,13 @@ public:
     bool usesReferences() const override { return true; }
     std::vector<ParamSpec> params() const override
     {
-        return {{"samples",
-                 "Samples",
-                 ParamType::Int,
-                 64,
-                 1,
-                 100000,
-                 {},
-                 "Random (reference, path point) pairs averaged."},
-                {"noise",
-                 "Noise level",
-                 ParamType::Double,
-                 0.0,
-                 0.0,
-                 2.0,
-                 {},
-                 "Gaussian noise added to the input, as a fraction of its range (0 = Expected "
-                 "Gradients)."},
+        return {ParamSpec::integer("samples", "Samples", 64)
+                    .range(1, 100000)
+                    .describe("Random (reference, path point) pairs averaged."),
+                ParamSpec::real("noise", "Noise level", 0.0)
+                    .range(0.0, 2.0)
+                    .describe("Gaussian noise added to the input, as a fraction of its range (0 = "
+                              "Expected Gradients)."),
                 batchParam("Path points (forward and backward)", 16),
                 seedParam("the reference, path point and noise draws")};
     }

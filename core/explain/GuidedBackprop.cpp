@@ -15,14 +15,9 @@ namespace {
 
 ParamSpec absParam()
 {
-    return {"abs",
-            "Absolute value",
-            ParamType::Bool,
-            true,
-            0,
-            0,
-            {},
-            "Show |attribution| (max over channels) instead of the signed sum over channels."};
+    return ParamSpec::flag("abs", "Absolute value", true)
+        .describe(
+            "Show |attribution| (max over channels) instead of the signed sum over channels.");
 }
 
 // d logit[target] / d input through the rewritten ReLUs, for every row of `batch`.

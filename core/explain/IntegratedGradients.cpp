@@ -22,34 +22,17 @@ public:
     }
     std::vector<ParamSpec> params() const override
     {
-        return {{"steps",
-                 "Steps",
-                 ParamType::Int,
-                 50,
-                 1,
-                 4096,
-                 {},
-                 "Integration points along the path."},
-                {"batch",
-                 "Internal batch size",
-                 ParamType::Int,
-                 16,
-                 1,
-                 1024,
-                 {},
-                 "Path points per forward/backward pass: bounds memory."},
-                {"baseline", "Baseline", ParamType::Choice, std::string("black"), 0, 0,
-                 baselineKinds(), baselineHelp()},
-                {"seed",
-                 "Seed",
-                 ParamType::Int,
-                 0,
-                 0,
-                 1000000,
-                 {},
-                 "Seed of the uniform-noise baseline."},
-                {"rule", "Integration rule", ParamType::Choice, std::string("gauss-legendre"), 0, 0,
-                 quadratureRules(), "Quadrature along the path."}};
+        return {ParamSpec::integer("steps", "Steps", 50)
+                    .range(1, 4096)
+                    .describe("Integration points along the path."),
+                ParamSpec::integer("batch", "Internal batch size", 16)
+                    .range(1, 1024)
+                    .describe("Path points per forward/backward pass: bounds memory."),
+                ParamSpec::choice("baseline", "Baseline", "black", baselineKinds())
+                    .describe(baselineHelp()),
+                seedParam("the uniform-noise baseline"),
+                ParamSpec::choice("rule", "Integration rule", "gauss-legendre", quadratureRules())
+                    .describe("Quadrature along the path.")};
     }
 
 protected:

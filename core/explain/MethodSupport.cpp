@@ -24,19 +24,16 @@ void checkRequest(const ExplainRequest &request, const std::string &methodId)
 
 ParamSpec batchParam(const std::string &what, int defaultSize)
 {
-    return {"batch",
-            "Batch size",
-            ParamType::Int,
-            defaultSize,
-            1,
-            1024,
-            {},
-            what + " per forward pass."};
+    return ParamSpec::integer("batch", "Batch size", defaultSize)
+        .range(1, 1024)
+        .describe(what + " per forward pass.");
 }
 
 ParamSpec seedParam(const std::string &what)
 {
-    return {"seed", "Seed", ParamType::Int, 0, 0, 1000000, {}, "Seed of " + what + "."};
+    return ParamSpec::integer("seed", "Seed", 0)
+        .range(0, 1000000)
+        .describe("Seed of " + what + ".");
 }
 
 cv::Mat tensorToMap(const torch::Tensor &map)

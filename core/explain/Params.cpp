@@ -73,7 +73,63 @@ ParamValue checked(const ParamSpec &spec, const ParamValue &value, const std::st
     return value;
 }
 
+ParamSpec spec(std::string name, std::string label, ParamType type, ParamValue defaultValue)
+{
+    ParamSpec s;
+    s.name = std::move(name);
+    s.label = std::move(label);
+    s.type = type;
+    s.defaultValue = std::move(defaultValue);
+    return s;
+}
+
 } // namespace
+
+ParamSpec ParamSpec::integer(std::string name, std::string label, int defaultValue)
+{
+    return spec(std::move(name), std::move(label), ParamType::Int, defaultValue)
+        .range(defaultValue, defaultValue);
+}
+
+ParamSpec ParamSpec::real(std::string name, std::string label, double defaultValue)
+{
+    return spec(std::move(name), std::move(label), ParamType::Double, defaultValue)
+        .range(defaultValue, defaultValue);
+}
+
+ParamSpec ParamSpec::flag(std::string name, std::string label, bool defaultValue)
+{
+    return spec(std::move(name), std::move(label), ParamType::Bool, defaultValue);
+}
+
+ParamSpec ParamSpec::choice(std::string name, std::string label, std::string defaultValue,
+                            std::vector<std::string> choices)
+{
+    ParamSpec s =
+        spec(std::move(name), std::move(label), ParamType::Choice, std::move(defaultValue));
+    s.choices = std::move(choices);
+    return s;
+}
+
+ParamSpec ParamSpec::layer(std::string name, std::string label)
+{
+    return spec(std::move(name), std::move(label), ParamType::Layer, std::string());
+}
+
+ParamSpec ParamSpec::range(double lowest, double highest) const
+{
+    ParamSpec s = *this;
+    s.min = lowest;
+    s.max = highest;
+    return s;
+}
+
+ParamSpec ParamSpec::describe(std::string text) const
+{
+    ParamSpec s = *this;
+    s.help = std::move(text);
+    return s;
+}
 
 const ParamValue &Params::get(const std::string &name) const
 {

@@ -23,6 +23,17 @@ struct ParamSpec
     double max = 0.0;
     std::vector<std::string> choices; // Choice
     std::string help;
+
+    // Named builders, so that a declaration reads as what it says:
+    //   ParamSpec::integer("steps", "Steps", 50).range(1, 4096).describe("Integration points.")
+    static ParamSpec integer(std::string name, std::string label, int defaultValue);
+    static ParamSpec real(std::string name, std::string label, double defaultValue);
+    static ParamSpec flag(std::string name, std::string label, bool defaultValue);
+    static ParamSpec choice(std::string name, std::string label, std::string defaultValue,
+                            std::vector<std::string> choices);
+    static ParamSpec layer(std::string name, std::string label); // default: empty
+    ParamSpec range(double lowest, double highest) const;        // Int / Double, inclusive
+    ParamSpec describe(std::string text) const;
 };
 
 // Values of a method's parameters, keyed by name.

@@ -20,16 +20,12 @@ std::string channelsDone(int64_t done, int64_t total)
 
 ParamSpec massParam()
 {
-    return {"mass",
-            "Activation mass scored",
-            ParamType::Double,
-            1.0,
-            0.01,
-            1.0,
-            {},
-            "1 scores every channel (exact). Below 1 an approximation: only the most active "
-            "channels (by summed |activation|), together holding this fraction of the layer's "
-            "activation, get a pass; the others get no weight, and the explanation says so."};
+    return ParamSpec::real("mass", "Activation mass scored", 1.0)
+        .range(0.01, 1.0)
+        .describe("1 scores every channel (exact). Below 1 an approximation: only the most active "
+                  "channels (by summed |activation|), together holding this fraction of the "
+                  "layer's activation, get a pass; the others get no weight, and the explanation "
+                  "says so.");
 }
 
 // The channels that get a pass: all of them, or (mass < 1) the fewest, most active first, whose

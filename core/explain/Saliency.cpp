@@ -16,15 +16,9 @@ public:
     }
     std::vector<ParamSpec> params() const override
     {
-        return {{"abs",
-                 "Absolute value",
-                 ParamType::Bool,
-                 true,
-                 0,
-                 0,
-                 {},
-                 "Show |gradient| (max over channels) instead of the signed gradient (sum over "
-                 "channels)."}};
+        return {ParamSpec::flag("abs", "Absolute value", true)
+                    .describe("Show |gradient| (max over channels) instead of the signed gradient "
+                              "(sum over channels).")};
     }
 
     bool acceptsBatch() const override { return true; }

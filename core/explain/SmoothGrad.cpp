@@ -25,34 +25,20 @@ public:
     std::vector<ParamSpec> params() const override
     {
         return {
-            {"base",
-             "Base method",
-             ParamType::Choice,
-             std::string("saliency"),
-             0,
-             0,
-             {"saliency", "input-x-gradient", "integrated-gradients", "guided-backprop",
-              "deconvnet"},
-             "Gradient method applied to every noisy copy (with its default parameters)."},
-            {"variant",
-             "Aggregation",
-             ParamType::Choice,
-             std::string("smoothgrad"),
-             0,
-             0,
-             {"smoothgrad", "smoothgrad-sq", "vargrad"},
-             "Mean, mean of squares, or variance of the noisy attributions."},
-            {"samples", "Samples", ParamType::Int, 20, 1, 1000, {}, "Noisy copies."},
-            {"noise",
-             "Noise level",
-             ParamType::Double,
-             0.15,
-             0.0,
-             2.0,
-             {},
-             "Standard deviation as a fraction of the input's range (max - min)."},
-            {"batch", "Batch size", ParamType::Int, 16, 1, 1024, {}, "Noisy copies per pass."},
-            {"seed", "Seed", ParamType::Int, 0, 0, 1000000, {}, "Seed of the noise."},
+            ParamSpec::choice("base", "Base method", "saliency", baseMethods())
+                .describe("Gradient method applied to every noisy copy (with its default "
+                          "parameters)."),
+            ParamSpec::choice("variant", "Aggregation", "smoothgrad",
+                              {"smoothgrad", "smoothgrad-sq", "vargrad"})
+                .describe("Mean, mean of squares, or variance of the noisy attributions."),
+            ParamSpec::integer("samples", "Samples", 20).range(1, 1000).describe("Noisy copies."),
+            ParamSpec::real("noise", "Noise level", 0.15)
+                .range(0.0, 2.0)
+                .describe("Standard deviation as a fraction of the input's range (max - min)."),
+            ParamSpec::integer("batch", "Batch size", 16)
+                .range(1, 1024)
+                .describe("Noisy copies per pass."),
+            seedParam("the noise"),
         };
     }
 
@@ -105,6 +91,18 @@ protected:
     }
 
 private:
+    // Every registered gradient-family method the wrapper can run on a noisy copy by itself:
+    // not a wrapper (this one) and not one that needs references drawn from a dataset.
+    std::vector<std::string> baseMethods() const
+    {
+        std::vector<std::string> ids;
+        for (const auto &m : MethodRegistry::instance().methods())
+            if (m->id() != id() && dynamic_cast<const GradientMethod *>(m.get()) &&
+                !m->usesReferences())
+                ids.push_back(m->id());
+        return ids;
+    }
+
     static const GradientMethod &baseMethod(const Params &p)
     {
         const auto *base = dynamic_cast<const GradientMethod *>(
