@@ -1,4 +1,3 @@
-#include "core/explain/Baselines.h"
 #include "core/explain/Perturbation.h"
 
 namespace heatlens {
@@ -8,57 +7,41 @@ namespace {
 // Zeiler & Fergus 2014, with Captum's averaging: a window slides over the image with a stride;
 // each position replaces the window (all channels) by the baseline, and every pixel of the
 // window receives the drop of the target logit, f(x) - f(x occluded). A pixel's attribution is
-// the mean over the windows that covered it. Forward passes only, batched, in inference mode;
-// the map is streamed as rows of windows complete.
-class Occlusion : public Method
+// the mean over the windows that covered it. The map is streamed as windows complete.
+class Occlusion : public PerturbationMethod
 {
 public:
     std::string id() const override { return "occlusion"; }
     std::string name() const override { return "Occlusion"; }
-    std::string family() const override { return "perturbation"; }
     std::string description() const override
     {
         return "Drop of the target logit when a sliding window is replaced by a baseline.";
     }
-    std::vector<ParamSpec> params() const override
-    {
-        return {{"window",
-                 "Window",
-                 ParamType::Int,
-                 0,
-                 0,
-                 4096,
-                 {},
-                 "Window side in pixels; 0 = an eighth of the shorter input side (at least 2)."},
-                {"stride",
-                 "Stride",
-                 ParamType::Int,
-                 0,
-                 0,
-                 4096,
-                 {},
-                 "Step between windows in pixels; 0 = half the window."},
-                baselineParam(),
-                batchParam("Occluded images"),
-                seedParam("the uniform-noise baseline")};
-    }
 
-    Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override
+protected:
+    std::vector<ParamSpec> ownParams() const override
     {
-        ExplanationBuilder builder(request, id());
-        Explanation &out = builder.out();
-        const auto &p = request.params;
-        const auto &x = request.input;
-        const int h = int(x.size(2)), w = int(x.size(3));
-        int window = p.getInt("window");
+        return {ParamSpec::integer("window", "Window", 0)
+                    .range(0, 4096)
+                    .describe("Window side in pixels; 0 = an eighth of the shorter input side (at "
+                              "least 2)."),
+                ParamSpec::integer("stride", "Stride", 0)
+                    .range(0, 4096)
+                    .describe("Step between windows in pixels; 0 = half the window.")};
+    }
+    std::string batchHolds() const override { return "Occluded images"; }
+
+    void attribute(const PerturbationInput &in, const JobContext &ctx,
+                   Explanation &out) const override
+    {
+        const int h = in.height, w = in.width;
+        int window = in.params.getInt("window");
         if (window == 0)
             window = std::max(2, std::min(h, w) / 8);
         window = std::min({window, h, w});
-        int stride = p.getInt("stride");
+        int stride = in.params.getInt("stride");
         if (stride == 0)
             stride = std::max(1, window / 2);
-        const auto baseline = makeBaseline(p.getString("baseline"), x, request.model->card(),
-                                           uint64_t(p.getInt("seed")));
 
         // Window origins: every stride, plus the last position so the border is covered.
         auto origins = [stride, window](int size) {
@@ -76,23 +59,19 @@ public:
                 windows.push_back({r, r + window, c, c + window});
 
         auto sum = torch::zeros({h, w}), count = torch::zeros({h, w});
-        regionDrops(request, baseline, windows, p.getInt("batch"), ctx, out,
+        regionDrops(in, windows, "windows", ctx, out,
                     [&](size_t begin, size_t end, const std::vector<float> &drops) {
                         for (size_t k = begin; k < end; ++k) {
                             const auto &g = windows[k];
                             sum.slice(0, g.r0, g.r1).slice(1, g.c0, g.c1) += drops[k];
                             count.slice(0, g.r0, g.r1).slice(1, g.c0, g.c1) += 1.0f;
                         }
-                        ctx.reportPartial(double(end) / double(windows.size()),
-                                          tensorToMap(sum / count.clamp_min(1.0f)),
-                                          std::to_string(end) + "/" +
-                                              std::to_string(windows.size()) + " windows");
+                        return sum / count.clamp_min(1.0f);
                     });
         out.map = tensorToMap(sum / count.clamp_min(1.0f));
         out.signedMap = true;
         out.stats["window"] = window;
         out.stats["stride"] = stride;
-        return builder.finish(ctx);
     }
 };
 

@@ -1,67 +1,96 @@
 #include "core/explain/Perturbation.h"
 
+#include "core/explain/Baselines.h"
+
 namespace heatlens {
-
-std::vector<Region> gridCells(int h, int w, int cellRows, int cellCols)
-{
-    auto edges = [](int size, int cells) {
-        std::vector<int> e;
-        for (int i = 0; i <= cells; ++i)
-            e.push_back(int(int64_t(i) * size / cells));
-        return e;
-    };
-    const auto rows = edges(h, cellRows), cols = edges(w, cellCols);
-    std::vector<Region> cells;
-    for (int i = 0; i < cellRows; ++i)
-        for (int j = 0; j < cellCols; ++j)
-            cells.push_back(
-                {rows[size_t(i)], rows[size_t(i) + 1], cols[size_t(j)], cols[size_t(j) + 1]});
-    return cells;
-}
-
-std::vector<float> regionDrops(
-    const ExplainRequest &request, const torch::Tensor &baseline,
-    const std::vector<Region> &regions, int batch, const JobContext &ctx, Explanation &out,
-    const std::function<void(size_t begin, size_t end, const std::vector<float> &drops)> &onBatch)
-{
-    const auto &x = request.input;
-    const float reference = request.model->predict(x)[0][request.target].item<float>();
-    out.forwardPasses += 1;
-    std::vector<float> drops(regions.size(), 0.0f);
-    for (size_t begin = 0; begin < regions.size(); begin += size_t(batch)) {
-        ctx.throwIfCancelled();
-        const size_t end = std::min(regions.size(), begin + size_t(batch));
-        auto images = x.repeat({int64_t(end - begin), 1, 1, 1});
-        for (size_t k = begin; k < end; ++k) {
-            const auto &g = regions[k];
-            images[int64_t(k - begin)]
-                .slice(1, g.r0, g.r1)
-                .slice(2, g.c0, g.c1)
-                .copy_(baseline[0].slice(1, g.r0, g.r1).slice(2, g.c0, g.c1));
-        }
-        const auto scores = request.model->predict(images).select(1, request.target).contiguous();
-        out.forwardPasses += int(end - begin);
-        const float *s = scores.data_ptr<float>();
-        for (size_t k = begin; k < end; ++k)
-            drops[k] = reference - s[k - begin];
-        onBatch(begin, end, drops);
-    }
-    return drops;
-}
-
-torch::Tensor pixelRegionIndex(int h, int w, const std::vector<Region> &regions)
-{
-    auto index = torch::empty({h, w}, torch::kInt64);
-    for (size_t k = 0; k < regions.size(); ++k)
-        index.slice(0, regions[k].r0, regions[k].r1)
-            .slice(1, regions[k].c0, regions[k].c1)
-            .fill_(int64_t(k));
-    return index.flatten();
-}
 
 double unitUniform(std::mt19937_64 &rng)
 {
     return double(rng() >> 11) * 0x1.0p-53;
+}
+
+std::vector<ParamSpec> PerturbationMethod::params() const
+{
+    auto specs = ownParams();
+    specs.push_back(baselineParam());
+    specs.push_back(batchParam(batchHolds()));
+    specs.push_back(seedParam(seedDraws()));
+    return specs;
+}
+
+Explanation PerturbationMethod::explain(const ExplainRequest &request, const JobContext &ctx) const
+{
+    ExplanationBuilder builder(request, id());
+    const Params &p = request.params;
+    const auto &x = request.input;
+    PerturbationInput in{request,
+                         p,
+                         x,
+                         int(x.size(2)),
+                         int(x.size(3)),
+                         p.getInt("batch"),
+                         uint64_t(p.getInt("seed")),
+                         {}};
+    in.baseline = makeBaseline(p.getString("baseline"), x, request.model->card(), in.seed);
+    attribute(in, ctx, builder.out());
+    return builder.finish(ctx);
+}
+
+torch::Tensor PerturbationMethod::logits(const PerturbationInput &in, const torch::Tensor &images,
+                                         Explanation &out)
+{
+    out.forwardPasses += int(images.size(0));
+    return in.request.model->predict(images);
+}
+
+void PerturbationMethod::stream(const PerturbationInput &in, int64_t total, const std::string &unit,
+                                const JobContext &ctx, Explanation &out, const MakeBatch &make,
+                                const TakeBatch &take)
+{
+    for (int64_t begin = 0; begin < total; begin += in.batch) {
+        ctx.throwIfCancelled();
+        const int64_t end = std::min(total, begin + int64_t(in.batch));
+        const torch::Tensor map = take(begin, end, logits(in, make(begin, end), out));
+        const double fraction = double(end) / double(total);
+        const std::string text = std::to_string(end) + "/" + std::to_string(total) + " " + unit;
+        if (map.defined())
+            ctx.reportPartial(fraction, tensorToMap(map), text);
+        else
+            ctx.report(fraction, text);
+    }
+}
+
+std::vector<float> PerturbationMethod::regionDrops(
+    const PerturbationInput &in, const std::vector<Region> &regions, const std::string &unit,
+    const JobContext &ctx, Explanation &out,
+    const std::function<torch::Tensor(size_t begin, size_t end, const std::vector<float> &drops)>
+        &partial)
+{
+    const auto &x = in.input;
+    const int target = in.request.target;
+    const float reference = logits(in, x, out)[0][target].item<float>();
+    std::vector<float> drops(regions.size(), 0.0f);
+    stream(
+        in, int64_t(regions.size()), unit, ctx, out,
+        [&](int64_t begin, int64_t end) {
+            auto images = x.repeat({end - begin, 1, 1, 1});
+            for (int64_t k = begin; k < end; ++k) {
+                const auto &g = regions[size_t(k)];
+                images[k - begin]
+                    .slice(1, g.r0, g.r1)
+                    .slice(2, g.c0, g.c1)
+                    .copy_(in.baseline[0].slice(1, g.r0, g.r1).slice(2, g.c0, g.c1));
+            }
+            return images;
+        },
+        [&](int64_t begin, int64_t end, const torch::Tensor &scores) {
+            const auto s = scores.select(1, target).contiguous();
+            const float *v = s.data_ptr<float>();
+            for (int64_t k = begin; k < end; ++k)
+                drops[size_t(k)] = reference - v[k - begin];
+            return partial(size_t(begin), size_t(end), drops);
+        });
+    return drops;
 }
 
 } // namespace heatlens

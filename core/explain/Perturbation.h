@@ -1,40 +1,78 @@
 #pragma once
 
 #include "core/explain/MethodSupport.h"
+#include "core/groups/GridCells.h"
 
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace heatlens {
-
-// A rectangle of the input, all channels: rows [r0, r1), columns [c0, c1).
-struct Region
-{
-    int r0, r1, c0, c1;
-};
-
-// A grid of cellRows x cellCols cells that partitions an h x w image, row by row; cell edges
-// fall at floor(i * size / cells), so uneven sizes differ by at most one pixel. Callers keep the
-// counts within the size (a cell of zero pixels would carry no attribution).
-std::vector<Region> gridCells(int h, int w, int cellRows, int cellCols);
-
-// For every pixel of an h x w image (row-major), the index of the region holding it: [h * w]
-// int64. The regions must partition the image (as gridCells' do).
-torch::Tensor pixelRegionIndex(int h, int w, const std::vector<Region> &regions);
 
 // Uniform in [0, 1) from the top 53 bits: the same numbers with every standard library (the
 // std:: distributions are implementation-defined), so a seed means the same samples everywhere.
 double unitUniform(std::mt19937_64 &rng);
 
-// The pipeline of the region-removal perturbation methods (Occlusion, Feature Ablation): for
-// every region, the drop of the target logit f(x) - f(x with the region replaced by `baseline`),
-// computed in batches of `batch` inference-mode forward passes (counted in `out`), checking for
-// cancellation before each batch. After each batch, `onBatch(begin, end, drops)` receives the
-// drops of regions [begin, end) so a method can accumulate and stream its partial map.
-std::vector<float> regionDrops(
-    const ExplainRequest &request, const torch::Tensor &baseline,
-    const std::vector<Region> &regions, int batch, const JobContext &ctx, Explanation &out,
-    const std::function<void(size_t begin, size_t end, const std::vector<float> &drops)> &onBatch);
+// What every perturbation method starts from: the request, the input and its size, the batch
+// size, the seed, and the baseline made from the "baseline" and "seed" parameters.
+struct PerturbationInput
+{
+    const ExplainRequest &request;
+    const Params &params;
+    const torch::Tensor &input; // [1, C, H, W]
+    int height = 0, width = 0;
+    int batch = 1;
+    uint64_t seed = 0;
+    torch::Tensor baseline; // like input
+};
+
+// Base of the perturbation family (Occlusion, Feature Ablation, RISE, LIME, KernelSHAP): methods
+// that only run the model forward on perturbed copies of the input. Owns what they share: the
+// request checks and timing (ExplanationBuilder), the parameters every one of them takes
+// (baseline, batch, seed, after the method's own), the baseline, and the batched streaming of
+// perturbed images through the model in inference mode, with a cancellation check before each
+// batch, counted passes and progress (with the partial map when the method has one). A method
+// declares its own parameters and implements attribute().
+class PerturbationMethod : public Method
+{
+public:
+    std::string family() const final { return "perturbation"; }
+    std::vector<ParamSpec> params() const final;
+    Explanation explain(const ExplainRequest &request, const JobContext &ctx) const final;
+
+protected:
+    virtual std::vector<ParamSpec> ownParams() const = 0;
+    // For the help of the shared parameters: what one batch holds ("Occluded images") and what
+    // the seed draws ("the masks and of the uniform-noise baseline").
+    virtual std::string batchHolds() const = 0;
+    virtual std::string seedDraws() const { return "the uniform-noise baseline"; }
+    // Fills out.map, out.signedMap and any stats; perturbed images go through stream().
+    virtual void attribute(const PerturbationInput &in, const JobContext &ctx,
+                           Explanation &out) const = 0;
+
+    // Builds images [end - begin, C, H, W] for items [begin, end) of a run.
+    using MakeBatch = std::function<torch::Tensor(int64_t begin, int64_t end)>;
+    // Receives the logits [end - begin, classes] of one batch; returns the map so far ([H, W],
+    // streamed as a partial result) or an undefined tensor when the method has none yet.
+    using TakeBatch =
+        std::function<torch::Tensor(int64_t begin, int64_t end, const torch::Tensor &logits)>;
+    // Runs `total` items in batches of in.batch; progress says "<done>/<total> <unit>".
+    static void stream(const PerturbationInput &in, int64_t total, const std::string &unit,
+                       const JobContext &ctx, Explanation &out, const MakeBatch &make,
+                       const TakeBatch &take);
+    // The logits of `images` in one inference-mode pass, counted in `out`.
+    static torch::Tensor logits(const PerturbationInput &in, const torch::Tensor &images,
+                                Explanation &out);
+
+    // The region-removal pipeline (Occlusion, Feature Ablation): for every region, the drop of
+    // the target logit f(x) - f(x with the region replaced by the baseline). After each batch,
+    // `partial(end, drops)` (drops of regions [0, end) filled) returns the map so far.
+    static std::vector<float>
+    regionDrops(const PerturbationInput &in, const std::vector<Region> &regions,
+                const std::string &unit, const JobContext &ctx, Explanation &out,
+                const std::function<torch::Tensor(size_t begin, size_t end,
+                                                  const std::vector<float> &drops)> &partial);
+};
 
 } // namespace heatlens

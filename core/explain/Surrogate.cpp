@@ -1,4 +1,3 @@
-#include "core/explain/Baselines.h"
 #include "core/explain/Perturbation.h"
 
 #include <algorithm>
@@ -34,39 +33,48 @@ Groups gridGroups(int h, int w, int cells)
     return g;
 }
 
-// Target logits (double) of the coalitions z [n, G] (0/1 floats): one inference-mode forward
-// pass per row, counted in `out`. The blend x m + b (1 - m) reproduces x and b exactly for
-// m = 1 and m = 0, so the full and empty coalitions are the input and the baseline themselves.
-torch::Tensor coalitionLogits(const ExplainRequest &request, const torch::Tensor &baseline,
-                              const Groups &groups, const torch::Tensor &z, Explanation &out)
+// The images of the coalitions z [n, G] (0/1 floats). The blend x m + b (1 - m) reproduces x
+// and b exactly for m = 1 and m = 0, so the full and empty coalitions are the input and the
+// baseline themselves.
+torch::Tensor coalitionImages(const PerturbationInput &in, const Groups &groups,
+                              const torch::Tensor &z)
 {
-    const auto &x = request.input;
-    const int64_t n = z.size(0);
-    const auto m = z.index_select(1, groups.pixelGroup).view({n, 1, x.size(2), x.size(3)});
-    const auto images = x * m + baseline * (1.0f - m);
-    out.forwardPasses += int(n);
-    return request.model->predict(images).select(1, request.target).to(torch::kFloat64);
+    const auto m = z.index_select(1, groups.pixelGroup).view({z.size(0), 1, in.height, in.width});
+    return in.input * m + in.baseline * (1.0f - m);
 }
 
-// Draws `total` coalitions `batch` at a time with `draw(n)` (rows in a fixed order, so that the
-// batch size does not change them), evaluates each batch after a cancellation check and hands
-// z and the logits to `consume`; progress is reported per batch. No partial maps: the
-// surrogate's coefficients exist only once the fit is done.
-void sampleCoalitions(
-    const ExplainRequest &request, const torch::Tensor &baseline, const Groups &groups,
-    int64_t total, int batch, const JobContext &ctx, Explanation &out,
-    const std::function<torch::Tensor(int64_t n)> &draw,
-    const std::function<void(const torch::Tensor &z, const torch::Tensor &f)> &consume)
+// The base of the two surrogates: draws `total` coalitions with `draw(n)` (rows in a fixed
+// order, so that the batch size does not change them), streams them through the model and
+// hands z and the target logits (double) to `consume`. No partial maps: the surrogate's
+// coefficients exist only once the fit is done.
+class SurrogateMethod : public PerturbationMethod
 {
-    for (int64_t begin = 0; begin < total; begin += batch) {
-        ctx.throwIfCancelled();
-        const int64_t end = std::min(total, begin + int64_t(batch));
-        const auto z = draw(end - begin);
-        consume(z.to(torch::kFloat64), coalitionLogits(request, baseline, groups, z, out));
-        ctx.report(double(end) / double(total),
-                   std::to_string(end) + "/" + std::to_string(total) + " samples");
+protected:
+    std::string batchHolds() const override { return "Sampled images"; }
+    std::string seedDraws() const override
+    {
+        return "the sampled coalitions and of the uniform-noise baseline";
     }
-}
+
+    static void sampleCoalitions(
+        const PerturbationInput &in, const Groups &groups, int64_t total, const JobContext &ctx,
+        Explanation &out, const std::function<torch::Tensor(int64_t n)> &draw,
+        const std::function<void(const torch::Tensor &z, const torch::Tensor &f)> &consume)
+    {
+        torch::Tensor z; // the coalitions of the batch in flight
+        stream(
+            in, total, "samples", ctx, out,
+            [&](int64_t begin, int64_t end) {
+                z = draw(end - begin);
+                return coalitionImages(in, groups, z);
+            },
+            [&](int64_t, int64_t, const torch::Tensor &logits) {
+                consume(z.to(torch::kFloat64),
+                        logits.select(1, in.request.target).to(torch::kFloat64));
+                return torch::Tensor();
+            });
+    }
+};
 
 // Solves the normal equations (gram + diag(penalty)) x = b. `rank` receives the rank of `gram`,
 // the unregularised normal matrix, so the caller can warn about coefficients the samples do not
@@ -93,20 +101,15 @@ cv::Mat cellMap(const torch::Tensor &phi, const Groups &groups, int h, int w)
 
 ParamSpec cellsSpec()
 {
-    return {"cells",
-            "Cells per side",
-            ParamType::Int,
-            7,
-            1,
-            32,
-            {},
-            "The image is cut into cells x cells features (as in Feature Ablation); the fit "
-            "solves a system of that many unknowns."};
+    return ParamSpec::integer("cells", "Cells per side", 7)
+        .range(1, 32)
+        .describe("The image is cut into cells x cells features (as in Feature Ablation); the fit "
+                  "solves a system of that many unknowns.");
 }
 
 ParamSpec samplesSpec(const std::string &help)
 {
-    return {"samples", "Samples", ParamType::Int, 500, 10, 100000, {}, help};
+    return ParamSpec::integer("samples", "Samples", 500).range(10, 100000).describe(help);
 }
 
 // LIME (Ribeiro, Singh & Guestrin 2016) as Captum's Lime samples it: each cell kept with
@@ -116,66 +119,50 @@ ParamSpec samplesSpec(const std::string &help)
 // The surrogate is a weighted ridge regression with an unpenalised intercept (scikit-learn's
 // Ridge objective, sum_i w_i (f_i - phi0 - z_i phi)^2 + ridge |phi|^2). The map gives each cell
 // its coefficient; it is exact, up to the ridge shrinkage, when the model is additive.
-class Lime : public Method
+class Lime : public SurrogateMethod
 {
 public:
     std::string id() const override { return "lime"; }
     std::string name() const override { return "LIME"; }
-    std::string family() const override { return "perturbation"; }
     std::string description() const override
     {
         return "Weighted linear fit of the target logit over randomly kept or removed cells.";
     }
-    std::vector<ParamSpec> params() const override
+
+protected:
+    std::vector<ParamSpec> ownParams() const override
     {
         return {
             cellsSpec(),
             samplesSpec("Random coalitions (one forward pass each); use well over cells x cells."),
-            {"width",
-             "Kernel width",
-             ParamType::Double,
-             0.25,
-             0.01,
-             10.0,
-             {},
-             "Width of the exponential kernel on the cosine distance to the input: smaller "
-             "favours samples that keep most cells (more local)."},
-            {"ridge",
-             "Ridge",
-             ParamType::Double,
-             0.001,
-             0.0,
-             1000.0,
-             {},
-             "L2 penalty on the cell coefficients (not the intercept); 0 = plain weighted "
-             "least squares."},
-            baselineParam(),
-            batchParam("Sampled images"),
-            seedParam("the sampled coalitions and of the uniform-noise baseline")};
+            ParamSpec::real("width", "Kernel width", 0.25)
+                .range(0.01, 10.0)
+                .describe("Width of the exponential kernel on the cosine distance to the input: "
+                          "smaller favours samples that keep most cells (more local)."),
+            ParamSpec::real("ridge", "Ridge", 0.001)
+                .range(0.0, 1000.0)
+                .describe("L2 penalty on the cell coefficients (not the intercept); 0 = plain "
+                          "weighted least squares.")};
     }
 
-    Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override
+    void attribute(const PerturbationInput &in, const JobContext &ctx,
+                   Explanation &out) const override
     {
-        ExplanationBuilder builder(request, id());
-        Explanation &out = builder.out();
-        const auto &p = request.params;
-        const auto &x = request.input;
-        const int h = int(x.size(2)), w = int(x.size(3));
+        const auto &p = in.params;
+        const int h = in.height, w = in.width;
         const Groups groups = gridGroups(h, w, p.getInt("cells"));
         const int64_t g = groups.count;
         const int samples = p.getInt("samples");
         const double width = p.getDouble("width"), ridge = p.getDouble("ridge");
-        const uint64_t seed = uint64_t(p.getInt("seed"));
-        const auto baseline = makeBaseline(p.getString("baseline"), x, request.model->card(), seed);
 
-        std::mt19937_64 rng(seed);
+        std::mt19937_64 rng(in.seed);
         const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
         // Normal equations of the design A = [1, z]: gram = A^T W A, rhs = A^T W f, plus the
         // sums the weighted R^2 needs.
         auto gram = torch::zeros({g + 1, g + 1}, f64), rhs = torch::zeros({g + 1}, f64);
         double sw = 0.0, swf = 0.0, swff = 0.0;
         sampleCoalitions(
-            request, baseline, groups, samples, p.getInt("batch"), ctx, out,
+            in, groups, samples, ctx, out,
             [&](int64_t n) {
                 auto z = torch::empty({n, g});
                 float *d = z.data_ptr<float>();
@@ -218,7 +205,6 @@ public:
         out.stats["weighted_r2"] = tss > 0.0 ? 1.0 - std::max(0.0, rss) / tss : 1.0;
         out.map = cellMap(beta.slice(0, 1), groups, h, w);
         out.signedMap = true;
-        return builder.finish(ctx);
     }
 };
 
@@ -231,32 +217,29 @@ public:
 // As in shap, the last feature is eliminated with the second constraint and the rest solved by
 // least squares in double precision. For an additive model the answer is exact: each cell gets
 // the sum of its pixels' contributions.
-class KernelShap : public Method
+class KernelShap : public SurrogateMethod
 {
 public:
     std::string id() const override { return "kernel-shap"; }
     std::string name() const override { return "KernelSHAP"; }
-    std::string family() const override { return "perturbation"; }
     std::string description() const override
     {
         return "Shapley values of grid cells, estimated by a kernel-weighted linear fit.";
     }
-    std::vector<ParamSpec> params() const override
+
+protected:
+    std::vector<ParamSpec> ownParams() const override
     {
         return {cellsSpec(),
                 samplesSpec("Random coalitions (one forward pass each), drawn in complementary "
-                            "pairs (an odd count is rounded up); at least cells x cells + 1."),
-                baselineParam(), batchParam("Sampled images"),
-                seedParam("the sampled coalitions and of the uniform-noise baseline")};
+                            "pairs (an odd count is rounded up); at least cells x cells + 1.")};
     }
 
-    Explanation explain(const ExplainRequest &request, const JobContext &ctx) const override
+    void attribute(const PerturbationInput &in, const JobContext &ctx,
+                   Explanation &out) const override
     {
-        ExplanationBuilder builder(request, id());
-        Explanation &out = builder.out();
-        const auto &p = request.params;
-        const auto &x = request.input;
-        const int h = int(x.size(2)), w = int(x.size(3));
+        const auto &p = in.params;
+        const int h = in.height, w = in.width;
         const Groups groups = gridGroups(h, w, p.getInt("cells"));
         const int64_t g = groups.count;
         const int samples = p.getInt("samples");
@@ -268,13 +251,13 @@ public:
                 " coalitions cannot determine " + std::to_string(g) + " cell attributions (cells " +
                 std::to_string(groups.rows) + " x " + std::to_string(groups.cols) +
                 "); need at least " + std::to_string(g + 1));
-        const uint64_t seed = uint64_t(p.getInt("seed"));
-        const auto baseline = makeBaseline(p.getString("baseline"), x, request.model->card(), seed);
         const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
 
         ctx.throwIfCancelled();
         const auto ends = torch::stack({torch::ones({g}), torch::zeros({g})});
-        const auto fEnds = coalitionLogits(request, baseline, groups, ends, out);
+        const auto fEnds = logits(in, coalitionImages(in, groups, ends), out)
+                               .select(1, in.request.target)
+                               .to(torch::kFloat64);
         const double fx = fEnds[0].item<double>(), fb = fEnds[1].item<double>();
         const double delta = fx - fb;
 
@@ -285,7 +268,7 @@ public:
             double total = 0.0;
             for (int64_t k = 1; k < g; ++k)
                 sizeCdf.push_back(total += double(g - 1) / double(k * (g - k)));
-            std::mt19937_64 rng(seed);
+            std::mt19937_64 rng(in.seed);
             std::vector<int64_t> order(size_t(g), 0);
             for (int64_t i = 0; i < g; ++i)
                 order[size_t(i)] = i;
@@ -310,7 +293,7 @@ public:
             // unknowns, accumulated as normal equations.
             auto gram = torch::zeros({g - 1, g - 1}, f64), rhs = torch::zeros({g - 1}, f64);
             sampleCoalitions(
-                request, baseline, groups, count, p.getInt("batch"), ctx, out,
+                in, groups, count, ctx, out,
                 [&](int64_t n) {
                     auto z = torch::empty({n, g});
                     float *d = z.data_ptr<float>();
@@ -352,7 +335,6 @@ public:
         out.stats["efficiency_gap"] = std::abs(phi.sum().item<double>() - delta);
         out.map = cellMap(phi, groups, h, w);
         out.signedMap = true;
-        return builder.finish(ctx);
     }
 };
 

@@ -1,7 +1,7 @@
 #include "core/metrics/Faithfulness.h"
 
 #include "core/explain/Baselines.h"
-#include "core/explain/Perturbation.h"
+#include "core/groups/GridCells.h"
 
 #include <algorithm>
 #include <cmath>
