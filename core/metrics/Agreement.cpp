@@ -1,7 +1,7 @@
 #include "core/metrics/Agreement.h"
 
+#include "core/maps/MapMath.h"
 #include "core/metrics/Similarity.h"
-#include "core/render/ColorMap.h"
 
 #include <opencv2/core.hpp>
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/maps/MapMath.h"
+
 #include <opencv2/core/mat.hpp>
 
 #include <string>
@@ -23,17 +25,6 @@ ColorMapId colorMapFromName(const std::string &name); // throws naming the value
 
 // 256 RGB entries, CV_8UC3, 1 x 256; entry 128 is the centre of a diverging map.
 cv::Mat colorMapLut(ColorMapId id);
-
-// How a raw attribution map becomes display values.
-struct Normalization
-{
-    bool signedMap = false;       // keep the sign: scale to [-1, 1] by the clip value of |map|
-    double clipPercentile = 99.0; // clip at this percentile of |map| (100 = max)
-    double sharedScale = 0.0;     // > 0: use this value instead of the percentile (shared scale)
-};
-
-// Returns the scale used (the value that maps to 1) and writes a CV_32F map in [0,1] or [-1,1].
-double normalizeMap(const cv::Mat &map, const Normalization &norm, cv::Mat &out);
 
 // Applies a colour map to a normalised map: CV_8UC3 RGB.
 cv::Mat colorize(const cv::Mat &normalized, ColorMapId id);
