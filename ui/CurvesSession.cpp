@@ -1,7 +1,7 @@
 #include "ui/CurvesSession.h"
 
 #include "core/data/Dataset.h"
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 #include "core/explain/MethodRegistry.h"
 #include "core/explain/RequestKey.h"
 #include "core/metrics/MethodCurves.h"
@@ -16,7 +16,7 @@ namespace heatlens::ui {
 
 namespace {
 
-constexpr uint64_t kRandomSeed = 0;
+constexpr uint64_t kCurveSeed = 0; // of the curves' random baselines
 
 QString qs(const std::string &s)
 {
@@ -117,7 +117,7 @@ CurveOptions CurvesSession::options(const std::string &mode) const
     o.baseline = m_settings.baseline;
     o.steps = m_settings.steps;
     o.cells = m_settings.cells;
-    o.seed = kRandomSeed;
+    o.seed = kCurveSeed;
     return o;
 }
 
@@ -169,32 +169,22 @@ std::vector<CurvesSession::Entry> CurvesSession::entries() const
             list.push_back(std::move(e));
     };
     auto methodEntry = [](const std::string &id, const Params &params) {
-        const Method &method = MethodRegistry::instance().get(id);
+        const MethodRegistry &registry = MethodRegistry::instance();
+        const Method &method = registry.get(id);
         const Params complete = completeParams(method.params(), params, id);
-        return Entry{id + "|" + complete.canonical(),
-                     id,
-                     complete,
-                     displayName(method, complete),
-                     false,
-                     {},
-                     {}};
+        return Entry{id + "|" + complete.canonical(), id, complete, displayName(method, complete),
+                     registry.isControl(id),          {}, {}};
     };
     add(methodEntry(outcome->explanation.methodId, outcome->explanation.params));
     const std::string context = contextKey();
     for (const Entry &e : m_pins)
         if (e.context.empty() || e.context == context)
             add(e);
-    for (const auto &method : MethodRegistry::instance().methods())
-        if (m_compare.count(method->id()))
-            add(methodEntry(method->id(), {}));
-    if (m_compare.count(kRandomId))
-        add(Entry{std::string(kRandomId) + "|seed=" + std::to_string(kRandomSeed),
-                  {},
-                  {},
-                  tr("Random ranking"),
-                  true,
-                  {},
-                  {}});
+    for (const auto *methods :
+         {&MethodRegistry::instance().methods(), &MethodRegistry::instance().controls()})
+        for (const auto &method : *methods)
+            if (m_compare.count(method->id()))
+                add(methodEntry(method->id(), {}));
     return list;
 }
 
@@ -263,8 +253,6 @@ void CurvesSession::submit()
                 task.methodKey = entry.methodKey;
                 task.methodId = entry.methodId;
                 task.params = entry.params;
-                task.random = entry.control;
-                task.randomSeed = kRandomSeed;
                 if (!entry.map.empty())
                     task.map = entry.map;
                 else if (const cv::Mat *map = m_maps.find(task.mapKey))

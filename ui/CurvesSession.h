@@ -25,16 +25,14 @@ class Session;
 // The Curves tab's document: deletion and insertion curves (core methodCurves) of the Explain
 // tab's current explanation and of the methods added to it: pinned ones (the current method
 // when pin() was called, or a given map such as a consensus) and the compared ones (default
-// parameters; the random ranking as control). While active it computes what is missing on the
-// JobRunner (slot "curves", keyed by the curves it computes), streams the points and caches
-// maps and complete curves in the viewer's shared cache. No widgets: the view draws lines().
+// parameters; the registry's controls, the random ranking). While active it computes what is
+// missing on the JobRunner (slot "curves", keyed by the curves it computes), streams the points and
+// caches maps and complete curves in the viewer's shared cache. No widgets: the view draws lines().
 class CurvesSession : public QObject
 {
     Q_OBJECT
 
 public:
-    static constexpr const char *kRandomId = "random";
-
     struct Settings
     {
         std::vector<std::string> modes = {"deletion", "insertion"};
@@ -72,7 +70,7 @@ public:
     const Settings &settings() const { return m_settings; }
     CurveOptions options(const std::string &mode) const;
 
-    void setCompared(const std::string &methodId, bool on); // a method id or kRandomId
+    void setCompared(const std::string &methodId, bool on); // a method or control id
     const std::set<std::string> &compared() const { return m_compare; }
     void pin(); // the current method, with its parameters
     // Pins a map that no method makes (a consensus of several models, say), at the model's input
@@ -101,7 +99,7 @@ private:
     struct Entry
     {
         std::string methodKey; // "grad-cam|layer=", "random|seed=0", "map:name|sum"
-        std::string methodId;  // empty for the random ranking and given maps
+        std::string methodId;  // a method or control; empty for given maps
         Params params;
         QString name;
         bool control = false;

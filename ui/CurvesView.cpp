@@ -524,8 +524,9 @@ void CurvesView::buildCompareMenu()
             why.empty());
     }
     m_compareMenu->addSeparator();
-    add(tr("Random ranking (control)"), CurvesSession::kRandomId,
-        tr("A map of seeded uniform noise: the curves any method should beat"), true);
+    for (const auto &control : MethodRegistry::instance().controls())
+        add(tr("%1 (control)").arg(qs(control->name())), control->id(), qs(control->description()),
+            true);
 }
 
 } // namespace heatlens::ui

@@ -5,7 +5,7 @@
 #include "TerminalProgress.h"
 
 #include "core/data/Dataset.h"
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 #include "core/explain/MethodRegistry.h"
 #include "core/jobs/CancelToken.h"
 #include "core/metrics/Evaluation.h"
@@ -34,7 +34,8 @@ const char *kUsage =
 Measures how faithful explanations are, over a dataset. For every image and method it writes a
 row of DIR/per_image.csv (and the curves to DIR/curves.csv); at the end DIR/summary.json holds
 means and 95% confidence intervals per method, and DIR/*.png the mean curves.
-  --methods      method ids (heatlens-cli --list-methods) and "random", the control ranking
+  --methods      method and control ids (heatlens-cli --list-methods; the control "random" is
+                 the ranking every metric is read against)
   --metrics      deletion, insertion, road, accuracy-drop, localisation, complexity, sanity
                  (default: deletion,insertion)
   --limit N      the first N images (default 100); --indices 0,5,10-19 picks images instead

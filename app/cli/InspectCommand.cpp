@@ -47,12 +47,17 @@ void printParam(const ParamSpec &p)
 
 int runListMethods()
 {
-    for (const auto &m : MethodRegistry::instance().methods()) {
-        std::cout << m->id() << "  [" << m->family() << "]  " << m->name() << ": "
-                  << m->description() << "\n";
-        for (const auto &p : m->params())
+    auto print = [](const Method &m) {
+        std::cout << m.id() << "  [" << m.family() << "]  " << m.name() << ": " << m.description()
+                  << "\n";
+        for (const auto &p : m.params())
             printParam(p);
-    }
+    };
+    for (const auto &m : MethodRegistry::instance().methods())
+        print(*m);
+    std::cout << "\nControls (not explanations; for evaluate and the curves):\n";
+    for (const auto &m : MethodRegistry::instance().controls())
+        print(*m);
     return 0;
 }
 

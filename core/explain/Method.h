@@ -47,9 +47,11 @@ class Method
 public:
     virtual ~Method() = default;
 
-    virtual std::string id() const = 0;     // kebab-case: "integrated-gradients"
-    virtual std::string name() const = 0;   // for menus: "Integrated Gradients"
-    virtual std::string family() const = 0; // gradient | cam | perturbation | transformer
+    virtual std::string id() const = 0;   // kebab-case: "integrated-gradients"
+    virtual std::string name() const = 0; // for menus: "Integrated Gradients"
+    // gradient | cam | perturbation | transformer, or control (a reference ranking, not an
+    // explanation: MethodRegistry::controls())
+    virtual std::string family() const = 0;
     virtual std::string description() const = 0;
     virtual std::vector<ParamSpec> params() const = 0;
     // Why this method cannot explain `model` at all (e.g. attention methods on a CNN), for

@@ -29,6 +29,7 @@ std::unique_ptr<Method> makeAblationCam();
 std::unique_ptr<Method> makeRawAttention();
 std::unique_ptr<Method> makeAttentionRollout();
 std::unique_ptr<Method> makeAttentionRelevance();
+std::unique_ptr<Method> makeRandomRanking();
 
 MethodRegistry::MethodRegistry()
 {
@@ -56,6 +57,8 @@ MethodRegistry::MethodRegistry()
     m_methods.push_back(makeRawAttention());
     m_methods.push_back(makeAttentionRollout());
     m_methods.push_back(makeAttentionRelevance());
+
+    m_controls.push_back(makeRandomRanking());
 }
 
 const MethodRegistry &MethodRegistry::instance()
@@ -66,10 +69,19 @@ const MethodRegistry &MethodRegistry::instance()
 
 const Method *MethodRegistry::find(const std::string &id) const
 {
-    for (const auto &m : m_methods)
-        if (m->id() == id)
-            return m.get();
+    for (const auto *list : {&m_methods, &m_controls})
+        for (const auto &m : *list)
+            if (m->id() == id)
+                return m.get();
     return nullptr;
+}
+
+bool MethodRegistry::isControl(const std::string &id) const
+{
+    for (const auto &m : m_controls)
+        if (m->id() == id)
+            return true;
+    return false;
 }
 
 const Method &MethodRegistry::get(const std::string &id) const
@@ -77,8 +89,9 @@ const Method &MethodRegistry::get(const std::string &id) const
     if (const Method *m = find(id))
         return *m;
     std::string known;
-    for (const auto &m : m_methods)
-        known += (known.empty() ? "" : ", ") + m->id();
+    for (const auto *list : {&m_methods, &m_controls})
+        for (const auto &m : *list)
+            known += (known.empty() ? "" : ", ") + m->id();
     throw std::invalid_argument("unknown method \"" + id + "\" (known: " + known + ")");
 }
 

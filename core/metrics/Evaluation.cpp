@@ -1,6 +1,6 @@
 #include "core/metrics/Evaluation.h"
 
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 #include "core/explain/MethodRegistry.h"
 #include "core/metrics/Localisation.h"
 
@@ -78,8 +78,6 @@ void validateEvaluation(const EvaluationOptions &options, const Model &model)
             throw std::invalid_argument("unknown metric \"" + m + "\" (known: " + known + ")");
         }
     for (const auto &id : options.methods) {
-        if (id == "random")
-            continue;
         const Method &method = MethodRegistry::instance().get(id);
         const std::string why = method.whyNotApplicable(model);
         if (!why.empty())
@@ -145,21 +143,18 @@ ImageEvaluation evaluateImage(const ModelPtr &model, const Sample &sample, size_
             me.values[column] = kNaN;
         const auto paramsIt = o.params.find(id);
         const Params params = paramsIt == o.params.end() ? Params{} : paramsIt->second;
-        cv::Mat map, nativeMap;
-        if (id == "random") {
-            map = randomMap(int(input.size(2)), int(input.size(3)), o.seed + index);
-            nativeMap = mapToNative(map, geometry);
-        } else {
-            const Method &method = MethodRegistry::instance().get(id);
-            ExplainRequest request;
-            request.model = model;
-            request.input = input;
-            request.target = result.target;
-            request.params = completeParams(method.params(), params, id);
-            request.references = references;
-            map = method.explain(request, mctx.sub(0.0, 0.5)).map;
-            nativeMap = mapToNative(map, geometry);
-        }
+        const Method &method = MethodRegistry::instance().get(id);
+        const bool control = MethodRegistry::instance().isControl(id);
+        ExplainRequest request;
+        request.model = model;
+        request.input = input;
+        request.target = result.target;
+        request.params = completeParams(method.params(), params, id);
+        if (control) // a new ranking per image, reproducible from the run's seed
+            request.params.set("seed", int(o.seed + index));
+        request.references = references;
+        const cv::Mat map = method.explain(request, mctx.sub(0.0, 0.5)).map;
+        const cv::Mat nativeMap = mapToNative(map, geometry);
         // The rest of the method's progress range, shared equally by the metrics it runs.
         int metricCount = 0, metricDone = 0;
         for (const auto &metric : o.metrics)
@@ -213,7 +208,7 @@ ImageEvaluation evaluateImage(const ModelPtr &model, const Sample &sample, size_
         }
         if (wants(o, "complexity"))
             me.values["gini"] = gini(map);
-        if (wants(o, "sanity") && id != "random" &&
+        if (wants(o, "sanity") && !control && // a control has no weights to randomise
             position < size_t(std::max(0, o.sanityImages))) {
             const SanityResult s = sanityCheck(model, input, result.target, id, params, o.sanity,
                                                metricCtx("sanity"), references);

@@ -13,8 +13,9 @@
 namespace heatlens {
 
 // What `heatlens-cli evaluate` (and any batch evaluation) measures for every image and method.
-// Methods are registry ids or "random" (a seeded uniform-noise map: the control every metric
-// is read against). Metrics:
+// Methods are registry ids, controls included (MethodRegistry::controls(): "random", a seeded
+// uniform-noise map that every metric is read against; a control draws a new map per image
+// from the run's seed and skips the sanity check). Metrics:
 //   deletion, insertion  perturbation curves (Faithfulness.h), AUC of probability and logit
 //   road                 ROAD MoRF and LeRF means and their combined score (Removal.h)
 //   accuracy-drop        correct or not after removing the top 0, 10, ..., 90% (Removal.h)

@@ -1,7 +1,6 @@
 #include "core/metrics/MethodCurves.h"
 
-#include "core/explain/Explainer.h"
-#include "core/metrics/Removal.h"
+#include "core/explain/ExplainJob.h"
 
 #include <map>
 #include <set>
@@ -28,27 +27,23 @@ std::vector<CurveUpdate> methodCurves(const ModelPtr &model, const cv::Mat &imag
                 map = it->second;
         double curveBegin = 0.0;
         if (map.empty()) {
-            if (task.random) {
-                map = randomMap(int(input.size(2)), int(input.size(3)), task.randomSeed);
-            } else {
-                try {
-                    map = runExplain({model, image, task.methodId, task.params, target, references},
-                                     sub.sub(0.0, 0.5))
-                              .explanation.map;
-                } catch (const Cancelled &) {
-                    throw;
-                } catch (const std::exception &e) {
-                    // One comparison method failing must not take the others down.
-                    failed.insert(task.methodKey);
-                    CurveUpdate update;
-                    update.failedMethod = task.methodKey;
-                    update.failedName = task.name;
-                    update.error = e.what();
-                    sub.reportPartialResult(1.0, update);
-                    continue;
-                }
-                curveBegin = 0.5;
+            try {
+                map = runExplain({model, image, task.methodId, task.params, target, references},
+                                 sub.sub(0.0, 0.5))
+                          .explanation.map;
+            } catch (const Cancelled &) {
+                throw;
+            } catch (const std::exception &e) {
+                // One comparison method failing must not take the others down.
+                failed.insert(task.methodKey);
+                CurveUpdate update;
+                update.failedMethod = task.methodKey;
+                update.failedName = task.name;
+                update.error = e.what();
+                sub.reportPartialResult(1.0, update);
+                continue;
             }
+            curveBegin = 0.5;
             maps[task.mapKey] = map;
             CurveUpdate update;
             update.mapKey = task.mapKey;

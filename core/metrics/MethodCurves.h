@@ -15,19 +15,17 @@ namespace heatlens {
 class Dataset;
 
 // The deletion and insertion curves of several methods on one image and target, the Curves
-// tab's computation (and a script's): each task's map is given, or explained here (method and
-// parameters), or the seeded random ranking; maps are shared between the tasks of one map key
-// (deletion and insertion of one method explain it once). Streams, as partial results of type
-// CurveUpdate, every map once made and every curve batch by batch.
+// tab's computation (and a script's): each task's map is given, or made here by a registered
+// method or control (the seeded random ranking) with its parameters; maps are shared between the
+// tasks of one map key (deletion and insertion of one method explain it once). Streams, as partial
+// results of type CurveUpdate, every map once made and every curve batch by batch.
 struct CurveTask
 {
     std::string curveKey;  // names the curve (RequestKey with the curve options)
     std::string mapKey;    // names the map: tasks with the same key share it
     std::string methodKey; // names the method entry: a failing one is tried once
-    std::string methodId;  // explained with params when `map` is empty and not `random`
+    std::string methodId;  // a method or control, run with params when `map` is empty
     Params params;
-    bool random = false; // the seeded uniform-noise ranking (the control)
-    uint64_t randomSeed = 0;
     cv::Mat map; // given (input resolution); empty: made here
     CurveOptions options;
     std::string name;  // for messages: "Grad-CAM"

@@ -148,17 +148,6 @@ std::vector<int> maskedPredictions(const Model &model, const torch::Tensor &inpu
     return predicted;
 }
 
-cv::Mat randomMap(int rows, int cols, uint64_t seed)
-{
-    cv::Mat map(rows, cols, CV_32FC1);
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<float> u(0.0f, 1.0f);
-    for (int r = 0; r < rows; ++r)
-        for (int c = 0; c < cols; ++c)
-            map.at<float>(r, c) = u(rng);
-    return map;
-}
-
 double meanOf(const std::vector<double> &values)
 {
     if (values.empty())

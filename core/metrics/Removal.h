@@ -48,9 +48,6 @@ std::vector<int> maskedPredictions(const Model &model, const torch::Tensor &inpu
                                    const cv::Mat &map, const std::vector<double> &fractions,
                                    uint64_t seed, int batch = 32);
 
-// A map of seeded uniform noise in [0, 1): the random ranking every metric compares against.
-cv::Mat randomMap(int rows, int cols, uint64_t seed);
-
 // Mean of the values (0 for none).
 double meanOf(const std::vector<double> &values);
 

@@ -7,6 +7,7 @@
 //                what building the perturbed images costs on top of the forward passes
 // Ratios, not absolute times, are what to compare across machines.
 
+#include "core/explain/RandomControl.h"
 #include "core/metrics/Faithfulness.h"
 #include "core/metrics/Removal.h"
 #include "core/model/Model.h"

@@ -349,6 +349,73 @@ private Q_SLOTS:
         }
         QVERIFY(MethodRegistry::instance().find("no-such-method") == nullptr);
     }
+
+    void theRandomControlIsFoundButNotListedAndIgnoresTheModel()
+    {
+        const MethodRegistry &registry = MethodRegistry::instance();
+        QCOMPARE(registry.controls().size(), size_t(1));
+        const Method &random = registry.get("random");
+        QCOMPARE(random.family(), std::string("control"));
+        QVERIFY(registry.isControl("random") && !registry.isControl("saliency"));
+        for (const auto &method : registry.methods())
+            QVERIFY2(method->family() != "control", method->id().c_str());
+        // Seeded noise in [0, 1), the same for any model and class, a new map per seed.
+        const ModelPtr model = modelNamed("demo-cnn");
+        ExplainRequest request = requestFor(random, model, 1);
+        const Explanation a = random.explain(request, JobContext{});
+        request.target = 2;
+        request.model = Model::fromModule(buildDemoCnn(CnnConfig{}), ModelCard{}, "other");
+        QVERIFY(test::bitwiseEqual(random.explain(request, JobContext{}).map, a.map));
+        request.params.set("seed", 1);
+        QVERIFY(!test::bitwiseEqual(random.explain(request, JobContext{}).map, a.map));
+        double lo = 0, hi = 0;
+        cv::minMaxLoc(a.map, &lo, &hi);
+        QVERIFY(lo >= 0.0 && hi < 1.0 && hi > lo);
+        QCOMPARE(a.forwardPasses + a.backwardPasses, 0);
+    }
+
+    void smoothGradWrapsEveryGradientMethodThatNeedsNoReferences()
+    {
+        const MethodRegistry &registry = MethodRegistry::instance();
+        std::vector<std::string> expected;
+        for (const auto &method : registry.methods())
+            if (method->family() == "gradient" && method->id() != "smoothgrad" &&
+                !method->usesReferences())
+                expected.push_back(method->id());
+        std::vector<std::string> bases;
+        for (const auto &spec : registry.get("smoothgrad").params())
+            if (spec.name == "base")
+                bases = spec.choices;
+        QCOMPARE(bases, expected);
+        for (const char *id : {"saliency", "integrated-gradients", "guided-backprop"})
+            QVERIFY2(std::find(bases.begin(), bases.end(), id) != bases.end(), id);
+        // Each of them runs under the noise tunnel.
+        const ModelPtr model = modelNamed("demo-cnn");
+        const Method &smooth = registry.get("smoothgrad");
+        for (const auto &base : bases) {
+            ExplainRequest request = requestFor(smooth, model, 1);
+            request.params.set("base", base);
+            request.params.set("samples", 2);
+            const Explanation e = smooth.explain(request, JobContext{});
+            QVERIFY2(allFinite(e.map) && cv::countNonZero(e.map) > 0, base.c_str());
+        }
+    }
+
+    void perturbationMethodsShareBaselineBatchAndSeedLast()
+    {
+        for (const auto &method : MethodRegistry::instance().methods()) {
+            if (method->family() != "perturbation")
+                continue;
+            const auto specs = method->params();
+            QVERIFY2(specs.size() >= 4, method->id().c_str());
+            const size_t n = specs.size();
+            QCOMPARE(specs[n - 3].name, std::string("baseline"));
+            QCOMPARE(specs[n - 2].name, std::string("batch"));
+            QCOMPARE(specs[n - 1].name, std::string("seed"));
+            QVERIFY2(specs[n - 2].help.find(" per forward pass.") != std::string::npos,
+                     specs[n - 2].help.c_str());
+        }
+    }
 };
 
 QTEST_APPLESS_MAIN(MethodContractsTest)

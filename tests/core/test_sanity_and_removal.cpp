@@ -1,7 +1,9 @@
+#include "core/explain/RandomControl.h"
 #include "core/metrics/Removal.h"
 #include "core/metrics/Sanity.h"
 #include "core/model/Model.h"
 #include "core/model/Randomise.h"
+#include "tests/support/KnownModels.h"
 #include "tests/support/TestSupport.h"
 
 #include <QTest>
@@ -19,10 +21,7 @@ namespace {
 
 torch::jit::Module newModule(const std::string &type)
 {
-    torch::jit::Module m(c10::QualifiedName("__torch__.heatlens_test." + type),
-                         std::make_shared<torch::jit::CompilationUnit>(), true);
-    m.register_attribute("training", c10::BoolType::get(), false);
-    return m;
+    return heatlens::test::scriptModule(nullptr, type, false);
 }
 
 // logits = scale.s * (linear.weight · flatten(x) + linear.bias) on a 1 x h x w input, 3

@@ -1,5 +1,5 @@
 #include "core/data/Dataset.h"
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 #include "core/io/Npy.h"
 #include "core/model/Model.h"
 #include "core/model/Threads.h"
@@ -180,6 +180,10 @@ private Q_SLOTS:
         for (const char *id : {"saliency", "integrated-gradients", "grad-cam"})
             QVERIFY2(run.out.contains(QString(id) + "  ["), id);
         QVERIFY(run.out.contains("steps (int, default 50"));
+        // The random ranking is listed, but apart from the methods: it explains nothing.
+        const int controls = run.out.indexOf("Controls (");
+        QVERIFY(controls > 0);
+        QVERIFY(run.out.indexOf("random  [control]") > controls);
     }
 
     void trainsEveryArchitectureAndEnsemblesFromTheCommandLine()

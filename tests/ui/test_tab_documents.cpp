@@ -1,6 +1,6 @@
 // The tabs' documents work without a window: a Session, a JobRunner and the Compare, Curves and
 // Sanity documents compute, stream and cache what the views would draw, charged to one budget.
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 #include "core/jobs/ResultCache.h"
 #include "core/metrics/Comparison.h"
 #include "core/model/Zoo.h"
@@ -68,7 +68,7 @@ private Q_SLOTS:
         CurvesSession::Settings settings;
         settings.steps = 10;
         curves.setSettings(settings);
-        curves.setCompared(CurvesSession::kRandomId, true);
+        curves.setCompared("random", true); // the registry's control
         curves.setActive(true);
         QTRY_VERIFY_WITH_TIMEOUT(allComplete(curves), kTimeout);
         const auto lines = curves.lines();

@@ -12,8 +12,6 @@ namespace {
 
 QString methodName(const std::string &id)
 {
-    if (id == "random")
-        return QStringLiteral("Random");
     const Method *m = MethodRegistry::instance().find(id);
     return QString::fromStdString(m ? m->name() : id);
 }
@@ -71,7 +69,8 @@ std::vector<std::string> writeEvaluationPlots(const EvaluationRun &run,
         int colour = 0;
         for (const auto &method : methods) {
             const auto m = means.find(method);
-            const QColor c = method == "random" ? controlColour() : seriesColour(colour++);
+            const QColor c = MethodRegistry::instance().isControl(method) ? controlColour()
+                                                                          : seriesColour(colour++);
             for (const auto &[kind, pen] : spec.kinds) {
                 if (m == means.end() || !m->second.count(kind))
                     continue;
