@@ -1,6 +1,6 @@
 #include "ui/SanitySession.h"
 
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 #include "core/explain/MethodRegistry.h"
 #include "core/explain/RequestKey.h"
 #include "ui/JobRunner.h"

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "core/data/Dataset.h"
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 #include "core/jobs/ResultCache.h"
 
 #include <QObject>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "core/data/Sample.h"
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 #include "core/metrics/Agreement.h"
 #include "core/metrics/Evaluation.h"
 

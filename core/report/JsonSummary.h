@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 
 #include <map>
 #include <string>

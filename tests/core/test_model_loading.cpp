@@ -1,5 +1,5 @@
 #include "core/data/Dataset.h"
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 #include "core/model/ArchiveCheck.h"
 #include "core/model/Model.h"
 #include "core/model/ModelCard.h"

@@ -1,4 +1,4 @@
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 #include "core/metrics/Agreement.h"
 #include "core/metrics/Comparison.h"
 #include "core/model/Preprocess.h"

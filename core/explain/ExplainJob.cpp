@@ -1,4 +1,4 @@
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 
 #include "core/data/Dataset.h"
 #include "core/explain/MethodRegistry.h"
