@@ -114,7 +114,7 @@ run_asan_tests() {
 # and Qt are not instrumented; their internals are ignored (ignore_noninstrumented_modules), and
 # every hand-off of ours goes through a std::mutex TSan sees (JobRunner::post).
 TSAN_TESTS=(
-  job_runner_supersedes_and_cancels
+  job_runner_supersedes_cancels_and_skips_a_key_in_flight
   threads_follow_the_cpu_budget_and_reach_the_worker
   main_window_shows_heatmap_for_demo_model
   curves_panel_plots_deletion_and_insertion_for_the_explanation

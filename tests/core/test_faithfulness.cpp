@@ -1,5 +1,6 @@
 #include "core/metrics/Faithfulness.h"
 #include "core/model/Model.h"
+#include "tests/support/KnownModels.h"
 #include "tests/support/TestSupport.h"
 
 #include <QTest>
@@ -15,24 +16,12 @@ namespace {
 // logits = W · flatten(x) + b on a 1 x 4 x 5 input (20 pixels), 3 classes.
 ModelPtr linearModel(const torch::Tensor &weight, const torch::Tensor &bias)
 {
-    torch::jit::Module m(c10::QualifiedName("__torch__.heatlens_test.Linear"),
-                         std::make_shared<torch::jit::CompilationUnit>(), true);
-    m.register_attribute("training", c10::BoolType::get(), false);
-    m.register_parameter("weight", weight.clone(), false);
-    m.register_parameter("bias", bias.clone(), false);
-    m.define("def forward(self, x):\n"
-             "    return torch.linear(torch.flatten(x, 1), self.weight, self.bias)\n");
-    ModelCard card;
-    card.inputChannels = 1;
-    card.inputHeight = 4;
-    card.inputWidth = 5;
-    return Model::fromModule(m, card, "linear");
+    return test::withCard(test::linearModule(weight, bias, false), 1, 4, 5, {}, {}, "linear");
 }
 
 cv::Mat toMap(const torch::Tensor &t)
 {
-    auto c = t.to(torch::kFloat32).contiguous();
-    return cv::Mat(int(c.size(0)), int(c.size(1)), CV_32FC1, c.data_ptr<float>()).clone();
+    return test::mapOf(t);
 }
 
 } // namespace

@@ -61,9 +61,52 @@ class ModelZooTest : public QObject
 private:
     std::unique_ptr<Dataset> m_dataset;
     TrainingData m_data;
-    std::map<Arch, torch::jit::Module> m_trained;
-    std::map<Arch, TrainReport> m_reports;
     std::string m_dir;
+
+    // What the tests share is trained on first use, whichever test asks first: any one test
+    // runs alone (test_model_zoo <function>) or in any order.
+    struct Trained
+    {
+        torch::jit::Module module;
+        TrainReport report;
+    };
+    std::map<Arch, Trained> m_trained;
+    struct TrainedEnsemble
+    {
+        EnsembleReport report;
+        std::vector<double> progress;
+        std::string dir;
+    };
+    std::unique_ptr<TrainedEnsemble> m_ensemble;
+
+    const Trained &trained(Arch arch)
+    {
+        auto it = m_trained.find(arch);
+        if (it == m_trained.end()) {
+            const auto config = tinyConfig(arch);
+            Trained t;
+            t.module = trainModel(m_data, config, JobContext{}, t.report);
+            saveModel(t.module, trainedModelCard(m_data, config), m_dir, config.name, t.report);
+            it = m_trained.emplace(arch, std::move(t)).first;
+        }
+        return it->second;
+    }
+
+    // Three one-epoch CNN members in m_dir/tiny-ensemble.
+    const TrainedEnsemble &trainedEnsemble()
+    {
+        if (!m_ensemble) {
+            TrainConfig config = tinyConfig(Arch::Cnn, 11);
+            config.epochs = 1;
+            config.name = "tiny-ensemble";
+            auto e = std::make_unique<TrainedEnsemble>();
+            JobContext ctx([&](const ProgressUpdate &u) { e->progress.push_back(u.fraction); });
+            e->report = trainEnsemble(m_data, config, 3, m_dir, ctx);
+            e->dir = m_dir + "/tiny-ensemble";
+            m_ensemble = std::move(e);
+        }
+        return *m_ensemble;
+    }
 
     torch::Tensor heldOut(int count) const
     {
@@ -93,8 +136,8 @@ private Q_SLOTS:
     {
         QFETCH(int, arch);
         const auto config = tinyConfig(Arch(arch));
-        TrainReport report;
-        auto module = trainModel(m_data, config, JobContext{}, report);
+        const TrainReport &report = trained(config.arch).report;
+        torch::jit::Module module = trained(config.arch).module;
         qInfo("%s: test accuracy %.3f after %.2f s on %zu images", archName(config.arch).c_str(),
               report.testAccuracy, report.trainSeconds, report.trainImages);
         // Ten classes: chance is 0.1.
@@ -104,9 +147,6 @@ private Q_SLOTS:
         QVERIFY(!module.is_training());
         for (const auto &p : module.parameters())
             QVERIFY(!p.requires_grad());
-        saveModel(module, trainedModelCard(m_data, config), m_dir, config.name, report);
-        m_trained[config.arch] = module;
-        m_reports[config.arch] = report;
 
         // Reloaded through Model::load (card included): the same logits.
         auto model = Model::load(report.modelPath);
@@ -127,9 +167,7 @@ private Q_SLOTS:
 
     void vitExposesAttentionProbabilitiesPerBlock()
     {
-        if (!m_trained.count(Arch::Vit))
-            QSKIP("needs the trained ViT");
-        auto model = Model::load(m_reports[Arch::Vit].modelPath);
+        auto model = Model::load(trained(Arch::Vit).report.modelPath);
         const auto &card = model->card();
         QCOMPARE(card.attention,
                  (std::vector<std::string>{"blocks.0.attn.softmax", "blocks.1.attn.softmax"}));
@@ -150,9 +188,7 @@ private Q_SLOTS:
 
     void featureGroupModelIsExactlyTheWeightedMixtureOfItsExperts()
     {
-        if (!m_trained.count(Arch::Groups))
-            QSKIP("needs the trained feature-group model");
-        auto model = Model::load(m_reports[Arch::Groups].modelPath);
+        auto model = Model::load(trained(Arch::Groups).report.modelPath);
         const GroupsConfig groups = tinyConfig(Arch::Groups).groups;
         QCOMPARE(model->card().groupGridRows, 4);
         QCOMPARE(model->card().groupPairs.size(), size_t(24));
@@ -176,9 +212,7 @@ private Q_SLOTS:
 
     void featureGroupExpertsSeeOnlyTheirOwnPixels()
     {
-        if (!m_trained.count(Arch::Groups))
-            QSKIP("needs the trained feature-group model");
-        auto module = m_trained[Arch::Groups];
+        auto module = trained(Arch::Groups).module;
         const GroupsConfig groups = tinyConfig(Arch::Groups).groups;
         const auto x = heldOut(4);
         auto changed = x.clone();
@@ -237,38 +271,34 @@ private Q_SLOTS:
 
     void saliencyGuidedTrainingLearnsAndChangesTheModel()
     {
-        if (!m_trained.count(Arch::Cnn))
-            QSKIP("needs the normally trained CNN");
+        const Trained &normal = trained(Arch::Cnn);
         TrainConfig config = tinyConfig(Arch::Cnn);
         config.saliencyGuided = 0.5;
         TrainReport report;
         auto module = trainModel(m_data, config, JobContext{}, report);
         qInfo("saliency-guided %.3f vs normal %.3f", report.testAccuracy,
-              m_reports[Arch::Cnn].testAccuracy);
+              normal.report.testAccuracy);
         // Three times chance: it learned (0.53 here; a 3-epoch run on 1,000 images moves by
         // several points between processors, so no tighter bound holds everywhere).
         QVERIFY2(report.testAccuracy > 0.3, std::to_string(report.testAccuracy).c_str());
         torch::NoGradGuard noGrad;
         const auto x = heldOut(4);
         QVERIFY(!torch::allclose(module.forward({x}).toTensor(),
-                                 m_trained[Arch::Cnn].forward({x}).toTensor()));
+                                 torch::jit::Module(normal.module).forward({x}).toTensor()));
         QVERIFY(test::contains(trainedModelCard(m_data, config).description, "saliency-guided"));
         QVERIFY(recipeText(config) != recipeText(tinyConfig(Arch::Cnn)));
     }
 
     void ensembleFolderLoadsAsOneModelAveragingProbabilities()
     {
-        TrainConfig config = tinyConfig(Arch::Cnn, 11);
-        config.epochs = 1;
-        config.name = "tiny-ensemble";
-        std::vector<double> fractions;
-        JobContext ctx([&](const ProgressUpdate &u) { fractions.push_back(u.fraction); });
-        auto report = trainEnsemble(m_data, config, 3, m_dir, ctx);
-        QVERIFY(std::is_sorted(fractions.begin(), fractions.end()));
+        const TrainedEnsemble &ensemble = trainedEnsemble();
+        const EnsembleReport &report = ensemble.report;
+        QVERIFY(!ensemble.progress.empty());
+        QVERIFY(std::is_sorted(ensemble.progress.begin(), ensemble.progress.end()));
         QCOMPARE(report.members.size(), size_t(3));
         qInfo("ensemble of 3 one-epoch members: test accuracy %.3f", report.testAccuracy);
         QVERIFY2(report.testAccuracy > 0.3, std::to_string(report.testAccuracy).c_str());
-        const std::string dir = m_dir + "/tiny-ensemble";
+        const std::string &dir = ensemble.dir;
         QCOMPARE(test::entries(dir),
                  (std::vector<std::string>{"ensemble.json", "member-1.json", "member-1.pt",
                                            "member-2.json", "member-2.pt", "member-3.json",
@@ -298,9 +328,7 @@ private Q_SLOTS:
 
     void brokenEnsemblesAreRefusedWithTheFileNamed()
     {
-        const std::string dir = m_dir + "/tiny-ensemble";
-        if (!fs::exists(dir))
-            QSKIP("needs the ensemble of the previous test");
+        const std::string &dir = trainedEnsemble().dir;
         const std::string broken = test::makeTempDir("broken-ensemble");
         fs::copy(dir, broken, fs::copy_options::recursive);
         fs::remove(broken + "/member-2.pt");
@@ -354,22 +382,23 @@ private Q_SLOTS:
 
     void exportsLoadInPythonTorchWithTheSameLogits()
     {
-        if (m_trained.size() != 3)
-            QSKIP("needs every trained architecture");
         if (!test::pythonCanImport("torch"))
             QSKIP("Debian's python3-torch is not installed");
+        for (Arch arch : {Arch::Cnn, Arch::Vit, Arch::Groups})
+            trained(arch);
         const auto x = heldOut(4);
         writeNpy(m_dir + "/input.npy", tensorToMap(x.reshape({4 * 28, -1})));
         QStringList args{QString::fromStdString(m_dir + "/input.npy")};
         torch::NoGradGuard noGrad;
-        for (auto &[arch, module] : m_trained) {
+        for (auto &[arch, t] : m_trained) {
             const std::string stem = m_dir + "/" + archName(arch);
             writeNpy(stem + "-logits.npy",
-                     tensorToMap(module.forward({x}).toTensor().reshape({4, -1})));
-            args << QString::fromStdString(m_reports[arch].modelPath)
+                     tensorToMap(t.module.forward({x}).toTensor().reshape({4, -1})));
+            args << QString::fromStdString(t.report.modelPath)
                  << QString::fromStdString(stem + "-logits.npy");
         }
-        const auto w = m_trained[Arch::Groups].get_method("group_attributions")({x}).toTensor();
+        const auto w =
+            m_trained[Arch::Groups].module.get_method("group_attributions")({x}).toTensor();
         writeNpy(m_dir + "/groups-w.npy", tensorToMap(w.reshape({4, -1})));
         args << QString::fromStdString(m_dir + "/groups-w.npy");
         const std::string script = R"(
