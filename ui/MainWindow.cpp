@@ -267,8 +267,17 @@ void MainWindow::exportExplanation()
         return;
     }
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Export to folder"));
-    if (dir.isEmpty())
-        return;
+    if (!dir.isEmpty())
+        exportExplanationTo(dir);
+}
+
+bool MainWindow::exportExplanationTo(const QString &dir)
+{
+    const auto &outcome = m_session->outcome();
+    if (!outcome) {
+        showError(tr("Nothing to export yet: pick an image and wait for its explanation."));
+        return false;
+    }
     try {
         const std::string stem =
             safeStem(m_session->sampleId().toStdString()) + "-" + outcome->explanation.methodId;
@@ -276,8 +285,10 @@ void MainWindow::exportExplanation()
             *m_session->model(), m_session->image(), m_session->sampleId().toStdString(), *outcome,
             {{"method", outcome->explanation.seconds}}, dir.toStdString(), stem, ExportOptions());
         logMessage(tr("Exported %1").arg(QString::fromStdString(files.overlayPng)));
+        return true;
     } catch (const std::exception &e) {
         showError(tr("Export failed:\n%1").arg(QString::fromUtf8(e.what())));
+        return false;
     }
 }
 

@@ -62,6 +62,9 @@ public:
     // Opens a model of the demo zoo ("demo-cnn", "demo-vit", ...) with the demo dataset.
     void openDemo(const QString &name = QStringLiteral("demo-cnn"));
     void openImageList(const std::vector<std::string> &files);
+    // File > Export explanation... without its folder dialog: the current explanation's files
+    // (those of heatlens-cli explain) in `dir`; false, with the error shown, when it cannot.
+    bool exportExplanationTo(const QString &dir);
     void showError(const QString &message);
     void logMessage(const QString &message);
 

@@ -7,7 +7,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <cctype>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 
 namespace heatlens {
@@ -40,9 +42,20 @@ void writePng(const std::string &path, const cv::Mat &rgb)
 
 std::string safeStem(const std::string &id)
 {
-    std::string stem = fs::path(id).has_extension() && fs::path(id).has_parent_path()
-                           ? fs::path(id).stem().string()
-                           : id;
+    // An absolute path (an image given on the command line) is named by its file; a dataset id
+    // keeps its folders ("cat/001.jpg" -> "cat-001"). Either way an image file's extension goes,
+    // so one image gets one name from the CLI and from the viewer's image folder.
+    fs::path path(id);
+    if (path.is_absolute())
+        path = path.filename();
+    std::string extension = path.extension().string();
+    for (char &c : extension)
+        c = char(std::tolower(static_cast<unsigned char>(c)));
+    static const std::set<std::string> images = {".png",  ".jpg",  ".jpeg", ".bmp", ".tif",
+                                                 ".tiff", ".webp", ".pgm",  ".ppm", ".pbm"};
+    if (images.count(extension))
+        path.replace_extension();
+    std::string stem = path.string();
     for (char &c : stem)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
             c = '-';

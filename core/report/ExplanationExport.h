@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/explain/Explainer.h"
+#include "core/explain/ExplainJob.h"
 #include "core/render/ColorMap.h"
 
 #include <map>
@@ -35,7 +35,8 @@ ExportedFiles exportExplanation(const Model &model, const cv::Mat &image,
 cv::Mat renderOverlay(const cv::Mat &image, const cv::Mat &nativeMap, bool signedMap,
                       const ExportOptions &options);
 
-// A file-name-safe version of an id ("train/12" -> "train-12").
+// A file-name-safe version of an image id: "train/12" -> "train-12", "cat/001.jpg" -> "cat-001",
+// "/photos/chelsea.png" -> "chelsea" (an absolute path is named by its file alone).
 std::string safeStem(const std::string &id);
 
 } // namespace heatlens
