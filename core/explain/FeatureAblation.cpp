@@ -32,7 +32,7 @@ protected:
                    Explanation &out) const override
     {
         const int h = in.height, w = in.width;
-        const int cells = in.params.getInt("cells");
+        const int cells = in.request.params.getInt("cells");
         const auto regions = gridCells(h, w, std::min(cells, h), std::min(cells, w));
         auto map = torch::zeros({h, w});
         regionDrops(in, regions, "cells", ctx, out,

@@ -35,11 +35,11 @@ protected:
                    Explanation &out) const override
     {
         const int h = in.height, w = in.width;
-        int window = in.params.getInt("window");
+        int window = in.request.params.getInt("window");
         if (window == 0)
             window = std::max(2, std::min(h, w) / 8);
         window = std::min({window, h, w});
-        int stride = in.params.getInt("stride");
+        int stride = in.request.params.getInt("stride");
         if (stride == 0)
             stride = std::max(1, window / 2);
 

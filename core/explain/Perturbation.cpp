@@ -23,14 +23,8 @@ Explanation PerturbationMethod::explain(const ExplainRequest &request, const Job
     ExplanationBuilder builder(request, id());
     const Params &p = request.params;
     const auto &x = request.input;
-    PerturbationInput in{request,
-                         p,
-                         x,
-                         int(x.size(2)),
-                         int(x.size(3)),
-                         p.getInt("batch"),
-                         uint64_t(p.getInt("seed")),
-                         {}};
+    PerturbationInput in{
+        request, int(x.size(2)), int(x.size(3)), p.getInt("batch"), uint64_t(p.getInt("seed")), {}};
     in.baseline = makeBaseline(p.getString("baseline"), x, request.model->card(), in.seed);
     attribute(in, ctx, builder.out());
     return builder.finish(ctx);
@@ -66,7 +60,7 @@ std::vector<float> PerturbationMethod::regionDrops(
     const std::function<torch::Tensor(size_t begin, size_t end, const std::vector<float> &drops)>
         &partial)
 {
-    const auto &x = in.input;
+    const auto &x = in.request.input;
     const int target = in.request.target;
     const float reference = logits(in, x, out)[0][target].item<float>();
     std::vector<float> drops(regions.size(), 0.0f);

@@ -14,13 +14,12 @@ namespace heatlens {
 // std:: distributions are implementation-defined), so a seed means the same samples everywhere.
 double unitUniform(std::mt19937_64 &rng);
 
-// What every perturbation method starts from: the request, the input and its size, the batch
-// size, the seed, and the baseline made from the "baseline" and "seed" parameters.
+// What every perturbation method starts from: the request (input [1, C, H, W], parameters), the
+// input's size, the batch size, the seed, and the baseline made from the "baseline" and "seed"
+// parameters.
 struct PerturbationInput
 {
     const ExplainRequest &request;
-    const Params &params;
-    const torch::Tensor &input; // [1, C, H, W]
     int height = 0, width = 0;
     int batch = 1;
     uint64_t seed = 0;

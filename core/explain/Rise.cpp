@@ -47,8 +47,9 @@ protected:
                    Explanation &out) const override
     {
         const int h = in.height, w = in.width;
-        const int masks = in.params.getInt("masks"), cells = in.params.getInt("cells");
-        const double keep = in.params.getDouble("keep");
+        const int masks = in.request.params.getInt("masks"),
+                  cells = in.request.params.getInt("cells");
+        const double keep = in.request.params.getDouble("keep");
         // The paper's geometry: cell size ceil(H / s), upsampled size (s + 1) cells, so that
         // every shift in [0, cell) still covers the image.
         const int cellH = (h + cells - 1) / cells, cellW = (w + cells - 1) / cells;
@@ -79,7 +80,7 @@ protected:
                     const auto [dy, dx] = shifts[size_t(i)];
                     m[i].copy_(up[i].slice(1, dy, dy + h).slice(2, dx, dx + w));
                 }
-                return in.input * m + in.baseline * (1.0f - m);
+                return in.request.input * m + in.baseline * (1.0f - m);
             },
             [&](int64_t, int64_t end, const torch::Tensor &logits) {
                 const auto scores =

@@ -40,7 +40,7 @@ torch::Tensor coalitionImages(const PerturbationInput &in, const Groups &groups,
                               const torch::Tensor &z)
 {
     const auto m = z.index_select(1, groups.pixelGroup).view({z.size(0), 1, in.height, in.width});
-    return in.input * m + in.baseline * (1.0f - m);
+    return in.request.input * m + in.baseline * (1.0f - m);
 }
 
 // The base of the two surrogates: draws `total` coalitions with `draw(n)` (rows in a fixed
@@ -148,7 +148,7 @@ protected:
     void attribute(const PerturbationInput &in, const JobContext &ctx,
                    Explanation &out) const override
     {
-        const auto &p = in.params;
+        const auto &p = in.request.params;
         const int h = in.height, w = in.width;
         const Groups groups = gridGroups(h, w, p.getInt("cells"));
         const int64_t g = groups.count;
@@ -238,7 +238,7 @@ protected:
     void attribute(const PerturbationInput &in, const JobContext &ctx,
                    Explanation &out) const override
     {
-        const auto &p = in.params;
+        const auto &p = in.request.params;
         const int h = in.height, w = in.width;
         const Groups groups = gridGroups(h, w, p.getInt("cells"));
         const int64_t g = groups.count;
