@@ -225,10 +225,13 @@ private Q_SLOTS:
                    a->data().toString() == QLatin1String("random");
         });
         watchdog.start();
+        QElapsedTimer curvesClock;
+        curvesClock.start();
         tabsOf(window)->setCurrentWidget(curves);
         QVERIFY(
             runUntil([&] { return curves->isComplete() && !curves->series().empty(); }, kTimeout));
         watchdog.stop();
+        const qint64 curvesMs = curvesClock.elapsed();
         auto curvesReport = [&] {
             return QStringLiteral("Curves (deletion + insertion of %1 maps, %2 steps)")
                 .arg(curves->series().size() / 2)
@@ -236,7 +239,12 @@ private Q_SLOTS:
         };
         report(qPrintable(curvesReport()), watchdog);
         QVERIFY2(curves->series().size() == 6, qPrintable(curvesReport()));
-        QVERIFY2(watchdog.ticks() > 2, "the watchdog did not run");
+        // A fast machine streams these curves within a few ticks; the GUI thread cannot have
+        // stalled for longer than the whole run, so a short run needs no ticks to pass.
+        QVERIFY2(watchdog.ticks() > 2 || curvesMs < kFreezeMs,
+                 qPrintable(QStringLiteral("the watchdog ticked %1 times in %2 ms")
+                                .arg(watchdog.ticks())
+                                .arg(curvesMs)));
         QVERIFY2(watchdog.longestMs() < kFreezeMs,
                  qPrintable(QStringLiteral("the GUI thread froze for %1 ms while curves streamed")
                                 .arg(watchdog.longestMs(), 0, 'f', 1)));
