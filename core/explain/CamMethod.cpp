@@ -116,7 +116,8 @@ std::vector<CamLayer> tapLayers(const ExplainRequest &request,
             if (!run.taps[i].requires_grad())
                 throw std::invalid_argument("layer \"" + layers[i] +
                                             "\" does not depend on the input");
-        auto grads = torch::autograd::grad({run.logits[0][request.target]}, run.taps,
+        // Rows are independent in eval mode: the sum's gradient is every row's own.
+        auto grads = torch::autograd::grad({run.logits.select(1, request.target).sum()}, run.taps,
                                            /*grad_outputs=*/{}, /*retain_graph=*/false,
                                            /*create_graph=*/false, /*allow_unused=*/true);
         for (size_t i = 0; i < layers.size(); ++i) {
@@ -133,6 +134,14 @@ std::vector<CamLayer> tapLayers(const ExplainRequest &request,
     return result;
 }
 
+std::string joinedLayers(const std::vector<std::string> &layers)
+{
+    std::string joined;
+    for (const auto &layer : layers)
+        joined += (joined.empty() ? "" : ",") + layer;
+    return joined;
+}
+
 torch::Tensor upsample(const torch::Tensor &map, const ModelCard &card)
 {
     return torch::upsample_bilinear2d(map.view({1, 1, map.size(0), map.size(1)}),
@@ -141,21 +150,14 @@ torch::Tensor upsample(const torch::Tensor &map, const ModelCard &card)
 
 } // namespace
 
-Explanation CamMethod::explain(const ExplainRequest &request, const JobContext &ctx) const
+// One input's map from its tapped layers: the layer's map upsampled, or with several layers the
+// mean of their rectified maps scaled to [0, 1].
+cv::Mat CamMethod::mapOf(const ExplainRequest &request, const std::vector<CamLayer> &tapped,
+                         const JobContext &ctx, Explanation &out) const
 {
-    ExplanationBuilder builder(request, id());
-    Explanation &out = builder.out();
-    const auto layers = camLayers(request, id());
-    for (const auto &layer : layers)
-        out.layer += (out.layer.empty() ? "" : ",") + layer;
-    const auto tapped = tapLayers(request, layers, usesGradients(), ctx);
-    out.forwardPasses += 1;
-    out.backwardPasses += usesGradients() ? 1 : 0;
     const auto &card = request.model->card();
-    if (tapped.size() == 1) {
-        out.map = tensorToMap(upsample(layerMap(request, tapped[0], ctx, out), card));
-        return builder.finish(ctx);
-    }
+    if (tapped.size() == 1)
+        return tensorToMap(upsample(layerMap(request, tapped[0], ctx, out), card));
     auto sum = torch::zeros({card.inputHeight, card.inputWidth});
     for (size_t i = 0; i < tapped.size(); ++i) {
         const double n = double(tapped.size());
@@ -164,8 +166,49 @@ Explanation CamMethod::explain(const ExplainRequest &request, const JobContext &
         const auto lo = map.min(), hi = map.max();
         sum += (map - lo) / (hi - lo).clamp_min(1e-7);
     }
-    out.map = tensorToMap(sum / double(tapped.size()));
+    return tensorToMap(sum / double(tapped.size()));
+}
+
+Explanation CamMethod::explain(const ExplainRequest &request, const JobContext &ctx) const
+{
+    ExplanationBuilder builder(request, id());
+    Explanation &out = builder.out();
+    const auto layers = camLayers(request, id());
+    out.layer = joinedLayers(layers);
+    const auto tapped = tapLayers(request, layers, usesGradients(), ctx);
+    out.forwardPasses += 1;
+    out.backwardPasses += usesGradients() ? 1 : 0;
+    out.map = mapOf(request, tapped, ctx, out);
     return builder.finish(ctx);
+}
+
+std::vector<Explanation> CamMethod::explainRows(const ExplainRequest &request,
+                                                const JobContext &ctx) const
+{
+    if (!rowsInOnePass())
+        return Method::explainRows(request, ctx);
+    ExplanationBuilder builder(request, id(), /*rows=*/true);
+    Explanation &out = builder.out();
+    const auto layers = camLayers(request, id());
+    out.layer = joinedLayers(layers);
+    const auto tapped = tapLayers(request, layers, usesGradients(), ctx);
+    const int64_t n = request.input.size(0);
+    out.forwardPasses += int(n);
+    out.backwardPasses += usesGradients() ? int(n) : 0;
+    std::vector<cv::Mat> maps;
+    for (int64_t r = 0; r < n; ++r) {
+        ExplainRequest row = request;
+        row.input = request.input.narrow(0, r, 1);
+        std::vector<CamLayer> rowLayers;
+        for (const auto &layer : tapped) {
+            CamLayer l{layer.path, layer.output.narrow(0, r, 1), layer.activations.narrow(0, r, 1),
+                       layer.gradients.defined() ? layer.gradients.narrow(0, r, 1)
+                                                 : torch::Tensor()};
+            rowLayers.push_back(std::move(l));
+        }
+        maps.push_back(mapOf(row, rowLayers, ctx, out));
+    }
+    return builder.finishRows(std::move(maps), out.signedMap, ctx);
 }
 
 } // namespace heatlens

@@ -26,18 +26,29 @@ public:
     std::string family() const override { return "cam"; }
     std::vector<ParamSpec> params() const override;
     Explanation explain(const ExplainRequest &request, const JobContext &ctx) const final;
+    bool explainsRows() const final { return rowsInOnePass(); }
+    std::vector<Explanation> explainRows(const ExplainRequest &request,
+                                         const JobContext &ctx) const final;
 
 protected:
     virtual bool usesGradients() const { return true; }
+    // True when layerMap() needs nothing but the tapped layer (no further passes), so that the
+    // rows of a batch are explained by one tapped forward and backward pass.
+    virtual bool rowsInOnePass() const { return false; }
     // One layer's map [h, w] (before upsampling). `ctx` covers this layer's share of progress.
     virtual torch::Tensor layerMap(const ExplainRequest &request, const CamLayer &layer,
                                    const JobContext &ctx, Explanation &out) const = 0;
+
+private:
+    cv::Mat mapOf(const ExplainRequest &request, const std::vector<CamLayer> &tapped,
+                  const JobContext &ctx, Explanation &out) const;
 };
 
 // The gradient-weighted CAMs: a variant implements cam() only.
 class GradientCamMethod : public CamMethod
 {
 protected:
+    bool rowsInOnePass() const override { return true; }
     torch::Tensor layerMap(const ExplainRequest &, const CamLayer &layer, const JobContext &,
                            Explanation &) const final
     {

@@ -17,6 +17,21 @@ Explanation GradientMethod::explain(const ExplainRequest &request, const JobCont
     return builder.finish(ctx);
 }
 
+std::vector<Explanation> GradientMethod::explainRows(const ExplainRequest &request,
+                                                     const JobContext &ctx) const
+{
+    if (!acceptsBatch())
+        return Method::explainRows(request, ctx);
+    ExplanationBuilder builder(request, id(), /*rows=*/true);
+    torch::Tensor attributions = attribute(request, ctx, builder.out());
+    bool signedMap = true;
+    std::vector<cv::Mat> maps;
+    for (int64_t r = 0; r < attributions.size(0); ++r)
+        maps.push_back(
+            tensorToMap(reduce(attributions.narrow(0, r, 1), request.params, signedMap)));
+    return builder.finishRows(std::move(maps), signedMap, ctx);
+}
+
 torch::Tensor GradientMethod::reduce(const torch::Tensor &attributions, const Params &,
                                      bool &signedMap) const
 {

@@ -11,6 +11,9 @@ class GradientMethod : public Method
 public:
     std::string family() const override { return "gradient"; }
     Explanation explain(const ExplainRequest &request, const JobContext &ctx) const final;
+    bool explainsRows() const final { return acceptsBatch(); }
+    std::vector<Explanation> explainRows(const ExplainRequest &request,
+                                         const JobContext &ctx) const final;
 
     // For wrappers (the noise tunnel): this method's per-element attributions and its map
     // reduction, as explain() uses them. `request.input` has one row unless acceptsBatch().

@@ -63,6 +63,16 @@ public:
     // Throws std::invalid_argument for bad requests (message names the parameter and value),
     // Cancelled when ctx is cancelled.
     virtual Explanation explain(const ExplainRequest &request, const JobContext &ctx) const = 0;
+
+    // True when explainRows() explains the rows of a batch as independent inputs in one forward
+    // and one backward pass (one-pass gradient methods, gradient CAMs): the uncertainty sampler
+    // then runs T model samples as T rows of one batch instead of T passes.
+    virtual bool explainsRows() const { return false; }
+    // One explanation per row of request.input [B, C, H, W], each as explain() gives for that
+    // row alone (up to rounding); forward and backward passes count one per row. Throws
+    // std::logic_error when !explainsRows().
+    virtual std::vector<Explanation> explainRows(const ExplainRequest &request,
+                                                 const JobContext &ctx) const;
 };
 
 } // namespace heatlens

@@ -8,7 +8,8 @@ namespace heatlens {
 
 // Shared request checks for every family: input shape and target range. Throws
 // std::invalid_argument naming the method and the value received.
-void checkRequest(const ExplainRequest &request, const std::string &methodId);
+// With `rows`, the input may have any number of rows (Method::explainRows).
+void checkRequest(const ExplainRequest &request, const std::string &methodId, bool rows = false);
 
 // Parameters many methods share. `batch`: "<what> per forward pass" (Int, 1..1024);
 // `seed`: "Seed of <what>." (Int, 0..1000000, default 0).
@@ -23,10 +24,15 @@ cv::Mat tensorToMap(const torch::Tensor &map);
 class ExplanationBuilder
 {
 public:
-    ExplanationBuilder(const ExplainRequest &request, const std::string &methodId);
+    ExplanationBuilder(const ExplainRequest &request, const std::string &methodId,
+                       bool rows = false);
 
     Explanation &out() { return m_out; }
     Explanation finish(const JobContext &ctx);
+    // For explainRows(): one explanation per map, sharing out()'s fields; passes and time are
+    // divided among the rows.
+    std::vector<Explanation> finishRows(std::vector<cv::Mat> maps, bool signedMap,
+                                        const JobContext &ctx);
 
 private:
     std::chrono::steady_clock::time_point m_start;

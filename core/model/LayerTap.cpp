@@ -156,6 +156,20 @@ void inlineAll(torch::jit::Block *block)
     }
 }
 
+} // namespace
+
+void inlineModuleCalls(torch::jit::Graph &graph)
+{
+    inlineAll(graph.block());
+}
+
+std::string nodeModulePath(const torch::jit::Node *node)
+{
+    return modulePath(node);
+}
+
+namespace {
+
 std::shared_ptr<Graph> inlinedForward(const torch::jit::Module &module)
 {
     auto method = module.find_method("forward");

@@ -9,6 +9,7 @@
 namespace torch::jit {
 struct Graph;
 struct GraphFunction;
+struct Node;
 } // namespace torch::jit
 
 namespace heatlens {
@@ -86,5 +87,13 @@ private:
     torch::jit::Module m_module;
     std::shared_ptr<torch::jit::GraphFunction> m_function;
 };
+
+// Inlines every method and function call of `graph` in place from the callees' own graphs,
+// keeping every node's module path (its call stack) so that layer taps still find their layers
+// in the result. For private copies of a module's forward (stochastic copies).
+void inlineModuleCalls(torch::jit::Graph &graph);
+
+// The module path of an inlined node ("features.block1.conv"; "" at the top level).
+std::string nodeModulePath(const torch::jit::Node *node);
 
 } // namespace heatlens

@@ -247,6 +247,25 @@ std::shared_ptr<const Model> Model::fromModule(torch::jit::Module module, ModelC
     return model;
 }
 
+std::shared_ptr<const Model> Model::variant(const Model &base, torch::jit::Module module,
+                                            const std::string &tag)
+{
+    static std::atomic<int> counter{0};
+    auto model = std::shared_ptr<Model>(new Model());
+    model->m_path = base.m_path;
+    model->m_cacheKey = base.m_cacheKey + "|" + tag + "#" + std::to_string(counter++);
+    model->m_module = module;
+    model->m_card = base.m_card;
+    model->m_card.name = base.m_card.name + " (" + tag + ")";
+    model->m_defaultCamLayer = base.m_defaultCamLayer;
+    model->m_members = base.m_members;
+    model->m_variant = true;
+    model->m_module.eval();
+    for (auto p : model->m_module.parameters())
+        p.set_requires_grad(false);
+    return model;
+}
+
 void Model::validateAndComplete(const std::string &source)
 {
     if (!m_module.find_method("forward"))

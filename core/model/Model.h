@@ -45,6 +45,12 @@ public:
     // Wraps an in-memory module (tests, trainer); `source` names it in messages.
     static std::shared_ptr<const Model> fromModule(torch::jit::Module module, ModelCard card,
                                                    const std::string &source);
+    // A private copy of `base` with another module of the same structure whose state may change
+    // between calls (a stochastic copy: dropout masks, weights drawn per sample): base's card,
+    // layers and default CAM layer, no probing, and no frozen copies (they would bake in one
+    // state): predict() and forward() run `module` itself. `tag` is added to the name and key.
+    static std::shared_ptr<const Model> variant(const Model &base, torch::jit::Module module,
+                                                const std::string &tag);
 
     const std::string &path() const { return m_path; }
     const ModelCard &card() const { return m_card; }
@@ -114,6 +120,7 @@ private:
     std::vector<std::string> m_warnings;
     mutable torch::jit::Module m_module; // mutable: forward() is non-const in LibTorch
     std::string m_defaultCamLayer;
+    bool m_variant = false; // Model::variant: the module is used directly, never copied
     std::vector<std::shared_ptr<const Model>> m_members;
     mutable std::mutex m_tapMutex;
     mutable std::map<std::pair<std::vector<std::string>, int>, std::shared_ptr<const LayerTap>>

@@ -202,6 +202,10 @@ bool hasBatchNorm(const torch::jit::Module &module)
 const torch::jit::Module *Model::inferenceModule() const
 {
     std::call_once(m_frozenOnce, [this] {
+        if (m_variant) {
+            m_inferenceCopy = std::string(kModuleItself) + " (a private copy whose state changes)";
+            return;
+        }
         // Candidates: frozen, and frozen then optimised for inference (frozenClone). A
         // candidate is kept only when it gives the same logits as the module on a probe image,
         // and the fastest is used only when it is faster than the module itself (optimised
@@ -284,6 +288,11 @@ const torch::jit::Module *Model::gradientModule() const
         // its logits and input gradients match the module's on a probe image (gradients within
         // 1% in L2), and used only when it is faster on 2 images; the choice is cached like the
         // inference copy's.
+        if (m_variant) {
+            m_gradientCopyStatus =
+                std::string(kModuleItself) + " (a private copy whose state changes)";
+            return;
+        }
         if (m_card.inputChannels <= 0 || !hasBatchNorm(m_module)) {
             m_gradientCopyStatus = std::string(kModuleItself) + " (no batch norm to fold)";
             return;
