@@ -3,6 +3,7 @@
 #include "core/explain/MethodRegistry.h"
 
 #include <algorithm>
+#include <functional>
 #include <sstream>
 
 namespace heatlens::cli {
@@ -56,22 +57,46 @@ std::vector<size_t> selectedIndices(const Args &args, size_t size, int defaultLi
     return indices;
 }
 
-std::map<std::string, Params> parseMethodParams(const std::vector<std::string> &items)
+std::map<std::string, Params>
+parseDottedParams(const std::vector<std::string> &items, const std::string &option,
+                  const std::string &owner,
+                  const std::function<std::vector<ParamSpec>(const std::string &)> &specsOf)
 {
     std::map<std::string, Params> params;
     for (const auto &item : items) {
         const auto dot = item.find('.'), eq = item.find('=');
         if (dot == std::string::npos || eq == std::string::npos || dot > eq)
-            throw UsageError("--param expects method.name=value, got \"" + item + "\"");
+            throw UsageError("--" + option + " expects " + owner + ".name=value, got \"" + item +
+                             "\"");
         const std::string id = item.substr(0, dot);
-        const Method &method = MethodRegistry::instance().get(id);
-        Params &p = params[id];
-        const auto parsed = resolveParams(
-            method.params(), {{item.substr(dot + 1, eq - dot - 1), item.substr(eq + 1)}}, id);
         const std::string name = item.substr(dot + 1, eq - dot - 1);
-        p.set(name, parsed.get(name));
+        const auto parsed = resolveParams(specsOf(id), {{name, item.substr(eq + 1)}}, id);
+        params[id].set(name, parsed.get(name));
     }
     return params;
+}
+
+std::map<std::string, Params> parseMethodParams(const std::vector<std::string> &items)
+{
+    return parseDottedParams(items, "param", "method", [](const std::string &id) {
+        return MethodRegistry::instance().get(id).params();
+    });
+}
+
+int parseTarget(const std::string &text, const Model &model)
+{
+    for (int c = 0; c < model.numClasses(); ++c)
+        if (model.label(c) == text)
+            return c;
+    try {
+        size_t used = 0;
+        int c = std::stoi(text, &used);
+        if (used == text.size() && c >= 0 && c < model.numClasses())
+            return c;
+    } catch (const std::exception &) {
+    }
+    throw UsageError("--target \"" + text + "\" is neither a label of " + model.displayName() +
+                     " nor a class index in [0, " + std::to_string(model.numClasses() - 1) + "]");
 }
 
 } // namespace heatlens::cli

@@ -3,7 +3,9 @@
 #include "Args.h"
 
 #include "core/explain/Params.h"
+#include "core/model/Model.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,5 +29,15 @@ std::vector<size_t> selectedIndices(const Args &args, size_t size, int defaultLi
 // declaration (the registry throws naming an unknown method, resolveParams a bad value); throws
 // UsageError for an item that is not method.name=value.
 std::map<std::string, Params> parseMethodParams(const std::vector<std::string> &items);
+
+// Items "<owner>.name=value" of option --<option>, each parsed against specsOf(id) (which
+// throws naming an unknown id): the --param of methods and the --source-param of sources.
+std::map<std::string, Params>
+parseDottedParams(const std::vector<std::string> &items, const std::string &option,
+                  const std::string &owner,
+                  const std::function<std::vector<ParamSpec>(const std::string &)> &specsOf);
+
+// A class given as a label of `model` or an index; throws UsageError naming both otherwise.
+int parseTarget(const std::string &text, const Model &model);
 
 } // namespace heatlens::cli

@@ -9,6 +9,7 @@ namespace heatlens::cli {
 int runExplain(const std::vector<std::string> &args);
 int runEvaluate(const std::vector<std::string> &args);
 int runCompare(const std::vector<std::string> &args);
+int runUncertainty(const std::vector<std::string> &args);
 int runTrain(const std::vector<std::string> &args);
 int runInspect(const std::vector<std::string> &args);
 int runListMethods();

@@ -1,3 +1,4 @@
+#include "ArgLists.h"
 #include "Args.h"
 #include "Commands.h"
 #include "TerminalProgress.h"
@@ -30,22 +31,6 @@ input resolution, float32) and .json (prediction, method, parameters, timings).
 double secondsSince(std::chrono::steady_clock::time_point start)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-int parseTarget(const std::string &text, const Model &model)
-{
-    for (int c = 0; c < model.numClasses(); ++c)
-        if (model.label(c) == text)
-            return c;
-    try {
-        size_t used = 0;
-        int c = std::stoi(text, &used);
-        if (used == text.size() && c >= 0 && c < model.numClasses())
-            return c;
-    } catch (const std::exception &) {
-    }
-    throw UsageError("--target \"" + text + "\" is neither a label of " + model.displayName() +
-                     " nor a class index in [0, " + std::to_string(model.numClasses() - 1) + "]");
 }
 
 std::map<std::string, std::string> parseParams(const std::vector<std::string> &items)

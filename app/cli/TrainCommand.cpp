@@ -16,6 +16,7 @@ const char *kUsage =
     R"(usage: heatlens-cli train --dataset D --out DIR [--arch cnn|vit|groups] [--epochs N]
                          [--batch N] [--lr X] [--seed N] [--dropout P]
                          [--saliency-guided K] [--kl-weight L] [--ensemble N]
+                         [--flipout [--prior-sigma S] [--elbo-weight W]]
                          [--weight-decay X] [--warmup F] [--patch P --dim D --depth N
                          --heads H] [--name NAME] [--limit N]
                          [--test-limit N] [--threads N] [--force]
@@ -33,6 +34,11 @@ DIR/NAME.pt (TorchScript, loadable by torch.jit.load) with its model card DIR/NA
   --saliency-guided K   saliency-guided training (Ismail et al. 2021): mask the fraction K
                    (e.g. 0.5) of features with the smallest gradient and add
                    --kl-weight L (default 1) times KL(f(x) || f(x_masked)) to the loss
+  --flipout        Bayesian CNN (Wen et al. 2018): every convolution and linear layer holds
+                   mean-field Gaussian weights trained by the ELBO, cross-entropy + W (default
+                   1) x KL(q || N(0, S^2)) / N, S = --prior-sigma (default 0.1); the saved
+                   model is the mean network, and Heatlens' flipout uncertainty source draws
+                   its weights (demo-cnn-flipout in the zoo)
   --ensemble N     train N members with seeds SEED..SEED+N-1, saved as the folder DIR/NAME
                    with an ensemble.json manifest; Heatlens opens the folder as one model
   --threads N      intra-op threads (default: all cores)
@@ -72,6 +78,14 @@ TrainConfig trainConfig(const Args &args)
     }
     c.saliencyGuided = args.doubleValue("saliency-guided", c.saliencyGuided);
     c.klWeight = args.doubleValue("kl-weight", c.klWeight);
+    for (const char *option : {"flipout", "prior-sigma", "elbo-weight"})
+        if (args.has(option) && arch != Arch::Cnn)
+            throw UsageError(std::string("--") + option + " applies to --arch cnn only");
+    c.cnn.flipout = args.has("flipout");
+    c.cnn.priorSigma = args.doubleValue("prior-sigma", c.cnn.priorSigma);
+    c.elboWeight = args.doubleValue("elbo-weight", c.elboWeight);
+    if (c.cnn.priorSigma <= 0 || c.elboWeight < 0)
+        throw UsageError("--prior-sigma must be > 0 and --elbo-weight >= 0");
     c.weightDecay = args.doubleValue("weight-decay", c.weightDecay);
     c.warmup = args.doubleValue("warmup", c.warmup);
     if (args.has("pair-penalty") && arch != Arch::Groups)
@@ -84,6 +98,8 @@ TrainConfig trainConfig(const Args &args)
         c.name = "model-" + archName(arch);
         if (c.saliencyGuided > 0)
             c.name += "-sg";
+        if (c.cnn.flipout)
+            c.name += "-flipout";
     }
     c.name = args.value("name", c.name);
     c.displayName = c.name;
@@ -129,8 +145,9 @@ int runTrain(const std::vector<std::string> &argv)
                      "weight-decay", "warmup",
                      "patch",        "dim",
                      "depth",        "heads",
-                     "pair-penalty"},
-              {"force", "help"});
+                     "pair-penalty", "prior-sigma",
+                     "elbo-weight"},
+              {"force", "help", "flipout"});
     if (args.has("help")) {
         std::cout << kUsage;
         return 0;

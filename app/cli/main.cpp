@@ -20,13 +20,16 @@ Commands:
                  checks, localisation; per-image CSV, summary JSON with 95% intervals, plots
   compare        agreement of explanations across models and methods over a dataset: pair
                  CSV, summary JSON with 95% intervals, matrix and histogram figures
+  uncertainty    explanation uncertainty: any method under MC dropout, DropConnect, ensembles,
+                 Flipout, test-time augmentation or input noise; mean/std/CV maps, banded
+                 curves, sanity of the std map; over a dataset: per-image CSV and summary
   train          train the demo CNN on Fashion-MNIST (or an image folder) with LibTorch
   inspect        print a model's card and module tree
   zoo            train the demo models once (cached; skips what exists)
   --list-methods list attribution methods and their parameters
   --help         this text; "heatlens-cli <command> --help" for a command's options
 
-explain, evaluate, compare and inspect also take --threads N: intra-op threads (default: one
+explain, evaluate, compare, uncertainty and inspect also take --threads N: intra-op threads (default: one
 per CPU this process may use, from its affinity and cgroup quota). train and zoo have their
 own --threads (see their --help).
 )";
@@ -84,6 +87,8 @@ int dispatch(const std::string &command, std::vector<std::string> rest)
         return runEvaluate(rest);
     if (command == "compare")
         return runCompare(rest);
+    if (command == "uncertainty")
+        return runUncertainty(rest);
     if (command == "train")
         return runTrain(rest);
     if (command == "zoo")

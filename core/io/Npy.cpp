@@ -12,10 +12,9 @@ namespace heatlens {
 
 namespace {
 
-std::string npyHeader(int rows, int cols)
+std::string npyHeader(const std::string &shape)
 {
-    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
-                       std::to_string(rows) + ", " + std::to_string(cols) + "), }";
+    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
     // magic (6) + version (2) + header length (2) + dict + padding + '\n' is a multiple of 64.
     size_t total = 10 + dict.size() + 1;
     dict.append((64 - total % 64) % 64, ' ');
@@ -39,9 +38,27 @@ void writeNpy(const std::string &path, const cv::Mat &map)
         fail(path, "writeNpy expects a single-channel float32 map");
     cv::Mat contiguous = map.isContinuous() ? map : map.clone();
     writeFileAtomically(path, [&](std::ostream &out) {
-        out << npyHeader(contiguous.rows, contiguous.cols);
+        out << npyHeader(std::to_string(contiguous.rows) + ", " + std::to_string(contiguous.cols));
         out.write(reinterpret_cast<const char *>(contiguous.data),
                   static_cast<std::streamsize>(contiguous.total() * sizeof(float)));
+    });
+}
+
+void writeNpyStack(const std::string &path, const std::vector<cv::Mat> &maps)
+{
+    if (maps.empty())
+        fail(path, "writeNpyStack needs at least one map");
+    for (const auto &m : maps)
+        if (m.type() != CV_32FC1 || m.size() != maps.front().size())
+            fail(path, "writeNpyStack expects float32 maps of one size");
+    writeFileAtomically(path, [&](std::ostream &out) {
+        out << npyHeader(std::to_string(maps.size()) + ", " + std::to_string(maps[0].rows) + ", " +
+                         std::to_string(maps[0].cols));
+        for (const auto &m : maps) {
+            const cv::Mat contiguous = m.isContinuous() ? m : m.clone();
+            out.write(reinterpret_cast<const char *>(contiguous.data),
+                      static_cast<std::streamsize>(contiguous.total() * sizeof(float)));
+        }
     });
 }
 

@@ -15,6 +15,10 @@ struct CnnConfig
     int hidden = 128;
     int classes = 10;
     double dropout = 0.25;
+    // Bayesian: every convolution and linear layer a Flipout layer (builder::flipoutConv2d,
+    // flipoutLinear) under a N(0, priorSigma^2) prior; the module gets kl(), the sum of theirs.
+    bool flipout = false;
+    double priorSigma = 0.1;
 };
 
 // Builds the CNN as an ordinary TorchScript module with readable submodule names

@@ -91,6 +91,86 @@ Module dropout(const CU &cu, double p)
     return m;
 }
 
+namespace {
+
+// The Flipout layer around one TorchScript call `op(x, w, b)` of the layer's operator.
+Module flipout(const CU &cu, const std::string &type, std::vector<int64_t> weightShape,
+               int64_t fanIn, const std::string &op, double priorSigma)
+{
+    Module m = makeModule(cu, type);
+    const double bound = 1.0 / std::sqrt(double(fanIn));
+    const int64_t outputs = weightShape[0];
+    // sigma = softplus(-5) = 0.0067 at the start: the network begins close to deterministic
+    // and the ELBO's KL term widens the weights that do not matter.
+    m.register_parameter("weight_mu", uniform(weightShape, bound), false);
+    m.register_parameter("weight_rho", torch::full(weightShape, -5.0), false);
+    m.register_parameter("bias_mu", uniform({outputs}, bound), false);
+    m.register_parameter("bias_rho", torch::full({outputs}, -5.0), false);
+    m.register_buffer("weight_eps", torch::zeros(weightShape));
+    m.register_buffer("bias_eps", torch::zeros({outputs}));
+    m.register_attribute("prior_sigma", c10::FloatType::get(), priorSigma);
+    // The operator's call with x, w and b substituted for $x$, $w$ and $b$.
+    auto with = [&op](const std::string &x, const std::string &w, const std::string &b) {
+        std::string out;
+        for (size_t i = 0; i < op.size(); ++i) {
+            const std::string token = op.substr(i, 3);
+            const bool isToken = token == "$x$" || token == "$w$" || token == "$b$";
+            out += !isToken ? std::string(1, op[i]) : token == "$x$" ? x : token == "$w$" ? w : b;
+            i += isToken ? 2 : 0;
+        }
+        return out;
+    };
+    m.define(R"(
+def softplus(self, r):
+    return torch.relu(r) + torch.log1p(torch.exp(-torch.abs(r)))
+
+def kl(self):
+    total = torch.zeros([1])
+    for mu, rho in [(self.weight_mu, self.weight_rho), (self.bias_mu, self.bias_rho)]:
+        sigma = self.softplus(rho)
+        total = total + (-torch.log(sigma / self.prior_sigma)
+                         + (sigma * sigma + mu * mu) / (2.0 * self.prior_sigma * self.prior_sigma)
+                         - 0.5).sum()
+    return total
+)");
+    const std::string mean = with("x", "self.weight_mu + w_sigma * self.weight_eps",
+                                  "self.bias_mu + b_sigma * self.bias_eps");
+    const std::string perturbation = with("x * sign_in", "dw", "db");
+    m.define("def forward(self, x):\n"
+             "    w_sigma = self.softplus(self.weight_rho)\n"
+             "    b_sigma = self.softplus(self.bias_rho)\n"
+             "    out = " +
+             mean +
+             "\n"
+             "    if self.training:\n"
+             "        dw = w_sigma * torch.randn_like(self.weight_mu)\n"
+             "        db = b_sigma * torch.randn_like(self.bias_mu)\n"
+             "        sign_in = torch.sign(torch.rand_like(x) - 0.5)\n"
+             "        sign_out = torch.sign(torch.rand_like(out) - 0.5)\n"
+             "        out = out + " +
+             perturbation +
+             " * sign_out\n"
+             "    return out\n");
+    return m;
+}
+
+} // namespace
+
+Module flipoutConv2d(const CU &cu, int in, int out, int kernel, int stride, int padding,
+                     double priorSigma)
+{
+    const std::string s = std::to_string(stride), p = std::to_string(padding);
+    return flipout(cu, "Conv2dFlipout", {out, in, kernel, kernel}, int64_t(in) * kernel * kernel,
+                   "torch.conv2d($x$, $w$, $b$, [" + s + ", " + s + "], [" + p + ", " + p +
+                       "], [1, 1], 1)",
+                   priorSigma);
+}
+
+Module flipoutLinear(const CU &cu, int in, int out, double priorSigma)
+{
+    return flipout(cu, "LinearFlipout", {out, in}, in, "torch.linear($x$, $w$, $b$)", priorSigma);
+}
+
 Module relu(const CU &cu)
 {
     return simple(cu, "ReLU", "torch.relu(x)");

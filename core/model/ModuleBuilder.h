@@ -23,6 +23,15 @@ Module batchNorm2d(const CU &cu, int channels);
 Module layerNorm(const CU &cu, int features, double eps = 1e-6);
 Module linear(const CU &cu, int in, int out);
 Module dropout(const CU &cu, double p);
+// Bayesian layers trained with Flipout (Wen et al. 2018): mean-field Gaussian weights
+// N(weight_mu, softplus(weight_rho)^2) (likewise the bias) under a N(0, priorSigma^2) prior.
+// Training: the mean output plus a perturbation with per-example sign flips of one weight draw.
+// Evaluation: the weights mu + softplus(rho) * eps, where eps are the buffers weight_eps and
+// bias_eps, zero as saved (the mean network); the flipout uncertainty source draws them per
+// sample. kl() is the layer's KL(q || prior).
+Module flipoutConv2d(const CU &cu, int in, int out, int kernel, int stride, int padding,
+                     double priorSigma);
+Module flipoutLinear(const CU &cu, int in, int out, double priorSigma);
 Module relu(const CU &cu);
 Module gelu(const CU &cu);
 

@@ -256,7 +256,10 @@ void checkConfig(const TrainConfig &c)
         throw std::invalid_argument("epochs and batch must be >= 1 and the learning rate > 0");
     if (c.saliencyGuided < 0 || c.saliencyGuided >= 1)
         throw std::invalid_argument("the saliency-guided fraction must be in [0, 1)");
-    if (c.klWeight < 0 || c.weightDecay < 0 || c.warmup < 0 || c.warmup >= 1)
+    if (c.cnn.flipout && c.cnn.priorSigma <= 0)
+        throw std::invalid_argument("train: the Flipout prior's sigma must be > 0, got " +
+                                    std::to_string(c.cnn.priorSigma));
+    if (c.klWeight < 0 || c.elboWeight < 0 || c.weightDecay < 0 || c.warmup < 0 || c.warmup >= 1)
         throw std::invalid_argument("KL weight and weight decay must be >= 0, warm-up in [0, 1)");
 }
 
@@ -344,10 +347,13 @@ torch::jit::Module trainModel(const TrainingData &data, const TrainConfig &confi
     for (const auto &p : module.named_parameters()) {
         params.push_back(p.value.set_requires_grad(true));
         const bool embedding = p.name == "cls_token" || p.name == "pos_embed";
-        decay.push_back(p.value.dim() >= 2 && !embedding);
+        // A Flipout layer's rho sets its weights' spread: decay would push it to softplus(0).
+        const bool spread = p.name.size() >= 4 && p.name.compare(p.name.size() - 4, 4, "_rho") == 0;
+        decay.push_back(p.value.dim() >= 2 && !embedding && !spread);
     }
     AdamW optimizer(params, decay);
     const int64_t n = data.trainX.size(0);
+    const bool bayesian = config.arch == Arch::Cnn && config.cnn.flipout;
     const int64_t batches = (n + config.batch - 1) / config.batch;
     const int64_t totalSteps = batches * config.epochs;
     int64_t step = 0;
@@ -368,6 +374,9 @@ torch::jit::Module trainModel(const TrainingData &data, const TrainConfig &confi
             auto loss = at::cross_entropy_loss(out.logits, y);
             if (out.extraLoss.defined())
                 loss = loss + out.extraLoss;
+            if (bayesian) // the ELBO: cross-entropy + KL(q || prior) per training image
+                loss = loss + module.get_method("kl")({}).toTensor().sum() *
+                                  (config.elboWeight / double(n));
             if (guided) {
                 // Saliency-guided training: the gradient of the true class w.r.t. the input
                 // decides which features are masked; the masked input's prediction must stay
@@ -429,6 +438,9 @@ ModelCard trainedModelCard(const TrainingData &data, const TrainConfig &config)
     if (config.saliencyGuided > 0)
         what << ", saliency-guided: k = " << config.saliencyGuided * 100
              << "%, lambda = " << config.klWeight;
+    if (config.arch == Arch::Cnn && config.cnn.flipout)
+        what << ", Bayesian: Flipout layers, prior N(0, " << config.cnn.priorSigma
+             << "^2), ELBO KL weight " << config.elboWeight;
     what << ")";
     card.description = what.str();
     card.inputChannels = config.inputChannels();
@@ -473,6 +485,8 @@ std::string recipeText(const TrainConfig &c, int ensembleMembers)
         for (int w : c.cnn.widths)
             out << "-" << w;
         out << " hidden " << c.cnn.hidden << " dropout " << c.cnn.dropout;
+        if (c.cnn.flipout)
+            out << " flipout prior " << c.cnn.priorSigma << " elbo " << c.elboWeight;
         break;
     case Arch::Vit:
         out << " patch " << c.vit.patch << " dim " << c.vit.dim << " depth " << c.vit.depth

@@ -29,6 +29,7 @@ struct TrainConfig
     double weightDecay = 0.0;  // decoupled (AdamW) on weight matrices, not on biases/norms
     double saliencyGuided = 0; // Ismail et al. 2021: fraction k of features masked; 0 = off
     double klWeight = 1.0;     // lambda of the KL term of saliency-guided training
+    double elboWeight = 1.0;   // Flipout CNN (cnn.flipout): weight of KL(q || prior) / N
     double expertLoss = 0.5;   // feature-group model: weight of every expert's own loss
     double pairPenalty = 0.1;  // feature-group model: price of the pairs' total weight
     uint64_t seed = 1;

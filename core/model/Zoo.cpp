@@ -46,6 +46,16 @@ TrainConfig guided(TrainConfig config)
     return config;
 }
 
+// The Bayesian twin of the demo CNN: Flipout layers, no dropout (the uncertainty is in the
+// weights), a few more epochs since the sampled perturbations slow convergence.
+TrainConfig flipout(TrainConfig config)
+{
+    config.cnn.flipout = true;
+    config.cnn.dropout = 0.0;
+    config.epochs = 5;
+    return config;
+}
+
 TrainConfig seeded(TrainConfig config, uint64_t seed, int epochs)
 {
     config.seed = seed;
@@ -108,6 +118,7 @@ std::vector<ZooRecipe> zooRecipes()
         recipe("demo-vit-sg", "Demo: ViT (saliency-guided)", guided(vit), 1, 383),
         recipe("demo-cnn-ensemble", "Demo: CNN ensemble", seeded(cnn, 101, 2), 5, 200),
         recipe("demo-vit-ensemble", "Demo: ViT ensemble", seeded(vit, 101, 2), 5, 330),
+        recipe("demo-cnn-flipout", "Demo: CNN (Flipout, Bayesian)", flipout(cnn), 1, 150),
     };
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/io/AtomicFile.h"
 #include "core/io/Csv.h"
+#include "core/report/RunFolder.h"
 
 #include <nlohmann/json.hpp>
 
@@ -24,15 +25,6 @@ const std::vector<std::string> kFixedColumns = {"index",  "id",          "label"
                                                 "target", "probability", "method", "seconds"};
 const std::vector<std::string> kCurveColumns = {"index", "method", "kind", "x", "y"};
 
-double number(const std::string &field)
-{
-    if (field.empty())
-        return kNaN;
-    char *end = nullptr;
-    const double v = std::strtod(field.c_str(), &end);
-    return end && *end == '\0' ? v : kNaN;
-}
-
 std::string joinNumbers(const std::vector<double> &values)
 {
     std::string text;
@@ -48,43 +40,8 @@ std::vector<double> splitNumbers(const std::string &text)
     std::stringstream s(text);
     std::string item;
     while (std::getline(s, item, ';'))
-        values.push_back(item == "nan" ? kNaN : number(item));
+        values.push_back(item == "nan" ? kNaN : parseNumber(item));
     return values;
-}
-
-// The lines of a file with whether each ended with a line break (a last line without one was
-// cut by an interruption).
-std::vector<std::pair<std::string, bool>> readLines(const std::string &path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::vector<std::pair<std::string, bool>> lines;
-    std::string line;
-    while (std::getline(in, line))
-        lines.push_back({line, !in.eof()});
-    return lines;
-}
-
-void appendText(const std::string &path, const std::string &text)
-{
-    std::ofstream out(path, std::ios::binary | std::ios::app);
-    out << text;
-    out.flush();
-    if (!out)
-        throw std::runtime_error("cannot append to " + path);
-}
-
-// The first flattened key whose value differs, for the "other options" message.
-std::string firstDifference(const nlohmann::json &was, const nlohmann::json &now)
-{
-    const auto a = was.flatten(), b = now.flatten();
-    for (const auto &[key, value] : b.items())
-        if (!a.contains(key) || a[key] != value)
-            return key + " was " + (a.contains(key) ? a[key].dump() : "absent") + ", now " +
-                   value.dump();
-    for (const auto &[key, value] : a.items())
-        if (!b.contains(key))
-            return key + " was " + value.dump() + ", now absent";
-    return "unknown";
 }
 
 } // namespace
@@ -126,35 +83,12 @@ EvaluationRun::EvaluationRun(const std::string &dir, const EvaluationOptions &op
     , m_options(options)
     , m_columns(evaluationColumns(options))
 {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec || !fs::is_directory(dir))
-        throw std::runtime_error("cannot create the output folder " + dir + ": " + ec.message());
-    const std::string runPath = (fs::path(dir) / "run.json").string();
-    bool resume = false;
-    if (fs::exists(runPath) && !startOver) {
-        std::ifstream in(runPath);
-        nlohmann::json was;
-        try {
-            was = nlohmann::json::parse(in);
-        } catch (const std::exception &e) {
-            throw std::runtime_error(runPath + " is not a Heatlens run description (" + e.what() +
-                                     "); use another --out folder or --force to start over");
-        }
-        const auto now = nlohmann::json::parse(runJson);
-        if (was != now)
-            throw std::runtime_error(runPath + " describes a run with other options (" +
-                                     firstDifference(was, now) +
-                                     "); use another --out folder, or --force to start over "
-                                     "and replace its results");
-        resume = true;
-    }
+    const bool resume = openRunFolder(dir, runJson, startOver);
     if (resume) {
         loadRows();
         loadCurves();
         return;
     }
-    writeTextAtomically(runPath, runJson);
     writeTextAtomically(perImagePath(), csvLine(header()) + "\n");
     writeTextAtomically(curvesPath(), csvLine(kCurveColumns) + "\n");
 }
@@ -348,11 +282,11 @@ EvaluationRun::summarise(const std::vector<size_t> &indices, double seconds,
                 continue;
             const auto &fields = it->second.at(method);
             for (size_t c = 0; c < h.size(); ++c)
-                columns[c].push_back(number(fields[c]));
+                columns[c].push_back(parseNumber(fields[c]));
             if (method == m_options.methods.front()) {
-                const double label = number(fields[2]);
+                const double label = parseNumber(fields[2]);
                 if (label >= 0)
-                    correct.push_back(double(label == number(fields[3])));
+                    correct.push_back(double(label == parseNumber(fields[3])));
             }
         }
         nlohmann::json m = nlohmann::json::object();

@@ -280,8 +280,9 @@ private Q_SLOTS:
         env.insert("HEATLENS_DEMO_DATA", QString::fromStdString(data));
         Run first = cli({"zoo"}, env);
         QVERIFY2(first.exitCode == 0, qPrintable(first.err));
-        for (const char *name : {"demo-cnn", "demo-vit", "demo-groups", "demo-cnn-sg",
-                                 "demo-vit-sg", "demo-cnn-ensemble", "demo-vit-ensemble"})
+        for (const char *name :
+             {"demo-cnn", "demo-vit", "demo-groups", "demo-cnn-sg", "demo-vit-sg",
+              "demo-cnn-ensemble", "demo-vit-ensemble", "demo-cnn-flipout"})
             QVERIFY2(first.out.contains(QString(name).leftJustified(20) + " trained in"), name);
         QVERIFY(QFile::exists(zoo + "/demo-vit-ensemble/ensemble.json"));
         QVERIFY(QFile::exists(zoo + "/demo-groups.pt"));
@@ -291,9 +292,10 @@ private Q_SLOTS:
                      entry.c_str());
         Run second = cli({"zoo"}, env);
         QCOMPARE(second.exitCode, 0);
-        QCOMPARE(second.out.count("up to date"), 7);
+        const int models = int(heatlens::zooRecipes().size());
+        QCOMPARE(second.out.count("up to date"), models);
         Run list = cli({"zoo", "--list"}, env);
-        QCOMPARE(list.out.count("ready"), 7);
+        QCOMPARE(list.out.count("ready"), models);
         Run inspect = cli({"inspect", "--model", zoo + "/demo-cnn-ensemble"}, env);
         QVERIFY2(inspect.out.contains("deep ensemble of 5 members"), qPrintable(inspect.out));
     }
@@ -333,8 +335,9 @@ private Q_SLOTS:
     {
         Run run = cli({"zoo", "--list"});
         QCOMPARE(run.exitCode, 0);
-        for (const char *name : {"demo-cnn", "demo-vit", "demo-groups", "demo-cnn-sg",
-                                 "demo-vit-sg", "demo-cnn-ensemble", "demo-vit-ensemble"})
+        for (const char *name :
+             {"demo-cnn", "demo-vit", "demo-groups", "demo-cnn-sg", "demo-vit-sg",
+              "demo-cnn-ensemble", "demo-vit-ensemble", "demo-cnn-flipout"})
             QVERIFY2(run.out.contains(name), name);
         Run bad = cli({"zoo", "--only", "demo-rnn"});
         QCOMPARE(bad.exitCode, 2);
