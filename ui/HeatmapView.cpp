@@ -1,5 +1,7 @@
 #include "ui/HeatmapView.h"
 
+#include "core/render/UncertaintyColors.h"
+
 #include "ui/ImageConvert.h"
 
 #include <QMouseEvent>
@@ -140,10 +142,39 @@ void HeatmapView::setViewState(const ViewState &state)
     update();
 }
 
+void HeatmapView::setFixedRange(double lo, double hi)
+{
+    m_fixedLo = lo;
+    m_fixedHi = hi;
+    rebuildOverlay();
+}
+
+void HeatmapView::setPaintedOverlay(const cv::Mat &rgb)
+{
+    m_painted = rgb;
+    rebuildOverlay();
+}
+
 void HeatmapView::rebuildOverlay()
 {
     m_overlay = QImage();
-    if (m_map.empty()) {
+    if (m_map.empty() && m_painted.empty()) {
+        update();
+        return;
+    }
+    if (!m_painted.empty()) {
+        m_overlay = toQImage(m_painted);
+        m_bar = QImage();
+        update();
+        return;
+    }
+    if (m_fixedHi > m_fixedLo) {
+        m_scale = m_fixedHi;
+        m_overlay = toQImage(colorizeDefined(m_map, m_fixedLo, m_fixedHi, m_colorMap));
+        cv::Mat ramp(256, 1, CV_32F);
+        for (int i = 0; i < 256; ++i)
+            ramp.at<float>(255 - i) = float(m_fixedLo + (m_fixedHi - m_fixedLo) * i / 255.0);
+        m_bar = toQImage(colorizeDefined(ramp, m_fixedLo, m_fixedHi, m_colorMap));
         update();
         return;
     }
@@ -218,6 +249,8 @@ void HeatmapView::paintEvent(QPaintEvent *)
 
 void HeatmapView::paintColorBar(QPainter &painter)
 {
+    if (m_bar.isNull())
+        return;
     const QRect bar = colorBarRect();
     painter.drawImage(bar, m_bar);
     painter.setPen(Qt::lightGray);
@@ -226,7 +259,9 @@ void HeatmapView::paintColorBar(QPainter &painter)
         return; // no room for numbers: the caller shows the scale
     const bool signedBar = m_signed && !m_absolute;
     const QString top = QString::number(m_scale, 'g', 3);
-    const QString bottom = signedBar ? QString::number(-m_scale, 'g', 3) : QStringLiteral("0");
+    const QString bottom = m_fixedHi > m_fixedLo ? QString::number(m_fixedLo, 'g', 3)
+                           : signedBar           ? QString::number(-m_scale, 'g', 3)
+                                                 : QStringLiteral("0");
     painter.drawText(QRect(bar.left() - 20, 4, kBarMargin, 18), Qt::AlignCenter, top);
     painter.drawText(QRect(bar.left() - 20, bar.bottom() + 2, kBarMargin, 18), Qt::AlignCenter,
                      bottom);

@@ -31,6 +31,14 @@ public:
     void setSharedScale(double scale);
     // Small views (a comparison grid): thin margins, a thin colour bar without numbers.
     void setCompact(bool compact);
+    // Colours the map linearly over [lo, hi] (clamped; NaN, an undefined statistic, grey)
+    // instead of by its clip percentile: std, CV and SNR maps. lo >= hi goes back to the
+    // percentile.
+    void setFixedRange(double lo, double hi);
+    // An overlay coloured elsewhere (CV_8UC3 RGB in the map's frame: the value x certainty
+    // palette) shown instead of the map's own colours; the map still gives the hover values and
+    // the colour bar is hidden. Empty: the map's colours again.
+    void setPaintedOverlay(const cv::Mat &rgb);
     void fitToWindow();
 
     // Zoom and pan, to show the same part of the image in several views.
@@ -102,6 +110,8 @@ private:
     QPoint m_dragStart;
     QPointF m_panStart;
     bool m_fit = true;
+    double m_fixedLo = 0.0, m_fixedHi = 0.0; // a fixed colour range when m_fixedHi > m_fixedLo
+    cv::Mat m_painted;
 };
 
 } // namespace heatlens::ui

@@ -21,6 +21,8 @@
 #include "ui/SanityView.h"
 #include "ui/Session.h"
 #include "ui/ThreadsMenu.h"
+#include "ui/UncertaintySession.h"
+#include "ui/UncertaintyView.h"
 
 #include <QApplication>
 #include <QCloseEvent>
@@ -64,16 +66,19 @@ MainWindow::MainWindow(QWidget *parent)
     , m_compareDocument(new CompareSession(m_session, this))
     , m_curvesDocument(new CurvesSession(m_session, this))
     , m_sanityDocument(new SanitySession(m_session, this))
+    , m_uncertaintyDocument(new UncertaintySession(m_session, this))
     , m_explain(new ExplainView(m_session, this))
     , m_compare(new CompareView(m_compareDocument, this))
     , m_curves(new CurvesView(m_curvesDocument, this))
     , m_sanity(new SanityView(m_sanityDocument, this))
+    , m_uncertainty(new UncertaintyView(m_uncertaintyDocument, this))
 {
     auto *tabs = new QTabWidget(this);
     tabs->addTab(m_explain, tr("Explain"));
     tabs->addTab(m_compare, tr("Compare"));
     tabs->addTab(m_curves, tr("Curves"));
     tabs->addTab(m_sanity, tr("Sanity"));
+    tabs->addTab(m_uncertainty, tr("Uncertainty"));
     setCentralWidget(tabs);
     buildDocks();
     buildMenus();
@@ -85,6 +90,7 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_curves, &CurvesView::errorOccurred, this, &MainWindow::showError);
     connect(m_curves, &CurvesView::message, this, &MainWindow::logMessage);
     connect(m_sanity, &SanityView::errorOccurred, this, &MainWindow::showError);
+    connect(m_uncertainty, &UncertaintyView::errorOccurred, this, &MainWindow::showError);
     connect(m_compare, &CompareView::errorOccurred, this, &MainWindow::showError);
     connect(m_compare, &CompareView::message, this, &MainWindow::logMessage);
     connect(m_compare, &CompareView::curvesRequested, this,

@@ -21,6 +21,8 @@ class CurvesSession;
 class CurvesView;
 class SanitySession;
 class SanityView;
+class UncertaintySession;
+class UncertaintyView;
 class DatasetBrowser;
 class ExplainView;
 class JobRunner;
@@ -51,6 +53,8 @@ public:
     CurvesSession *curvesSession() const { return m_curvesDocument; }
     SanityView *sanityView() const { return m_sanity; }
     SanitySession *sanitySession() const { return m_sanityDocument; }
+    UncertaintyView *uncertaintyView() const { return m_uncertainty; }
+    UncertaintySession *uncertaintySession() const { return m_uncertaintyDocument; }
     DatasetBrowser *browser() const { return m_browser; }
     MethodPanel *methodPanel() const { return m_methods; }
     PredictionPanel *predictionPanel() const { return m_prediction; }
@@ -89,10 +93,12 @@ private:
     CompareSession *m_compareDocument;
     CurvesSession *m_curvesDocument;
     SanitySession *m_sanityDocument;
+    UncertaintySession *m_uncertaintyDocument;
     ExplainView *m_explain;
     CompareView *m_compare;
     CurvesView *m_curves;
     SanityView *m_sanity;
+    UncertaintyView *m_uncertainty;
     DatasetBrowser *m_browser = nullptr;
     PredictionPanel *m_prediction = nullptr;
     MethodPanel *m_methods = nullptr;

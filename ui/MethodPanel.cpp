@@ -1,6 +1,7 @@
 #include "ui/MethodPanel.h"
 
 #include "core/explain/MethodRegistry.h"
+#include "ui/ParamEditor.h"
 #include "ui/Session.h"
 
 #include <QCheckBox>
@@ -99,43 +100,10 @@ void MethodPanel::rebuildForm()
 QWidget *MethodPanel::editorFor(const ParamSpec &spec, const ParamValue &value)
 {
     const std::string name = spec.name;
-    switch (spec.type) {
-    case ParamType::Bool: {
-        auto *box = new QCheckBox(m_formHost);
-        box->setChecked(std::get<bool>(value));
-        connect(box, &QCheckBox::toggled, this, [this, name](bool on) { commit(name, on); });
-        return box;
-    }
-    case ParamType::Int: {
-        auto *box = new QSpinBox(m_formHost);
-        box->setRange(int(spec.min), int(spec.max));
-        box->setValue(std::get<int>(value));
-        box->setKeyboardTracking(false); // recompute on Enter, not on every keystroke
-        connect(box, &QSpinBox::valueChanged, this, [this, name](int v) { commit(name, v); });
-        return box;
-    }
-    case ParamType::Double: {
-        auto *box = new QDoubleSpinBox(m_formHost);
-        box->setRange(spec.min, spec.max);
-        box->setDecimals(3);
-        box->setSingleStep((spec.max - spec.min) / 100.0);
-        box->setValue(std::holds_alternative<double>(value) ? std::get<double>(value)
-                                                            : std::get<int>(value));
-        box->setKeyboardTracking(false);
-        connect(box, &QDoubleSpinBox::valueChanged, this,
-                [this, name](double v) { commit(name, v); });
-        return box;
-    }
-    case ParamType::Choice: {
-        auto *box = new QComboBox(m_formHost);
-        for (const auto &choice : spec.choices)
-            box->addItem(qs(choice));
-        box->setCurrentText(qs(std::get<std::string>(value)));
-        connect(box, &QComboBox::currentTextChanged, this,
-                [this, name](const QString &t) { commit(name, t.toStdString()); });
-        return box;
-    }
-    case ParamType::Layer:
+    if (QWidget *editor = scalarParamEditor(spec, value, m_formHost,
+                                            [this, name](const ParamValue &v) { commit(name, v); }))
+        return editor;
+    if (spec.type == ParamType::Layer) {
         m_layers = new QTreeWidget(m_formHost);
         m_layers->setHeaderLabels({tr("Layer"), tr("Type")});
         m_layers->setMinimumHeight(220);

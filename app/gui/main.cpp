@@ -39,9 +39,10 @@ extern "C" __attribute__((visibility("default"))) int heatlens_main(int argc, ch
                                      "demo-cnn-ensemble, ...; see heatlens-cli zoo --list) "
                                      "and the demo data."),
                       QStringLiteral("name")});
-    parser.addOption({QStringLiteral("tab"),
-                      QStringLiteral("Tab to show first: explain, compare, curves or sanity."),
-                      QStringLiteral("name")});
+    parser.addOption(
+        {QStringLiteral("tab"),
+         QStringLiteral("Tab to show first: explain, compare, curves, sanity or uncertainty."),
+         QStringLiteral("name")});
     parser.addOption({QStringLiteral("compare"),
                       QStringLiteral("Models to compare with the open one on the Compare tab: "
                                      "demo model names or TorchScript files, comma-separated."),
