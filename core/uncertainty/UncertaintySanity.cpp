@@ -52,11 +52,17 @@ std::string uncertaintySanityVerdict(const UncertaintySanityResult &r)
     if (r.steps.empty())
         return "no randomisation step ran";
     const auto &last = r.steps.back();
-    std::string mean = r.meanPasses ? "the mean map changes with the weights (Spearman " +
-                                          fixed(last.meanSpearman) + ")"
-                                    : "the mean map barely changes when the weights are "
-                                      "randomised (Spearman " +
-                                          fixed(last.meanSpearman) + ")";
+    double lo = 0.0, hi = 0.0;
+    cv::minMaxLoc(r.original.stdDev, &lo, &hi);
+    const std::string mean = r.meanPasses ? "the mean map changes with the weights (Spearman " +
+                                                fixed(last.meanSpearman) + ")"
+                                          : "the mean map barely changes when the weights are "
+                                            "randomised (Spearman " +
+                                                fixed(last.meanSpearman) + ")";
+    if (hi <= 0.0) // every sample gave the same map: nothing to react
+        return std::string(r.meanPasses ? "passes" : "fails") + ": " + mean +
+               "; the samples have no spread (std 0 everywhere), so there is no uncertainty to "
+               "check";
     std::string spread =
         r.stdPasses
             ? "the uncertainty reacts to the weights (std Spearman " + fixed(last.stdSpearman) + ")"
@@ -120,8 +126,16 @@ uncertaintySanity(const UncertaintyRequest &request, const SanityOptions &option
                 sum += s.*field;
             return sum / double(r.steps.size());
         };
-        r.meanPasses = score(&UncertaintySanityStep::meanSpearman) < options.threshold;
-        r.stdPasses = score(&UncertaintySanityStep::stdSpearman) < options.threshold;
+        // Constant maps (nothing to rank) have a Spearman of 0: they pass nothing.
+        auto varies = [](const cv::Mat &m) {
+            double lo = 0.0, hi = 0.0;
+            cv::minMaxLoc(m, &lo, &hi);
+            return hi > lo;
+        };
+        r.meanPasses = varies(r.original.mean) &&
+                       score(&UncertaintySanityStep::meanSpearman) < options.threshold;
+        r.stdPasses = varies(r.original.stdDev) &&
+                      score(&UncertaintySanityStep::stdSpearman) < options.threshold;
     }
     r.verdict = uncertaintySanityVerdict(r);
     return r;

@@ -11,6 +11,8 @@
 #include "core/uncertainty/MapMoments.h"
 #include "core/uncertainty/StochasticSource.h"
 #include "core/uncertainty/Uncertainty.h"
+#include "core/uncertainty/UncertaintyCurves.h"
+#include "core/uncertainty/UncertaintySanity.h"
 #include "tests/support/KnownModels.h"
 #include "tests/support/TestSupport.h"
 
@@ -519,6 +521,69 @@ private Q_SLOTS:
                         sum += std::sqrt(2.5) / (i + 2.0);
                     return sum / 12;
                 }()) < 1e-5);
+    }
+
+    void bandsSummariseCurvesPointByPoint()
+    {
+        // 21 curves y = k / 20 at every point: mean 0.5, 5th percentile 0.05, 95th 0.95.
+        std::vector<std::vector<double>> curves;
+        for (int k = 0; k <= 20; ++k)
+            curves.push_back(std::vector<double>(3, k / 20.0));
+        const auto band = bandOf({0.0, 0.5, 1.0}, curves);
+        for (size_t p = 0; p < 3; ++p) {
+            QVERIFY(std::abs(band.mean[p] - 0.5) < 1e-12);
+            QVERIFY(std::abs(band.low[p] - 0.05) < 1e-12);
+            QVERIFY(std::abs(band.high[p] - 0.95) < 1e-12);
+        }
+        QCOMPARE(band.aucs.size(), size_t(21));
+        QVERIFY(std::abs(band.aucMean - 0.5) < 1e-12);
+    }
+
+    void identicalModelSamplesGiveBandsOfZeroWidth()
+    {
+        auto a = dropoutLinear(0.0, false, 11);
+        auto r = request(a, "saliency", "ensemble", 100);
+        r.members = {a, a, a};
+        const auto result = explainUncertainty(r, {});
+        UncertaintyCurveOptions o;
+        o.curve.steps = 12;
+        const auto curves = uncertaintyCurves(r, result, o, {});
+        QCOMPARE(curves.modelSamples, 3);
+        CurveOptions deletion = o.curve;
+        deletion.mode = "deletion";
+        const auto plain = perturbationCurve(*a, r.input, result.target, result.mean, deletion, {});
+        for (const CurveBand *band : {&curves.samples, &curves.rankedMap})
+            for (size_t p = 0; p < plain.probabilities.size(); ++p) {
+                QVERIFY(std::abs(band->low[p] - band->high[p]) < 1e-9);
+                QVERIFY(std::abs(band->mean[p] - plain.probabilities[p]) < 1e-6);
+            }
+        QVERIFY(std::abs(curves.deterministic.aucProbability - plain.aucProbability) < 1e-9);
+        QVERIFY(std::abs(curves.deltaLow - curves.deltaHigh) < 1e-9);
+        QVERIFY(std::abs(curves.delta - curves.deltaLow) < 1e-9);
+        // The halves of the top pixels are disjoint and ordered by certainty.
+        QVERIFY(curves.confidentMeanAbs > 0.0 && curves.uncertainMeanAbs > 0.0);
+        // Ranking by the 5th percentile needs the percentiles.
+        o.ranking = "p5";
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, uncertaintyCurves(r, result, o, {}));
+    }
+
+    void sanityOfTheUncertaintyFollowsTheWeights()
+    {
+        // Saliency of a linear model under input dropout: mean |w|, std |w| sqrt(p / (1 - p)).
+        // Redrawing the weights changes both, so both react to the weights.
+        auto model = dropoutLinear(0.3, false);
+        auto r = request(model, "saliency", "mc-dropout", 40);
+        const auto sanity = uncertaintySanity(r, SanityOptions{}, {});
+        QCOMPARE(sanity.steps.size(), sanitySteps(*model, SanityOptions{}).size());
+        QVERIFY2(sanity.meanPasses && sanity.stdPasses, sanity.verdict.c_str());
+        QVERIFY(sanity.verdict.rfind("passes", 0) == 0);
+        QVERIFY(std::abs(sanity.steps.back().meanSpearman) < 0.5);
+        // A method that ignores the model (the seeded random ranking) under model uncertainty:
+        // its maps never change, so there is no spread and nothing reacts.
+        r.methodId = "random";
+        const auto control = uncertaintySanity(r, SanityOptions{}, {});
+        QVERIFY(!control.meanPasses);
+        QVERIFY2(control.verdict.find("no spread") != std::string::npos, control.verdict.c_str());
     }
 };
 
