@@ -135,6 +135,13 @@ void CompareSession::setTargetMode(Target target)
     refresh();
 }
 
+void CompareSession::setCellStatistic(const CellStatistic &statistic)
+{
+    statistic.validate();
+    m_statistic = statistic;
+    refresh();
+}
+
 void CompareSession::setAgreementOptions(const AgreementOptions &options)
 {
     m_options = options;
@@ -170,10 +177,12 @@ ComparisonOptions CompareSession::comparisonOptions() const
 
 std::string CompareSession::cellKey(int row, int column) const
 {
-    return RequestKey(*m_rows[size_t(row)].model, m_session->dataset().get(),
-                      m_session->sampleId().toStdString())
-        .method(m_methods[column].toStdString(), {})
-        .target(target());
+    RequestKey key(*m_rows[size_t(row)].model, m_session->dataset().get(),
+                   m_session->sampleId().toStdString());
+    key.method(m_methods[column].toStdString(), {}).target(target());
+    if (const std::string statistic = m_statistic.canonical(); !statistic.empty())
+        key.options("cell-statistic", statistic);
+    return key;
 }
 
 const CellResult *CompareSession::cellResult(int row, int column) const
@@ -272,7 +281,8 @@ void CompareSession::submitCells()
             ->request<void>(QString::fromLatin1(kCellSlot),
                             tr("Comparison of %1").arg(m_session->sampleId()), this)
             .key(jobKey)
-            .work([tasks, image, frame, dataset = m_session->dataset()](const JobContext &ctx) {
+            .work([tasks, image, frame, dataset = m_session->dataset(),
+                   statistic = m_statistic](const JobContext &ctx) {
                 const double n = double(tasks.size());
                 for (size_t i = 0; i < tasks.size(); ++i) {
                     const CellTask &t = tasks[i];
@@ -280,8 +290,9 @@ void CompareSession::submitCells()
                                                    t.model->displayName() + " / " +
                                                        methodName(t.methodId).toStdString());
                     sub.reportPartialResult(
-                        1.0, CellUpdate{t.key, explainCell(t.model, image, t.methodId, {}, t.target,
-                                                           frame, dataset, sub)});
+                        1.0, CellUpdate{t.key, explainCellStatistic(t.model, image, t.methodId, {},
+                                                                    t.target, frame, dataset,
+                                                                    statistic, sub)});
                 }
             })
             .onPartial<CellUpdate>([this](const CellUpdate &update) {

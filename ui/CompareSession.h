@@ -2,6 +2,7 @@
 
 #include "core/jobs/ResultCache.h"
 #include "core/metrics/Comparison.h"
+#include "core/uncertainty/CellUncertainty.h"
 
 #include <QObject>
 #include <QString>
@@ -50,6 +51,10 @@ public:
     Target targetMode() const { return m_targetMode; }
     // The class explained: -1 each model's own, -2 not known yet (the Explain tab's is coming).
     int target() const;
+    // Cells show their single maps (default) or the mean or CV of their explanation
+    // distribution under a stochastic source (the dataset run keeps single maps).
+    void setCellStatistic(const CellStatistic &statistic);
+    const CellStatistic &cellStatistic() const { return m_statistic; }
     void setAgreementOptions(const AgreementOptions &options);
     const AgreementOptions &agreementOptions() const { return m_options; }
     // What "Over the dataset..." runs for this grid.
@@ -100,6 +105,7 @@ private:
     QStringList m_methods;
     Target m_targetMode = Target::Same;
     AgreementOptions m_options;
+    CellStatistic m_statistic;
     ResultCache<CellResult> m_cells;
     Computed m_agreement;
 };

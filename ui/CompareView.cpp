@@ -4,6 +4,7 @@
 #include "core/explain/MethodRegistry.h"
 #include "core/model/Preprocess.h"
 #include "core/model/Zoo.h"
+#include "core/uncertainty/StochasticSource.h"
 #include "ui/CompareDataset.h"
 #include "ui/CompareNames.h"
 #include "ui/CompareWidgets.h"
@@ -44,6 +45,7 @@ CompareView::CompareView(CompareSession *document, QWidget *parent)
     , m_methodButton(new QToolButton(this))
     , m_methodMenu(new QMenu(this))
     , m_target(new QComboBox(this))
+    , m_cellStatistic(new QComboBox(this))
     , m_scale(new QComboBox(this))
     , m_absolute(new QCheckBox(tr("|value|"), this))
     , m_clip(new QDoubleSpinBox(this))
@@ -337,6 +339,16 @@ QWidget *CompareView::buildControls()
     m_target->setToolTip(tr("The class every cell explains: the class of the Explain tab (the "
                             "current model's prediction unless you picked one), each model's own "
                             "prediction, or the image's label"));
+    m_cellStatistic->addItem(tr("Single maps"), QStringLiteral("map|"));
+    for (const auto &source : SourceRegistry::instance().sources()) {
+        const QString name = qs(source->name()), id = qs(source->id());
+        m_cellStatistic->addItem(tr("Mean under %1").arg(name), QStringLiteral("mean|") + id);
+        m_cellStatistic->addItem(tr("CV under %1").arg(name), QStringLiteral("cv|") + id);
+    }
+    m_cellStatistic->setToolTip(tr("What each cell shows: its map, or the mean or coefficient "
+                                   "of variation of its explanation over %1 samples of a "
+                                   "stochastic source (0 where the CV is undefined)")
+                                    .arg(CellStatistic().samples));
     m_scale->addItem(tr("Colours per cell"), int(Scale::PerCell));
     m_scale->addItem(tr("Shared per method"), int(Scale::PerMethod));
     m_scale->addItem(tr("Shared by all"), int(Scale::Shared));
@@ -359,6 +371,7 @@ QWidget *CompareView::buildControls()
     row->addWidget(m_methodButton);
     row->addWidget(new QLabel(tr("Target"), bar));
     row->addWidget(m_target);
+    row->addWidget(m_cellStatistic);
     row->addWidget(m_scale);
     row->addWidget(m_absolute);
     row->addWidget(new QLabel(tr("Clip"), bar));
@@ -371,6 +384,14 @@ QWidget *CompareView::buildControls()
     connect(dataset, &QPushButton::clicked, this, [this] { openDatasetDialog(); });
     row->addWidget(dataset);
     connect(m_target, &QComboBox::currentIndexChanged, this, &CompareView::forwardOptions);
+    connect(m_cellStatistic, &QComboBox::currentIndexChanged, this, [this] {
+        const QStringList parts = m_cellStatistic->currentData().toString().split(QLatin1Char('|'));
+        CellStatistic statistic;
+        statistic.statistic = parts[0].toStdString();
+        if (!parts[1].isEmpty())
+            statistic.sourceId = parts[1].toStdString();
+        m_document->setCellStatistic(statistic);
+    });
     connect(m_scale, &QComboBox::currentIndexChanged, this, &CompareView::applyDisplay);
     connect(m_absolute, &QCheckBox::toggled, this, &CompareView::forwardOptions);
     connect(m_clip, &QDoubleSpinBox::valueChanged, this, &CompareView::forwardOptions);

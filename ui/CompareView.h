@@ -42,6 +42,7 @@ public:
     explicit CompareView(CompareSession *document, QWidget *parent = nullptr);
     ~CompareView() override;
 
+    QComboBox *cellStatisticBox() const { return m_cellStatistic; }
     CompareSession *document() const { return m_document; }
     void setTargetMode(Target target);
     void setScaleMode(Scale scale);
@@ -102,6 +103,7 @@ private:
     QToolButton *m_methodButton;
     QMenu *m_methodMenu;
     QComboBox *m_target;
+    QComboBox *m_cellStatistic;
     QComboBox *m_scale;
     QCheckBox *m_absolute;
     QDoubleSpinBox *m_clip;

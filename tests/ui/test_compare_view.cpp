@@ -3,6 +3,7 @@
 #include "core/metrics/Comparison.h"
 #include "core/model/Preprocess.h"
 #include "core/model/Zoo.h"
+#include "core/uncertainty/CellUncertainty.h"
 #include "tests/support/TestSupport.h"
 #include "ui/CompareDataset.h"
 #include "ui/CompareView.h"
@@ -65,6 +66,49 @@ private Q_SLOTS:
             QFAIL(missing.c_str());
         if (!QFileInfo::exists(QString::fromStdString(demoModelPath("demo-vit"))))
             QFAIL("the demo ViT is not trained: run heatlens-cli zoo");
+    }
+
+    void cellsShowTheMeanOrCvOfTheirDistribution()
+    {
+        MainWindow window;
+        window.resize(1500, 950);
+        window.show();
+        Session *session = window.session();
+        CompareView *compare = window.compareView();
+        window.openDemo();
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
+        const auto vit = Model::load(demoModelPath("demo-vit"));
+        compare->document()->setMethods({QStringLiteral("saliency")});
+        compare->document()->addModel(vit);
+        QComboBox *statistic = compare->cellStatisticBox();
+        statistic->setCurrentIndex(statistic->findData(QStringLiteral("cv|mc-dropout")));
+        QCOMPARE(compare->document()->cellStatistic().statistic, std::string("cv"));
+        auto *tabs = qobject_cast<QTabWidget *>(window.centralWidget());
+        tabs->setCurrentWidget(compare);
+        QTRY_VERIFY_WITH_TIMEOUT(compare->document()->isComplete(), kTimeout);
+        // Both demo models have dropout: each cell is the CV map core computes for it.
+        const int target = session->outcome()->explanation.target;
+        const cv::Mat image = session->image();
+        const std::vector<ModelPtr> models = {session->model(), vit};
+        for (int r = 0; r < 2; ++r) {
+            const CellResult *cell = compare->document()->cellResult(r, 0);
+            QVERIFY(cell && cell->ok);
+            const CellResult expected = explainCellStatistic(
+                models[size_t(r)], image, "saliency", {}, target, comparisonFrame(image.size()),
+                nullptr, compare->document()->cellStatistic(), JobContext{});
+            QVERIFY2(maxDifference(cell->map, expected.map) <=
+                         1e-4 * cv::norm(expected.map, cv::NORM_INF),
+                     qPrintable(QString::number(r)));
+            double lo = 0, hi = 0;
+            cv::minMaxLoc(cell->map, &lo, &hi);
+            QVERIFY(lo >= 0.0 && hi > 0.0); // a CV map
+        }
+        // A source that cannot sample these models: every cell says why.
+        statistic->setCurrentIndex(statistic->findData(QStringLiteral("mean|ensemble")));
+        QTRY_VERIFY_WITH_TIMEOUT(compare->document()->isComplete(), kTimeout);
+        const CellResult *cell = compare->document()->cellResult(0, 0);
+        QVERIFY(cell && !cell->ok);
+        QVERIFY2(cell->error.find("not an ensemble") != std::string::npos, cell->error.c_str());
     }
 
     void fillsEveryCellOfA2x2GridAndComparesThem()
