@@ -1,4 +1,5 @@
 #include "core/explain/MethodSupport.h"
+#include "core/uncertainty/CopyPool.h"
 #include "core/uncertainty/StochasticSource.h"
 #include "core/uncertainty/WeightSamples.h"
 
@@ -25,35 +26,41 @@ bool isLayerWeight(const std::string &name, const torch::Tensor &t)
 class DropConnectRun : public SourceRun
 {
 public:
-    DropConnectRun(const Model &model, const torch::Tensor &input, double rate, uint64_t seed)
-        : m_weights(
-              model, "DropConnect", /*buffers=*/false, isLayerWeight,
-              [rate](const torch::Tensor &w, at::Generator &g) {
-                  if (rate <= 0.0)
-                      return w;
-                  return w * torch::empty_like(w).bernoulli_(1.0 - rate, g) / (1.0 - rate);
-              },
-              seed)
+    DropConnectRun(const ModelPtr &model, const torch::Tensor &input, double rate, uint64_t seed)
+        : m_weights(CopyPool<WeightSamples>::shared().acquire(
+              model, "dropconnect rate=" + std::to_string(rate),
+              [&] {
+                  return std::make_unique<WeightSamples>(
+                      *model, "DropConnect", /*buffers=*/false, isLayerWeight,
+                      [rate](const torch::Tensor &w, at::Generator &g) {
+                          if (rate <= 0.0)
+                              return w;
+                          return w * torch::empty_like(w).bernoulli_(1.0 - rate, g) / (1.0 - rate);
+                      },
+                      seed);
+              }))
         , m_input(input)
         , m_rate(rate)
-    {}
+    {
+        m_weights->setSeed(seed);
+    }
 
     SampleInput sample(int t) override
     {
-        m_weights.setSample(t);
-        return {m_weights.model(), m_input};
+        m_weights->setSample(t);
+        return {m_weights->model(), m_input};
     }
     std::string description() const override
     {
         std::ostringstream out;
-        out << "DropConnect: p=" << m_rate << " on " << m_weights.count()
-            << " weight tensors of convolutions and linear layers (" << m_weights.elements()
+        out << "DropConnect: p=" << m_rate << " on " << m_weights->count()
+            << " weight tensors of convolutions and linear layers (" << m_weights->elements()
             << " weights)";
         return out.str();
     }
 
 private:
-    WeightSamples m_weights;
+    std::shared_ptr<WeightSamples> m_weights; // lent by the pool for the run
     torch::Tensor m_input;
     double m_rate;
 };
@@ -91,7 +98,7 @@ public:
     {
         if (auto why = whyNotApplicable(*request.model); !why.empty())
             throw std::invalid_argument("dropconnect: " + why);
-        return std::make_unique<DropConnectRun>(*request.model, request.input,
+        return std::make_unique<DropConnectRun>(request.model, request.input,
                                                 request.params.getDouble("rate"),
                                                 uint64_t(request.params.getInt("seed")));
     }

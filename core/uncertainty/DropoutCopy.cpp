@@ -185,6 +185,11 @@ DropoutCopy::DropoutCopy(const Model &model, double rate, uint64_t seed)
 }
 
 // Plain writes into the state tensor the copy's graph reads (no autograd, valid in any mode).
+void DropoutCopy::setSeed(uint64_t seed)
+{
+    m_state.data_ptr<int64_t>()[0] = int64_t(seed);
+}
+
 void DropoutCopy::setSample(int64_t t)
 {
     m_state.data_ptr<int64_t>()[1] = t;

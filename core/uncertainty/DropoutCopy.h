@@ -26,6 +26,7 @@ public:
     DropoutCopy(const Model &model, double rate, uint64_t seed);
 
     const ModelPtr &model() const { return m_model; }
+    void setSeed(uint64_t seed);
     void setSample(int64_t t);
     void setRows(int64_t first);
 

@@ -1,4 +1,5 @@
 #include "core/explain/MethodSupport.h"
+#include "core/uncertainty/CopyPool.h"
 #include "core/uncertainty/StochasticSource.h"
 #include "core/uncertainty/WeightSamples.h"
 
@@ -25,31 +26,37 @@ bool isNoiseBuffer(const std::string &name, const torch::Tensor &)
 class FlipoutRun : public SourceRun
 {
 public:
-    FlipoutRun(const Model &model, const torch::Tensor &input, uint64_t seed)
-        : m_weights(
-              model, "Flipout", /*buffers=*/true, isNoiseBuffer,
-              [](const torch::Tensor &eps, at::Generator &g) {
-                  return torch::empty_like(eps).normal_(0.0, 1.0, g);
-              },
-              seed)
+    FlipoutRun(const ModelPtr &model, const torch::Tensor &input, uint64_t seed)
+        : m_weights(CopyPool<WeightSamples>::shared().acquire(
+              model, "flipout",
+              [&] {
+                  return std::make_unique<WeightSamples>(
+                      *model, "Flipout", /*buffers=*/true, isNoiseBuffer,
+                      [](const torch::Tensor &eps, at::Generator &g) {
+                          return torch::empty_like(eps).normal_(0.0, 1.0, g);
+                      },
+                      seed);
+              }))
         , m_input(input)
-    {}
+    {
+        m_weights->setSeed(seed);
+    }
 
     SampleInput sample(int t) override
     {
-        m_weights.setSample(t);
-        return {m_weights.model(), m_input};
+        m_weights->setSample(t);
+        return {m_weights->model(), m_input};
     }
     std::string description() const override
     {
         std::ostringstream out;
-        out << "Flipout: weights drawn from the trained posterior (" << m_weights.count()
-            << " noise tensors, " << m_weights.elements() << " weights)";
+        out << "Flipout: weights drawn from the trained posterior (" << m_weights->count()
+            << " noise tensors, " << m_weights->elements() << " weights)";
         return out.str();
     }
 
 private:
-    WeightSamples m_weights;
+    std::shared_ptr<WeightSamples> m_weights; // lent by the pool for the run
     torch::Tensor m_input;
 };
 
@@ -80,7 +87,7 @@ public:
     {
         if (auto why = whyNotApplicable(*request.model); !why.empty())
             throw std::invalid_argument("flipout: " + why);
-        return std::make_unique<FlipoutRun>(*request.model, request.input,
+        return std::make_unique<FlipoutRun>(request.model, request.input,
                                             uint64_t(request.params.getInt("seed")));
     }
 };

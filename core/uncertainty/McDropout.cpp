@@ -1,4 +1,5 @@
 #include "core/explain/MethodSupport.h"
+#include "core/uncertainty/CopyPool.h"
 #include "core/uncertainty/DropoutCopy.h"
 #include "core/uncertainty/StochasticSource.h"
 
@@ -11,37 +12,40 @@ namespace {
 class McDropoutRun : public SourceRun
 {
 public:
-    McDropoutRun(const Model &model, const torch::Tensor &input, double rate, uint64_t seed)
-        : m_copy(model, rate, seed)
+    McDropoutRun(const ModelPtr &model, const torch::Tensor &input, double rate, uint64_t seed)
+        : m_copy(CopyPool<DropoutCopy>::shared().acquire(
+              model, "mc-dropout rate=" + std::to_string(rate),
+              [&] { return std::make_unique<DropoutCopy>(*model, rate, seed); }))
         , m_input(input)
     {
+        m_copy->setSeed(seed);
         bool anyNonZero = false;
-        for (double r : m_copy.rates())
+        for (double r : m_copy->rates())
             anyNonZero = anyNonZero || r != 0.0;
         if (!anyNonZero)
-            m_warnings.push_back("every dropout layer of " + model.displayName() +
+            m_warnings.push_back("every dropout layer of " + model->displayName() +
                                  " has rate 0, so all samples are the same model; set a rate");
     }
 
     SampleInput sample(int t) override
     {
-        m_copy.setSample(t);
-        return {m_copy.model(), m_input};
+        m_copy->setSample(t);
+        return {m_copy->model(), m_input};
     }
     bool batchable() const override { return true; }
     SampleInput rows(int first, int n) override
     {
-        m_copy.setRows(first);
-        return {m_copy.model(), m_input.expand({n, -1, -1, -1}).contiguous()};
+        m_copy->setRows(first);
+        return {m_copy->model(), m_input.expand({n, -1, -1, -1}).contiguous()};
     }
     std::string description() const override
     {
         std::ostringstream out;
-        out << "MC dropout: " << m_copy.sites().size() << " dropout layer"
-            << (m_copy.sites().size() == 1 ? "" : "s") << " (";
-        for (size_t i = 0; i < m_copy.sites().size(); ++i) {
-            const double r = m_copy.rates()[i];
-            out << (i ? ", " : "") << (m_copy.sites()[i].empty() ? "<root>" : m_copy.sites()[i])
+        out << "MC dropout: " << m_copy->sites().size() << " dropout layer"
+            << (m_copy->sites().size() == 1 ? "" : "s") << " (";
+        for (size_t i = 0; i < m_copy->sites().size(); ++i) {
+            const double r = m_copy->rates()[i];
+            out << (i ? ", " : "") << (m_copy->sites()[i].empty() ? "<root>" : m_copy->sites()[i])
                 << " p=";
             if (r >= 0.0)
                 out << r;
@@ -53,7 +57,7 @@ public:
     }
 
 private:
-    DropoutCopy m_copy;
+    std::shared_ptr<DropoutCopy> m_copy; // lent by the pool for the run
     torch::Tensor m_input;
 };
 
@@ -88,7 +92,7 @@ public:
     }
     std::unique_ptr<SourceRun> prepare(const SourceRequest &request) const override
     {
-        return std::make_unique<McDropoutRun>(*request.model, request.input,
+        return std::make_unique<McDropoutRun>(request.model, request.input,
                                               request.params.getDouble("rate"),
                                               uint64_t(request.params.getInt("seed")));
     }

@@ -26,6 +26,7 @@ public:
                   Draw draw, uint64_t seed);
 
     const ModelPtr &model() const { return m_model; }
+    void setSeed(uint64_t seed) { m_seed = seed; }
     void setSample(int64_t t);
     size_t count() const { return m_tensors.size(); }
     int64_t elements() const;

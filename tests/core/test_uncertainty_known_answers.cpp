@@ -523,6 +523,37 @@ private Q_SLOTS:
                 }()) < 1e-5);
     }
 
+    void privateCopiesAreReusedNotClonedPerRequest()
+    {
+        // Every clone adds types and methods to the model's compilation unit for as long as the
+        // model lives: a dataset run must not clone per image.
+        torch::manual_seed(7);
+        CnnConfig bayes;
+        bayes.flipout = true;
+        ModelCard card;
+        card.inputChannels = 1;
+        card.inputHeight = card.inputWidth = 28;
+        auto model = Model::fromModule(buildDemoCnn(bayes), card, "flipout cnn");
+        auto functions = [&] {
+            return model->module()._ivalue()->compilation_unit()->get_functions().size();
+        };
+        UncertaintyRequest r;
+        r.model = model;
+        r.input = torch::randn({1, 1, 28, 28});
+        r.methodId = "saliency";
+        r.options.maxSamples = 3;
+        for (const char *source : {"mc-dropout", "dropconnect", "flipout"}) {
+            r.sourceId = source;
+            const size_t before = functions();
+            explainUncertainty(r, {});
+            const size_t after = functions();
+            QVERIFY2(after > before, source); // the measure sees a clone
+            for (int again = 0; again < 3; ++again)
+                explainUncertainty(r, {});
+            QCOMPARE(functions(), after);
+        }
+    }
+
     void bandsSummariseCurvesPointByPoint()
     {
         // 21 curves y = k / 20 at every point: mean 0.5, 5th percentile 0.05, 95th 0.95.
