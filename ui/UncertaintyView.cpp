@@ -240,7 +240,8 @@ QWidget *UncertaintyView::buildSidePanel()
     m_verdict->setWordWrap(true);
     sanityRow->addWidget(m_verdict, 1);
     m_sanityButton->setToolTip(tr("Randomise the model layer by layer and sample again: do the "
-                                  "mean and the std maps change with the weights?"));
+                                  "mean and the std maps change with the weights? (Runs by itself "
+                                  "when a CV map is shown.)"));
     sanityRow->addWidget(m_sanityButton);
     column->addLayout(sanityRow);
     m_predictionPlot->setMinimumHeight(150);
@@ -415,6 +416,11 @@ void UncertaintyView::displayMap()
         m_view->setColorMap(ColorMapId::Viridis);
         m_view->setMap(r.mean, r.signedMap);
     }
+    // A CV map is read with its sanity verdict beside it: a method that ignores the weights has
+    // a low CV for the wrong reason. The check runs once per request (then cached).
+    if ((what == QLatin1String("cv") || what == QLatin1String("vsup")) && r.complete &&
+        !m_document->sanity())
+        m_document->checkSanity();
     if (!legend.isEmpty())
         m_legend->setText(legend);
     else

@@ -1,5 +1,6 @@
-// The tabs' documents work without a window: a Session, a JobRunner and the Compare, Curves and
-// Sanity documents compute, stream and cache what the views would draw, charged to one budget.
+// The tabs' documents work without a window: a Session, a JobRunner and the Compare, Curves,
+// Sanity and Uncertainty documents compute, stream and cache what the views would draw, charged
+// to one budget.
 #include "core/explain/ExplainJob.h"
 #include "core/jobs/ResultCache.h"
 #include "core/metrics/Comparison.h"
@@ -10,6 +11,7 @@
 #include "ui/JobRunner.h"
 #include "ui/SanitySession.h"
 #include "ui/Session.h"
+#include "ui/UncertaintySession.h"
 
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -118,6 +120,31 @@ private Q_SLOTS:
         sanity.runAgain();
         QVERIFY(runner.isInFlight(QStringLiteral("sanity")));
         QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 2, kTimeout);
+        sanity.setActive(false);
+
+        // The Uncertainty document: nothing while inactive; streamed partial results, then the
+        // complete distribution, its banded curves, and the cache on the way back.
+        UncertaintySession uncertainty(&session);
+        QTest::qWait(200);
+        QVERIFY(!uncertainty.result());
+        QSignalSpy changed(&uncertainty, &UncertaintySession::resultChanged);
+        QSignalSpy sampled(&uncertainty, &UncertaintySession::uncertaintyReady);
+        UncertaintyOptions o;
+        o.maxSamples = 12;
+        o.targetError = 0.0;
+        o.batchRows = 4; // three batches: two partial results before the complete one
+        uncertainty.setOptions(o);
+        uncertainty.setActive(true);
+        QTRY_VERIFY_WITH_TIMEOUT(uncertainty.isComplete(), kTimeout);
+        QCOMPARE(uncertainty.result()->samples, 12);
+        QVERIFY(changed.count() >= 3);
+        QTRY_VERIFY_WITH_TIMEOUT(uncertainty.curvesComplete(), kTimeout);
+        uncertainty.setActive(false);
+        QTRY_VERIFY(!runner.isBusy());
+        uncertainty.setActive(true);
+        QVERIFY(uncertainty.isComplete() && uncertainty.curvesComplete());
+        QVERIFY(!runner.isInFlight(QStringLiteral("uncertainty")));
+        QCOMPARE(sampled.count(), 1);
     }
 };
 
