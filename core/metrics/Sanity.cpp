@@ -127,7 +127,7 @@ SanityResult sanityCheck(const ModelPtr &model, const torch::Tensor &input, int 
     const cv::Mat originalAbs = cv::abs(result.original);
     for (size_t i = 0; i < steps.size(); ++i) {
         ctx.throwIfCancelled();
-        const auto copy = randomisedCopy(*model, steps[i].second, options.seed);
+        const auto copy = randomisedCopy(model, steps[i].second, options.seed);
         SanityStep step;
         step.label = steps[i].first;
         step.layers = steps[i].second;

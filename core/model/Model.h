@@ -36,7 +36,7 @@ struct LayerInfo
 // the card's input shape, returns [N, classes] logits) and completes the card by probing.
 // The module is kept in eval mode with frozen parameters; methods never mutate it: anything
 // that needs a different state works on a private clone (see LayerTap, future guards).
-class Model
+class Model : public std::enable_shared_from_this<Model>
 {
 public:
     // Loads `path` and the sidecar card beside it (same stem, .json) when present; `path` may

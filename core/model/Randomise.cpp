@@ -1,5 +1,7 @@
 #include "core/model/Randomise.h"
 
+#include "core/model/CopyPool.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -54,19 +56,49 @@ std::vector<ParameterLayer> parameterLayers(const Model &model)
     return layers;
 }
 
-ModelPtr randomisedCopy(const Model &model, const std::vector<std::string> &layers, uint64_t seed)
+namespace {
+
+// A pooled private clone for randomised copies: each copy resets its parameters from the
+// model's and redraws the chosen layers in place.
+struct RandomisedClone
 {
-    const auto known = parameterLayers(model);
-    torch::jit::Module copy = model.module().clone();
-    torch::Generator gen = at::detail::createCPUGenerator(seed);
-    std::string names;
+    torch::jit::Module module;
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> parameters; // (the clone's, the model's)
+    ModelPtr model;
+};
+
+} // namespace
+
+ModelPtr randomisedCopy(const ModelPtr &model, const std::vector<std::string> &layers,
+                        uint64_t seed)
+{
+    const auto known = parameterLayers(*model);
+    std::vector<const ParameterLayer *> chosen;
     for (const auto &path : layers) {
         const auto it = std::find_if(known.begin(), known.end(),
                                      [&](const ParameterLayer &l) { return l.path == path; });
         if (it == known.end())
             throw std::invalid_argument("\"" + path + "\" is not a layer with parameters of " +
-                                        model.displayName());
-        torch::jit::Module layer = submodule(copy, path);
+                                        model->displayName());
+        chosen.push_back(&*it);
+    }
+    auto clone = CopyPool<RandomisedClone>::shared().acquire(model, "randomised", [&] {
+        auto c = std::make_unique<RandomisedClone>();
+        c->module = model->module().clone();
+        const auto mine = c->module.named_parameters();
+        const auto theirs = model->module().named_parameters();
+        for (auto a = mine.begin(), b = theirs.begin(); a != mine.end() && b != theirs.end();
+             ++a, ++b)
+            c->parameters.push_back({(*a).value, (*b).value});
+        c->model = Model::variant(*model, c->module, "randomised");
+        return c;
+    });
+    torch::NoGradGuard noGrad;
+    for (auto &[mine, theirs] : clone->parameters)
+        mine.copy_(theirs);
+    torch::Generator gen = at::detail::createCPUGenerator(seed);
+    for (const ParameterLayer *chosenLayer : chosen) {
+        torch::jit::Module layer = submodule(clone->module, chosenLayer->path);
         // The bound of the layer's weight matrix (its first parameter of two or more dims).
         double bound = 0.0;
         for (const auto &p : layer.named_parameters(false))
@@ -74,15 +106,13 @@ ModelPtr randomisedCopy(const Model &model, const std::vector<std::string> &laye
                 bound = 1.0 / std::sqrt(double(p.value.numel() / p.value.size(0)));
                 break;
             }
-        torch::NoGradGuard noGrad;
-        for (const auto &name : it->parameters) {
-            const auto old = layer.attr(name).toTensor();
-            layer.setattr(name, redraw(old, bound, gen));
+        for (const auto &name : chosenLayer->parameters) {
+            auto tensor = layer.attr(name).toTensor();
+            tensor.copy_(redraw(tensor, bound, gen));
         }
-        names += (names.empty() ? "" : ", ") + (path.empty() ? std::string("<root>") : path);
     }
-    return Model::fromModule(copy, model.card(),
-                             model.displayName() + " (randomised: " + names + ")");
+    // The copy lives as long as the pointer: it holds the lent clone.
+    return ModelPtr(clone, clone->model.get());
 }
 
 } // namespace heatlens

@@ -27,7 +27,11 @@ std::vector<ParameterLayer> parameterLayers(const Model &model);
 // U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the other parameters of such a layer (biases) with the
 // same bound; parameters of layers without a weight matrix (norm scales and shifts, class
 // tokens, position embeddings) from a normal distribution N(0, 1) truncated to [-2, 2].
-// Throws std::invalid_argument naming a path that is not a parameter layer.
-ModelPtr randomisedCopy(const Model &model, const std::vector<std::string> &layers, uint64_t seed);
+// Throws std::invalid_argument naming a path that is not a parameter layer. The copies are
+// pooled clones of the model (see CopyPool): a copy is one clone's parameters, reset from the
+// model's and redrawn, lent for as long as the returned pointer lives; it runs its module itself
+// (Model::variant).
+ModelPtr randomisedCopy(const ModelPtr &model, const std::vector<std::string> &layers,
+                        uint64_t seed);
 
 } // namespace heatlens

@@ -1,5 +1,5 @@
 #include "core/explain/MethodSupport.h"
-#include "core/uncertainty/CopyPool.h"
+#include "core/model/CopyPool.h"
 #include "core/uncertainty/StochasticSource.h"
 #include "core/uncertainty/WeightSamples.h"
 

@@ -36,7 +36,7 @@ std::vector<ModelPtr> randomisedMembers(const UncertaintyRequest &request,
     const auto &members = request.members.empty() ? request.model->members() : request.members;
     std::vector<ModelPtr> out;
     for (size_t i = 0; i < members.size(); ++i)
-        out.push_back(randomisedCopy(*members[i], layers, seed + i));
+        out.push_back(randomisedCopy(members[i], layers, seed + i));
     return out;
 }
 
@@ -103,7 +103,7 @@ uncertaintySanity(const UncertaintyRequest &request, const SanityOptions &option
         step.target = r.original.target; // the original's class, as in the plain test
         step.members = randomisedMembers(request, randomised, options.seed);
         if (step.members.empty())
-            step.model = randomisedCopy(*request.model, randomised, options.seed);
+            step.model = randomisedCopy(request.model, randomised, options.seed);
         const auto sub = ctx.sub((i + 1) / parts, (i + 2) / parts, label);
         const auto result = explainUncertainty(step, sub);
         UncertaintySanityStep s;

@@ -71,24 +71,24 @@ private Q_SLOTS:
         QCOMPARE(layers[0].size, int64_t(63));
         QCOMPARE(layers[1].path, std::string("scale"));
 
-        const auto copy = randomisedCopy(*model, {"scale"}, 7);
+        const auto copy = randomisedCopy(model, {"scale"}, 7);
         QVERIFY(torch::equal(parameter(*copy, "linear", "weight"), w));
         QVERIFY(!torch::equal(parameter(*copy, "scale", "s"), torch::full({1}, 2.0)));
         // No weight matrix in "scale": truncated normal.
         QVERIFY(parameter(*copy, "scale", "s").abs().item<double>() <= 2.0);
         // The original is untouched and the copy is reproducible from its seed.
         QVERIFY(torch::equal(parameter(*model, "scale", "s"), torch::full({1}, 2.0)));
-        const auto again = randomisedCopy(*model, {"scale"}, 7);
+        const auto again = randomisedCopy(model, {"scale"}, 7);
         QVERIFY(torch::equal(parameter(*again, "scale", "s"), parameter(*copy, "scale", "s")));
 
-        const auto both = randomisedCopy(*model, {"scale", "linear"}, 7);
+        const auto both = randomisedCopy(model, {"scale", "linear"}, 7);
         const auto rw = parameter(*both, "linear", "weight");
         QVERIFY(!torch::equal(rw, w));
         // PyTorch's default bound for a 20-input linear layer, bias included.
         QVERIFY(rw.abs().max().item<double>() <= 1.0 / std::sqrt(20.0));
         QVERIFY(parameter(*both, "linear", "bias").abs().max().item<double>() > 0.0);
         QVERIFY(torch::equal(parameter(*model, "linear", "weight"), w));
-        QVERIFY(contains(errorOf([&] { randomisedCopy(*model, {"nope"}, 0); }), "\"nope\""));
+        QVERIFY(contains(errorOf([&] { randomisedCopy(model, {"nope"}, 0); }), "\"nope\""));
     }
 
     void cascadingStepsGoFromTheLogitsDown()

@@ -552,6 +552,14 @@ private Q_SLOTS:
                 explainUncertainty(r, {});
             QCOMPARE(functions(), after);
         }
+        // Randomised copies (sanity checks, plain and of the uncertainty) are pooled too.
+        r.sourceId = "mc-dropout";
+        uncertaintySanity(r, SanityOptions{}, {});
+        sanityCheck(model, r.input, 0, "saliency", {}, SanityOptions{}, {});
+        const size_t settled = functions();
+        uncertaintySanity(r, SanityOptions{}, {});
+        sanityCheck(model, r.input, 0, "saliency", {}, SanityOptions{}, {});
+        QCOMPARE(functions(), settled);
     }
 
     void bandsSummariseCurvesPointByPoint()

@@ -32,7 +32,9 @@ public:
             std::lock_guard lock(m_mutex);
             purgeExpired();
             Entry &entry = m_entries[key];
-            entry.model = model;
+            // The model object's own lifetime, not that of the pointer given (which may alias a
+            // lent copy, as randomisedCopy's do).
+            entry.model = model->weak_from_this();
             if (!entry.free.empty()) {
                 copy = std::move(entry.free.back());
                 entry.free.pop_back();
