@@ -63,6 +63,7 @@ writeUncertaintyPlots(const std::map<std::string, std::map<std::string, Summary>
                                                                     column.label));
         const double groupWidth = 0.8, barWidth = groupWidth / double(sources.size());
         bool any = false;
+        double lowest = 0.0, highest = 0.0; // of the bars with their intervals
         for (size_t s = 0; s < sources.size(); ++s) {
             auto *bars = new QCPBars(plot.xAxis, plot.yAxis);
             auto *errors = new QCPErrorBars(plot.xAxis, plot.yAxis);
@@ -82,6 +83,8 @@ writeUncertaintyPlots(const std::map<std::string, std::map<std::string, Summary>
                 x.push_back(double(m) - groupWidth / 2 + barWidth * (double(s) + 0.5));
                 y.push_back(sum.mean);
                 e.push_back(std::isfinite(sum.ci95) ? sum.ci95 : 0.0);
+                lowest = std::min(lowest, sum.mean - e.back());
+                highest = std::max(highest, sum.mean + e.back());
                 any = true;
             }
             bars->setData(x, y);
@@ -97,9 +100,8 @@ writeUncertaintyPlots(const std::map<std::string, std::map<std::string, Summary>
         plot.xAxis->setTicker(ticker);
         plot.xAxis->setRange(-0.6, double(methods.size()) - 0.4);
         plot.yAxis->setLabel(column.label);
-        plot.yAxis->rescale();
-        plot.yAxis->setRangeLower(std::min(0.0, plot.yAxis->range().lower));
-        plot.yAxis->setRangeUpper(plot.yAxis->range().upper * 1.1);
+        const double margin = 0.08 * (highest - lowest);
+        plot.yAxis->setRange(lowest < 0.0 ? lowest - margin : 0.0, highest + margin);
         plot.legend->setVisible(true);
         plot.axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
         plot.replot();
