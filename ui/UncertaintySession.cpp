@@ -3,8 +3,12 @@
 #include "core/explain/ExplainJob.h"
 #include "core/explain/MethodRegistry.h"
 #include "core/explain/RequestKey.h"
+#include "core/report/ExplanationExport.h"
+#include "core/report/UncertaintyExport.h"
 #include "ui/JobRunner.h"
 #include "ui/Session.h"
+
+#include <filesystem>
 
 namespace heatlens::ui {
 
@@ -131,6 +135,41 @@ std::string UncertaintySession::sanityKey() const
 {
     const std::string k = key();
     return k.empty() ? k : k + "|sanity:" + std::to_string(kSanitySamples);
+}
+
+namespace {
+
+std::string exportStem(const std::string &sampleId, const UncertaintyResult &r)
+{
+    return safeStem(sampleId) + "-" + r.methodId + "-" + r.sourceId;
+}
+
+} // namespace
+
+std::vector<std::string> UncertaintySession::existingExportFiles(const std::string &dir) const
+{
+    std::vector<std::string> existing;
+    if (!m_result)
+        return existing;
+    for (const auto &path : uncertaintyExportPaths(
+             *m_result, dir, exportStem(m_session->sampleId().toStdString(), *m_result), {}))
+        if (std::filesystem::exists(path))
+            existing.push_back(path);
+    return existing;
+}
+
+std::vector<std::string> UncertaintySession::exportTo(const std::string &dir, bool overwrite) const
+{
+    if (!m_result || !m_complete || !m_input.defined())
+        throw std::runtime_error("nothing to export yet: wait until the samples are complete");
+    UncertaintyExportOptions options;
+    options.overwrite = overwrite;
+    const std::string id = m_session->sampleId().toStdString();
+    const std::string stem = exportStem(id, *m_result);
+    return exportUncertainty(*m_session->model(), m_input, id, *m_result,
+                             m_curvesComplete && m_curves ? &*m_curves : nullptr,
+                             m_sanity && !m_sanity->verdict.empty() ? &*m_sanity : nullptr, dir,
+                             stem, options);
 }
 
 UncertaintyRequest UncertaintySession::request() const

@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace heatlens::ui {
 
@@ -61,6 +62,13 @@ public:
     // The model input the maps are drawn over ([1, C, H, W]); undefined without an explanation.
     const torch::Tensor &input() const { return m_input; }
     std::string key() const; // of the current distribution; empty when there is nothing to do
+    // Writes what heatlens-cli uncertainty writes for this image, method and source (npy maps,
+    // overlays, JSON with the curves and the sanity check when they are computed) into `dir`;
+    // returns the paths. Throws std::runtime_error naming an existing file unless `overwrite`,
+    // or when nothing complete is shown.
+    std::vector<std::string> exportTo(const std::string &dir, bool overwrite) const;
+    // The files of that export that already exist in `dir`.
+    std::vector<std::string> existingExportFiles(const std::string &dir) const;
 
 Q_SIGNALS:
     void resultChanged();

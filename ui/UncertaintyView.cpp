@@ -15,10 +15,12 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSlider>
@@ -86,6 +88,7 @@ UncertaintyView::UncertaintyView(UncertaintySession *document, QWidget *parent)
     , m_normalise(new QComboBox(this))
     , m_percentiles(new QCheckBox(tr("percentiles"), this))
     , m_run(new QPushButton(tr("Sample again"), this))
+    , m_export(new QPushButton(tr("Export..."), this))
     , m_status(new QLabel(this))
     , m_display(new QComboBox(this))
     , m_view(new HeatmapView(this))
@@ -163,6 +166,9 @@ QWidget *UncertaintyView::buildControls()
     row->addWidget(m_normalise);
     row->addWidget(m_percentiles);
     row->addWidget(m_run);
+    m_export->setToolTip(tr("Write the maps (.npy), overlays (.png) and the JSON summary, the "
+                            "files of heatlens-cli uncertainty, into a folder"));
+    row->addWidget(m_export);
     row->addStretch(1);
     connect(m_source, &QComboBox::currentIndexChanged, this, [this] {
         rebuildSourceForm();
@@ -173,6 +179,11 @@ QWidget *UncertaintyView::buildControls()
     connect(m_normalise, &QComboBox::currentIndexChanged, this, &UncertaintyView::forwardOptions);
     connect(m_percentiles, &QCheckBox::toggled, this, &UncertaintyView::forwardOptions);
     connect(m_run, &QPushButton::clicked, m_document, &UncertaintySession::runAgain);
+    connect(m_export, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Export to folder"));
+        if (!dir.isEmpty())
+            exportTo(dir);
+    });
     return bar;
 }
 
@@ -602,6 +613,26 @@ void UncertaintyView::displaySanity()
     m_verdict->setText(done ? QStringLiteral("<span style='color:%1'>%2</span>")
                                   .arg(colour, qs(sanity->verdict).toHtmlEscaped())
                             : tr("Randomising: %1 steps so far...").arg(sanity->steps.size()));
+}
+
+bool UncertaintyView::exportTo(const QString &dir)
+{
+    const auto existing = m_document->existingExportFiles(dir.toStdString());
+    if (!existing.empty() &&
+        QMessageBox::question(this, tr("Replace files?"),
+                              tr("%1 files of this image, method and source are in %2 (%3, ...). "
+                                 "Replace them?")
+                                  .arg(existing.size())
+                                  .arg(dir, qs(existing.front()))) != QMessageBox::Yes)
+        return false;
+    try {
+        const auto written = m_document->exportTo(dir.toStdString(), true);
+        m_status->setText(tr("Exported %1 files to %2").arg(written.size()).arg(dir));
+        return true;
+    } catch (const std::exception &e) {
+        Q_EMIT errorOccurred(tr("Export failed:\n%1").arg(QString::fromUtf8(e.what())));
+        return false;
+    }
 }
 
 void UncertaintyView::showEvent(QShowEvent *event)

@@ -43,6 +43,8 @@ public:
     QLabel *statisticsLabel() const { return m_stats; }
     QLabel *verdictLabel() const { return m_verdict; }
     QPushButton *sanityButton() const { return m_sanityButton; }
+    // The export without its folder dialog (asks before replacing files); false on failure.
+    bool exportTo(const QString &dir);
     QCheckBox *animateBox() const { return m_animate; }
     int thumbnailCount() const { return m_thumbnails; }
 
@@ -80,6 +82,7 @@ private:
     QComboBox *m_normalise;
     QCheckBox *m_percentiles;
     QPushButton *m_run;
+    QPushButton *m_export;
     QLabel *m_status;
     QComboBox *m_display;
     HeatmapView *m_view;

@@ -190,6 +190,26 @@ std::string uncertaintySummaryJson(const Model &model, const std::string &imageI
     return j.dump(2) + "\n";
 }
 
+std::vector<std::string> uncertaintyExportPaths(const UncertaintyResult &r, const std::string &dir,
+                                                const std::string &stem,
+                                                const UncertaintyExportOptions &o)
+{
+    auto path = [&](const std::string &suffix) {
+        return (fs::path(dir) / (stem + suffix)).string();
+    };
+    std::vector<std::string> all;
+    for (const char *what : {"-mean", "-std", "-cv", "-snr"})
+        all.push_back(path(std::string(what) + ".npy"));
+    for (const auto &entry : r.percentiles)
+        all.push_back(path("-p" + std::to_string(entry.first) + ".npy"));
+    for (const char *what : {"-mean", "-std", "-cv", "-vsup"})
+        all.push_back(path(std::string(what) + ".png"));
+    if (o.samples && !r.sampleMaps.empty())
+        all.push_back(path("-samples.npy"));
+    all.push_back(path(".json"));
+    return all;
+}
+
 std::vector<std::string> exportUncertainty(const Model &model, const torch::Tensor &input,
                                            const std::string &imageId, const UncertaintyResult &r,
                                            const UncertaintyCurves *curves,
@@ -201,31 +221,23 @@ std::vector<std::string> exportUncertainty(const Model &model, const torch::Tens
     fs::create_directories(dir, ec);
     if (!fs::is_directory(dir))
         throw std::runtime_error("cannot create the output folder " + dir);
-    auto path = [&](const std::string &suffix) {
-        return (fs::path(dir) / (stem + suffix)).string();
-    };
-    std::vector<std::pair<std::string, cv::Mat>> arrays = {
-        {"-mean.npy", r.mean}, {"-std.npy", r.stdDev}, {"-cv.npy", r.cv}, {"-snr.npy", r.snr}};
-    for (const auto &[q, map] : r.percentiles)
-        arrays.push_back({"-p" + std::to_string(q) + ".npy", map});
-    std::vector<std::string> images = {"mean", "std", "cv", "vsup"};
-    std::vector<std::string> all;
-    for (const auto &a : arrays)
-        all.push_back(path(a.first));
-    for (const auto &i : images)
-        all.push_back(path("-" + i + ".png"));
-    if (o.samples && !r.sampleMaps.empty())
-        all.push_back(path("-samples.npy"));
-    all.push_back(path(".json"));
+    const auto all = uncertaintyExportPaths(r, dir, stem, o);
     if (!o.overwrite)
         for (const auto &p : all)
             if (fs::exists(p))
                 throw std::runtime_error(p + " exists; choose another folder or allow replacing "
                                              "(--force)");
-    for (const auto &[suffix, map] : arrays)
-        writeNpy(path(suffix), map);
+    auto path = [&](const std::string &suffix) {
+        return (fs::path(dir) / (stem + suffix)).string();
+    };
+    writeNpy(path("-mean.npy"), r.mean);
+    writeNpy(path("-std.npy"), r.stdDev);
+    writeNpy(path("-cv.npy"), r.cv);
+    writeNpy(path("-snr.npy"), r.snr);
+    for (const auto &[q, map] : r.percentiles)
+        writeNpy(path("-p" + std::to_string(q) + ".npy"), map);
     const int legendSide = std::max(48, o.minSide / 4);
-    for (const auto &what : images) {
+    for (const std::string what : {"mean", "std", "cv", "vsup"}) {
         cv::Mat rgb = scaledUp(uncertaintyImage(model, input, r, what, o), o.minSide);
         if (what == "vsup")
             pasteLegend(rgb, vsupLegend(std::min(legendSide, rgb.rows / 3),

@@ -39,6 +39,11 @@ exportUncertainty(const Model &model, const torch::Tensor &input, const std::str
                   const UncertaintySanityResult *sanity, const std::string &dir,
                   const std::string &stem, const UncertaintyExportOptions &options);
 
+// The paths exportUncertainty writes for `result` (to ask before replacing them).
+std::vector<std::string> uncertaintyExportPaths(const UncertaintyResult &result,
+                                                const std::string &dir, const std::string &stem,
+                                                const UncertaintyExportOptions &options);
+
 // The JSON written by exportUncertainty.
 std::string uncertaintySummaryJson(const Model &model, const std::string &imageId,
                                    const UncertaintyResult &result, const UncertaintyCurves *curves,

@@ -5,6 +5,7 @@
 // verdict of the uncertainty; changing the source samples again, and a source that cannot sample
 // the model says why instead of computing.
 #include "core/model/Zoo.h"
+#include "core/report/ExplanationExport.h"
 #include "core/uncertainty/Uncertainty.h"
 #include "tests/support/TestSupport.h"
 #include "ui/HeatmapView.h"
@@ -15,6 +16,8 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QFile>
+#include <QJsonObject>
 #include <QLabel>
 #include <QPushButton>
 #include <QSpinBox>
@@ -129,6 +132,17 @@ private Q_SLOTS:
         QVERIFY(view->verdictLabel()->text().contains("pass") ||
                 view->verdictLabel()->text().contains("fails"));
         window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-uncertainty-sanity.png");
+
+        // Export writes the CLI's files; the same export again asks before replacing them.
+        const QString dir = QString::fromStdString(heatlens::test::makeTempDir("unc-export"));
+        QVERIFY(view->exportTo(dir));
+        const QString stem =
+            dir + "/" +
+            QString::fromStdString(heatlens::safeStem(session->sampleId().toStdString())) +
+            "-saliency-mc-dropout";
+        for (const char *suffix : {"-mean.npy", "-std.npy", "-cv.npy", "-vsup.png", ".json"})
+            QVERIFY2(QFile::exists(stem + suffix), qPrintable(stem + suffix));
+        QVERIFY(heatlens::test::readJsonObject(stem + ".json").contains("sanity"));
 
         // Another source samples again.
         choose(view->sourceBox(), QStringLiteral("dropconnect"));
