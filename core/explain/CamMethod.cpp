@@ -95,7 +95,7 @@ namespace {
 // to each: one forward and at most one backward pass for all layers.
 std::vector<CamLayer> tapLayers(const ExplainRequest &request,
                                 const std::vector<std::string> &layers, bool gradients,
-                                const JobContext &ctx)
+                                const JobContext &ctx, torch::Tensor *logits = nullptr)
 {
     auto tap = request.model->layerTap(layers);
     ctx.throwIfCancelled();
@@ -106,12 +106,16 @@ std::vector<CamLayer> tapLayers(const ExplainRequest &request,
     if (!gradients) {
         torch::InferenceMode inference;
         auto run = tap->run(input);
+        if (logits)
+            *logits = run.logits.clone();
         for (size_t i = 0; i < layers.size(); ++i) {
             result[i].path = layers[i];
             result[i].output = run.taps[i].clone();
         }
     } else {
         auto run = tap->run(input);
+        if (logits)
+            *logits = run.logits.detach();
         for (size_t i = 0; i < layers.size(); ++i)
             if (!run.taps[i].requires_grad())
                 throw std::invalid_argument("layer \"" + layers[i] +
@@ -191,7 +195,7 @@ std::vector<Explanation> CamMethod::explainRows(const ExplainRequest &request,
     Explanation &out = builder.out();
     const auto layers = camLayers(request, id());
     out.layer = joinedLayers(layers);
-    const auto tapped = tapLayers(request, layers, usesGradients(), ctx);
+    const auto tapped = tapLayers(request, layers, usesGradients(), ctx, &out.logits);
     const int64_t n = request.input.size(0);
     out.forwardPasses += int(n);
     out.backwardPasses += usesGradients() ? int(n) : 0;

@@ -14,6 +14,7 @@ Explanation GradientMethod::explain(const ExplainRequest &request, const JobCont
     bool signedMap = true;
     out.map = tensorToMap(reduce(attributions, request.params, signedMap));
     out.signedMap = signedMap;
+    out.logits = torch::Tensor(); // only explainRows reports them
     return builder.finish(ctx);
 }
 
@@ -46,6 +47,7 @@ torch::Tensor GradientMethod::targetGradient(const Model &model, const torch::Te
     auto logits = model.forward(input);
     auto score = logits.select(1, target).sum(); // rows are independent in eval mode
     auto grads = torch::autograd::grad({score}, {input});
+    out.logits = logits.detach(); // of the last batch (explainRows: the rows themselves)
     out.forwardPasses += int(batch.size(0));
     out.backwardPasses += int(batch.size(0));
     return grads[0].detach();

@@ -38,6 +38,9 @@ struct Explanation
     int backwardPasses = 0;              // images passed backward
     std::map<std::string, double> stats; // e.g. completeness_gap for Integrated Gradients
     std::vector<std::string> warnings;
+    // explainRows() only: the row's logits [1, classes] from the method's own forward pass, so
+    // that a caller needs no second pass for the prediction; undefined otherwise.
+    torch::Tensor logits;
 };
 
 // One attribution method. Implementations are stateless and const: one instance serves every

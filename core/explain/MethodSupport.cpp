@@ -71,10 +71,12 @@ std::vector<Explanation> ExplanationBuilder::finishRows(std::vector<cv::Mat> map
         std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
     ctx.report(1.0);
     const int n = std::max(1, int(maps.size()));
+    const bool logits = m_out.logits.defined() && m_out.logits.size(0) == int64_t(maps.size());
     std::vector<Explanation> rows;
     rows.reserve(maps.size());
     for (auto &map : maps) {
         Explanation e = m_out;
+        e.logits = logits ? m_out.logits.narrow(0, int64_t(rows.size()), 1) : torch::Tensor();
         e.map = std::move(map);
         e.signedMap = signedMap;
         e.seconds = m_out.seconds / n;

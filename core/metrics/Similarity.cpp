@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -281,6 +282,70 @@ double topKIntersectionOverUnion(const cv::Mat &a, const cv::Mat &b, double frac
     for (size_t i = 0; i < n; ++i)
         both += ta[i] && tb[i];
     return double(both) / double(2 * k - both);
+}
+
+PairwiseStability pairwiseStability(const std::vector<cv::Mat> &maps, double fraction)
+{
+    PairwiseStability out;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    out.spearman = out.topIoU = nan;
+    if (maps.size() < 2)
+        return out;
+    for (const auto &m : maps)
+        checkPair(maps.front(), m, "pairwiseStability");
+    const size_t n = maps.front().total();
+    const size_t k = std::clamp<size_t>(size_t(std::llround(fraction * double(n))), 1, n);
+    struct Ranked
+    {
+        std::vector<double> centred; // ranks minus their mean
+        double norm = 0.0;
+        std::vector<unsigned char> top;
+    };
+    std::vector<Ranked> ranked;
+    for (const auto &m : maps) {
+        const auto values = valuesOf(m);
+        Ranked r;
+        if (!constant(values)) {
+            r.centred = ranksOf(values);
+            const double mean = (double(n) + 1.0) / 2.0;
+            for (double &x : r.centred) {
+                x -= mean;
+                r.norm += x * x;
+            }
+            std::vector<double> magnitude(values.size());
+            std::transform(values.begin(), values.end(), magnitude.begin(),
+                           [](double v) { return std::abs(v); });
+            std::vector<size_t> order(n);
+            std::iota(order.begin(), order.end(), size_t(0));
+            std::stable_sort(order.begin(), order.end(),
+                             [&](size_t x, size_t y) { return magnitude[x] > magnitude[y]; });
+            r.top.assign(n, 0);
+            for (size_t i = 0; i < k; ++i)
+                r.top[order[i]] = 1;
+        }
+        ranked.push_back(std::move(r));
+    }
+    double rho = 0.0, iou = 0.0;
+    for (size_t i = 0; i < ranked.size(); ++i)
+        for (size_t j = i + 1; j < ranked.size(); ++j) {
+            const Ranked &a = ranked[i], &b = ranked[j];
+            if (a.centred.empty() || b.centred.empty() || a.norm <= 0.0 || b.norm <= 0.0)
+                continue;
+            double dot = 0.0;
+            size_t both = 0;
+            for (size_t p = 0; p < n; ++p) {
+                dot += a.centred[p] * b.centred[p];
+                both += a.top[p] & b.top[p];
+            }
+            rho += std::clamp(dot / std::sqrt(a.norm * b.norm), -1.0, 1.0);
+            iou += double(both) / double(2 * k - both);
+            ++out.pairs;
+        }
+    if (out.pairs > 0) {
+        out.spearman = rho / out.pairs;
+        out.topIoU = iou / out.pairs;
+    }
+    return out;
 }
 
 } // namespace heatlens

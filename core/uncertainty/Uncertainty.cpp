@@ -151,33 +151,9 @@ std::map<int, cv::Mat> percentileMaps(const std::vector<cv::Mat> &maps,
 // Mean pairwise Spearman correlation and top-k IoU (by |value|) of the maps.
 void fillStability(const std::vector<cv::Mat> &maps, double topFraction, UncertaintyResult &r)
 {
-    r.rankStability = r.topIoU = std::numeric_limits<double>::quiet_NaN();
-    if (maps.size() < 2)
-        return;
-    std::vector<cv::Mat> absolute;
-    for (const auto &m : maps)
-        absolute.push_back(cv::abs(m));
-    // A constant map ranks nothing: pairs with one are left out (all constant: undefined).
-    std::vector<bool> varies;
-    for (const auto &m : maps) {
-        double lo = 0.0, hi = 0.0;
-        cv::minMaxLoc(m, &lo, &hi);
-        varies.push_back(hi > lo);
-    }
-    double rank = 0.0, iou = 0.0;
-    int pairs = 0;
-    for (size_t i = 0; i < maps.size(); ++i)
-        for (size_t j = i + 1; j < maps.size(); ++j) {
-            if (!varies[i] || !varies[j])
-                continue;
-            rank += spearman(maps[i], maps[j]);
-            iou += topKIntersectionOverUnion(absolute[i], absolute[j], topFraction);
-            ++pairs;
-        }
-    if (pairs == 0)
-        return;
-    r.rankStability = rank / pairs;
-    r.topIoU = iou / pairs;
+    const PairwiseStability s = pairwiseStability(maps, topFraction);
+    r.rankStability = s.spearman;
+    r.topIoU = s.topIoU;
 }
 
 // Sample maps in the original frame, streamed into moments and (up to a limit) kept.
@@ -381,7 +357,14 @@ UncertaintyResult explainUncertainty(const UncertaintyRequest &request, const Jo
             explanations = method.explainRows(explain, sub);
         else
             explanations.push_back(method.explain(explain, sub));
-        predictions.add(in.model->predict(in.input));
+        // One-pass methods report the logits of their own forward pass: no second pass.
+        const bool ownLogits = std::all_of(explanations.begin(), explanations.end(),
+                                           [](const Explanation &e) { return e.logits.defined(); });
+        if (ownLogits)
+            for (const auto &e : explanations)
+                predictions.add(e.logits);
+        else
+            predictions.add(in.model->predict(in.input));
         for (int r = 0; r < n; ++r) {
             const Explanation &e = explanations[size_t(r)];
             cv::Mat valid;
