@@ -5,6 +5,7 @@
 // against 1 / sqrt(2 (T - 1)); batched rows equal to looped samples; frozen samples; and every
 // source leaving the model it was given untouched.
 #include "core/explain/MethodRegistry.h"
+#include "core/metrics/Similarity.h"
 #include "core/model/DemoCnn.h"
 #include "core/model/Model.h"
 #include "core/uncertainty/DropoutCopy.h"
@@ -496,6 +497,26 @@ private Q_SLOTS:
         // Bernoulli samples are not normal; the estimate still lands near the theory's T.
         QVERIFY2(result.samples >= 8 && result.samples <= 80,
                  qPrintable(QString::number(result.samples)));
+    }
+
+    void pairwiseStabilityEqualsThePairByPairMeasures()
+    {
+        auto gen = at::detail::createCPUGenerator(8);
+        std::vector<cv::Mat> maps;
+        for (int t = 0; t < 6; ++t) // rounded: ties, as in maps with exact zeros
+            maps.push_back(mapOf((torch::randn({5, 7}, gen) * 3).round()));
+        maps.push_back(cv::Mat::zeros(5, 7, CV_32F)); // constant: left out
+        double rho = 0.0, iou = 0.0;
+        int pairs = 0;
+        for (size_t i = 0; i < 6; ++i)
+            for (size_t j = i + 1; j < 6; ++j, ++pairs) {
+                rho += spearman(maps[i], maps[j]);
+                iou += topKIntersectionOverUnion(cv::abs(maps[i]), cv::abs(maps[j]), 0.2);
+            }
+        const auto s = pairwiseStability(maps, 0.2);
+        QCOMPARE(s.pairs, pairs);
+        QVERIFY(std::abs(s.spearman - rho / pairs) < 1e-12);
+        QVERIFY(std::abs(s.topIoU - iou / pairs) < 1e-12);
     }
 
     void percentilesAndStabilityOfKnownMaps()
