@@ -1,0 +1,98 @@
+#pragma once
+
+#include "core/groups/GameIndices.h"
+#include "core/groups/Grouping.h"
+#include "core/jobs/Progress.h"
+#include "core/model/Model.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace heatlens {
+
+// A set of players (groups) of any size, as bits.
+class PlayerSet
+{
+public:
+    PlayerSet() = default;
+    explicit PlayerSet(int players);
+    static PlayerSet all(int players);
+    static PlayerSet fromBits(int players, Coalition bits); // players <= 64
+
+    int players() const { return m_players; }
+    bool has(int i) const { return (m_words[size_t(i) / 64] >> (i % 64)) & 1; }
+    PlayerSet &add(int i);
+    PlayerSet &remove(int i);
+    int size() const;
+    bool operator<(const PlayerSet &o) const { return m_words < o.m_words; }
+    bool operator==(const PlayerSet &o) const { return m_words == o.m_words; }
+
+private:
+    int m_players = 0;
+    std::vector<uint64_t> m_words;
+};
+
+// What absent groups become in a masked input:
+//   black       the card's black image (zero pixels, normalised)
+//   mean        the per-channel mean of the references (a dataset), else of the image itself
+//   blur        the image blurred (Gaussian, sigma a twentieth of its shorter side)
+//   inpaint     OpenCV's Telea inpainting of the absent pixels from the present ones
+//   group-mean  each group's own mean colour (LIME's default)
+struct MaskerOptions
+{
+    std::string fill = "black";
+    torch::Tensor references; // [R, C, H, W] preprocessed images, for "mean"; may be undefined
+
+    std::string canonical() const { return fill; }
+};
+
+// The coalition engine: the game v(S) = the model's logits on the input with the groups outside
+// S masked. Coalitions run as batched inference-mode forward passes and the logits of every
+// class are cached per coalition, so another class or another index costs no further call.
+// Cancelling keeps every batch evaluated.
+class CoalitionGame
+{
+public:
+    // `grouping` is in the frame of the model input (its labels are H x W of `input`).
+    CoalitionGame(ModelPtr model, const torch::Tensor &input, Grouping grouping,
+                  MaskerOptions masker, int batch = 64);
+
+    int players() const { return m_grouping.count; }
+    const Grouping &grouping() const { return m_grouping; }
+    const ModelPtr &model() const { return m_model; }
+
+    // The model input with the groups outside `present` masked, [1, C, H, W].
+    torch::Tensor maskedInput(const PlayerSet &present) const;
+    // Evaluates the coalitions not cached yet, in batches; reports progress after each batch;
+    // throws Cancelled (what was evaluated stays cached).
+    void evaluate(const std::vector<PlayerSet> &coalitions, const JobContext &ctx = {});
+    bool isCached(const PlayerSet &s) const { return m_logits.count(s) != 0; }
+    // The cached logits of a coalition (every class); throws std::logic_error when not evaluated.
+    const std::vector<float> &logits(const PlayerSet &s) const;
+    double value(const PlayerSet &s, int target) const;
+
+    int calls() const { return m_calls; } // images passed through the model so far
+    // Seconds per call, measured on the batches so far (0 before any): the ETA of a plan.
+    double secondsPerCall() const;
+
+    // Every coalition (p <= 20): 2^p calls, minus those cached.
+    GameTable exactGame(int target, const JobContext &ctx = {});
+
+private:
+    torch::Tensor fillFor(const PlayerSet &present) const; // [1, C, H, W]
+    torch::Tensor maskedBatch(const std::vector<PlayerSet> &sets, size_t begin, size_t end) const;
+
+    ModelPtr m_model;
+    torch::Tensor m_input;
+    Grouping m_grouping;
+    MaskerOptions m_masker;
+    int m_batch;
+    torch::Tensor m_labels; // [H * W] int64
+    torch::Tensor m_canvas; // [1, C, H, W] the fill for every masker but inpaint
+    std::map<PlayerSet, std::vector<float>> m_logits;
+    int m_calls = 0;
+    double m_seconds = 0.0;
+};
+
+} // namespace heatlens
