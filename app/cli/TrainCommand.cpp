@@ -30,7 +30,9 @@ DIR/NAME.pt (TorchScript, loadable by torch.jit.load) with its model card DIR/NA
   --arch groups    interpretable-by-design feature-group model (Afchar & Hennequin 2020):
                    one expert per 7x7 patch and per adjacent pair, exact attributions from
                    its group_attributions(x) method; --pair-penalty P (default 0.1)
-                   prices the pairs' total weight so interactions are used where they pay
+                   prices the pairs' total weight so interactions are used where they pay;
+                   --additive sums the experts instead (f = groups + pair residuals), whose
+                   exact Shapley values and interactions follow in closed form
   --saliency-guided K   saliency-guided training (Ismail et al. 2021): mask the fraction K
                    (e.g. 0.5) of features with the smallest gradient and add
                    --kl-weight L (default 1) times KL(f(x) || f(x_masked)) to the loss
@@ -78,6 +80,9 @@ TrainConfig trainConfig(const Args &args)
     }
     c.saliencyGuided = args.doubleValue("saliency-guided", c.saliencyGuided);
     c.klWeight = args.doubleValue("kl-weight", c.klWeight);
+    if (args.has("additive") && arch != Arch::Groups)
+        throw UsageError("--additive applies to --arch groups only");
+    c.groups.additive = args.has("additive");
     for (const char *option : {"flipout", "prior-sigma", "elbo-weight"})
         if (args.has(option) && arch != Arch::Cnn)
             throw UsageError(std::string("--") + option + " applies to --arch cnn only");
@@ -147,7 +152,7 @@ int runTrain(const std::vector<std::string> &argv)
                      "depth",        "heads",
                      "pair-penalty", "prior-sigma",
                      "elbo-weight"},
-              {"force", "help", "flipout"});
+              {"force", "help", "flipout", "additive"});
     if (args.has("help")) {
         std::cout << kUsage;
         return 0;

@@ -150,11 +150,38 @@ struct Output
     torch::Tensor extraLoss; // undefined when none
 };
 
+// The additive feature-group model: the prediction sums the group experts' logits and the pair
+// experts' residuals; every expert is also trained on its own (a pair as the mean of its groups'
+// logits, detached, plus its residual), so that pairs learn what their groups miss.
+Output runAdditive(torch::jit::Module &module, const TrainConfig &config, const torch::Tensor &x,
+                   const torch::Tensor &y)
+{
+    auto terms = module.get_method("terms")({x}).toTuple();
+    const auto groups = terms->elements()[0].toTensor();    // [N, G, K]
+    const auto residuals = terms->elements()[1].toTensor(); // [N, P, K]
+    std::vector<int64_t> first, second;
+    for (const auto &[a, b] : config.groups.pairs()) {
+        first.push_back(a);
+        second.push_back(b);
+    }
+    const auto base = ((groups.index_select(1, torch::tensor(first)) +
+                        groups.index_select(1, torch::tensor(second))) *
+                       0.5)
+                          .detach();
+    const auto experts = torch::cat({groups, base + residuals}, 1);
+    const auto e = experts.size(1);
+    auto own =
+        at::cross_entropy_loss(experts.reshape({-1, experts.size(2)}), y.repeat_interleave(e));
+    return {groups.sum(1) + residuals.sum(1), own * config.expertLoss};
+}
+
 Output run(torch::jit::Module &module, const TrainConfig &config, const torch::Tensor &x,
            const torch::Tensor &y)
 {
     if (config.arch != Arch::Groups)
         return {module.forward({x}).toTensor(), {}};
+    if (config.groups.additive)
+        return runAdditive(module, config, x, y);
     // Mixture of experts: the prediction is the weighted mixture; every expert is also trained
     // to predict on its own, so a pair's expert (which adds a residual to its groups' mean
     // logits) learns what its single groups miss.
@@ -430,9 +457,13 @@ ModelCard trainedModelCard(const TrainingData &data, const TrainConfig &config)
     card.name = config.displayName;
     card.family = archName(config.arch);
     std::ostringstream what;
-    what << (config.arch == Arch::Vit      ? "Vision transformer"
-             : config.arch == Arch::Groups ? "Interpretable-by-design feature-group model"
-                                           : "Small CNN")
+    what << (config.arch == Arch::Vit ? "Vision transformer"
+             : config.arch == Arch::Groups
+                 ? (config.groups.additive ? "Additive feature-group model (exact Shapley values "
+                                             "and interactions: exact_shapley, "
+                                             "exact_interactions)"
+                                           : "Interpretable-by-design feature-group model")
+                 : "Small CNN")
          << " trained by heatlens-cli on " << data.source << " (seed " << config.seed << ", "
          << config.epochs << " epochs";
     if (config.saliencyGuided > 0)
@@ -468,7 +499,9 @@ ModelCard trainedModelCard(const TrainingData &data, const TrainConfig &config)
     case Arch::Groups:
         card.groupGridRows = card.groupGridCols = config.groups.grid;
         card.groupPairs = config.groups.pairs();
-        card.groupMethod = "group_attributions";
+        // The additive model has no gate shares: its exact answers are exact_shapley and
+        // exact_interactions against a baseline.
+        card.groupMethod = config.groups.additive ? "" : "group_attributions";
         break;
     }
     return card;
@@ -496,6 +529,8 @@ std::string recipeText(const TrainConfig &c, int ensembleMembers)
     case Arch::Groups:
         out << " grid " << c.groups.grid << " hidden " << c.groups.hidden << " expert-loss "
             << c.expertLoss << " pair-penalty " << c.pairPenalty;
+        if (c.groups.additive)
+            out << " additive";
         break;
     }
     out << " epochs " << c.epochs << " batch " << c.batch << " lr " << c.lr << " warmup "

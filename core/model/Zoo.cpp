@@ -46,6 +46,14 @@ TrainConfig guided(TrainConfig config)
     return config;
 }
 
+// The additive twin of the feature-group model: its game of masked groups is 2-additive, so
+// its exact Shapley values and interactions are known (the interaction estimators' truth).
+TrainConfig additive(TrainConfig config)
+{
+    config.groups.additive = true;
+    return config;
+}
+
 // The Bayesian twin of the demo CNN: Flipout layers, no dropout (the uncertainty is in the
 // weights), a few more epochs since the sampled perturbations slow convergence.
 TrainConfig flipout(TrainConfig config)
@@ -119,6 +127,8 @@ std::vector<ZooRecipe> zooRecipes()
         recipe("demo-cnn-ensemble", "Demo: CNN ensemble", seeded(cnn, 101, 2), 5, 200),
         recipe("demo-vit-ensemble", "Demo: ViT ensemble", seeded(vit, 101, 2), 5, 330),
         recipe("demo-cnn-flipout", "Demo: CNN (Flipout, Bayesian)", flipout(cnn), 1, 150),
+        recipe("demo-groups-additive", "Demo: additive feature-group model", additive(groups), 1,
+               20),
     };
 }
 

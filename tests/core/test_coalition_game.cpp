@@ -3,9 +3,13 @@
 // values follow in closed form for a linear model (an additive game: each group's weighted
 // input), cancellation that keeps what was evaluated, and limits that say why.
 #include "core/groups/CoalitionGame.h"
+#include "core/model/DemoGroups.h"
+#include "core/model/ModelCard.h"
 #include "tests/support/KnownModels.h"
 
 #include <QTest>
+
+#include <algorithm>
 
 using namespace heatlens;
 using namespace heatlens::test;
@@ -66,6 +70,57 @@ private Q_SLOTS:
         QCOMPARE(game.calls(), 1 << 16);
         QVERIFY(std::abs(exactIndex(other, "sv").singles[3] - c.groupTerm(2, 3)) < 1e-4);
         QVERIFY(game.secondsPerCall() > 0.0);
+    }
+
+    void additiveGroupModelsKnowTheirExactGame()
+    {
+        // The additive feature-group model (untrained: any weights) on a 3 x 3 grid: its own
+        // exact_shapley and exact_interactions for a black baseline are what the coalition
+        // engine's exact game gives, and pairs that are not neighbours do not interact.
+        torch::manual_seed(5);
+        GroupsConfig config;
+        config.grid = 3;
+        config.inputSize = 27;
+        config.additive = true;
+        ModelCard card;
+        card.inputChannels = 1;
+        card.inputHeight = card.inputWidth = 27;
+        card.groupGridRows = card.groupGridCols = 3;
+        card.groupPairs = config.pairs();
+        auto module = buildDemoGroups(config);
+        const auto model = Model::fromModule(module, card, "additive groups");
+        const auto input = torch::randn({1, 1, 27, 27});
+        const auto black = torch::zeros_like(input);
+        CoalitionGame game(
+            model, input,
+            makeGrouping(cv::Mat::zeros(27, 27, CV_8UC1), parseGrouping("model"), &card), {});
+        const int target = 4;
+        const GameTable table = game.exactGame(target);
+        torch::NoGradGuard noGrad;
+        const auto shapley = module.get_method("exact_shapley")({input, black}).toTensor();
+        const auto pairs = module.get_method("exact_interactions")({input, black}).toTensor();
+        const auto sv = exactIndex(table, "sv");
+        for (int g = 0; g < 9; ++g)
+            QVERIFY2(std::abs(sv.singles[size_t(g)] - shapley[0][g][target].item<double>()) < 1e-4,
+                     qPrintable(QString::number(g)));
+        for (const char *index : {"sii", "stii", "k-sii"}) {
+            const auto x = exactIndex(table, index);
+            const auto adjacent = config.pairs();
+            for (int i = 0; i < 9; ++i)
+                for (int j = i + 1; j < 9; ++j) {
+                    const auto at = std::find(adjacent.begin(), adjacent.end(), std::pair(i, j));
+                    const double truth =
+                        at == adjacent.end()
+                            ? 0.0
+                            : pairs[0][at - adjacent.begin()][target].item<double>();
+                    QVERIFY2(std::abs(x.pair(i, j) - truth) < 1e-4, index);
+                }
+        }
+        // The model is what its terms add up to.
+        auto terms = module.get_method("terms")({input}).toTuple();
+        const auto sum =
+            terms->elements()[0].toTensor().sum(1) + terms->elements()[1].toTensor().sum(1);
+        QVERIFY(torch::allclose(sum, model->predict(input), 1e-5, 1e-5));
     }
 
     void maskersFillTheAbsentGroups()

@@ -282,7 +282,7 @@ private Q_SLOTS:
         QVERIFY2(first.exitCode == 0, qPrintable(first.err));
         for (const char *name :
              {"demo-cnn", "demo-vit", "demo-groups", "demo-cnn-sg", "demo-vit-sg",
-              "demo-cnn-ensemble", "demo-vit-ensemble", "demo-cnn-flipout"})
+              "demo-cnn-ensemble", "demo-vit-ensemble", "demo-cnn-flipout", "demo-groups-additive"})
             QVERIFY2(first.out.contains(QString(name).leftJustified(20) + " trained in"), name);
         QVERIFY(QFile::exists(zoo + "/demo-vit-ensemble/ensemble.json"));
         QVERIFY(QFile::exists(zoo + "/demo-groups.pt"));
@@ -337,7 +337,7 @@ private Q_SLOTS:
         QCOMPARE(run.exitCode, 0);
         for (const char *name :
              {"demo-cnn", "demo-vit", "demo-groups", "demo-cnn-sg", "demo-vit-sg",
-              "demo-cnn-ensemble", "demo-vit-ensemble", "demo-cnn-flipout"})
+              "demo-cnn-ensemble", "demo-vit-ensemble", "demo-cnn-flipout", "demo-groups-additive"})
             QVERIFY2(run.out.contains(name), name);
         Run bad = cli({"zoo", "--only", "demo-rnn"});
         QCOMPARE(bad.exitCode, 2);
