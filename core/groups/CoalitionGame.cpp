@@ -216,7 +216,30 @@ double CoalitionGame::secondsPerCall() const
     return m_calls > 0 ? m_seconds / m_calls : 0.0;
 }
 
-GameTable CoalitionGame::exactGame(int target, const JobContext &ctx)
+FunctionGame::FunctionGame(int players, std::function<double(const PlayerSet &)> value,
+                           std::vector<std::pair<int, int>> adjacent)
+    : m_players(players)
+    , m_value(std::move(value))
+    , m_adjacent(std::move(adjacent))
+{}
+
+void FunctionGame::evaluate(const std::vector<PlayerSet> &coalitions, const JobContext &ctx)
+{
+    ctx.throwIfCancelled();
+    for (const auto &s : coalitions)
+        if (!m_values.count(s))
+            m_values[s] = m_value(s);
+}
+
+double FunctionGame::value(const PlayerSet &s, int) const
+{
+    auto it = m_values.find(s);
+    if (it == m_values.end())
+        throw std::logic_error("function game: a coalition was not evaluated");
+    return it->second;
+}
+
+GameTable Game::exactGame(int target, const JobContext &ctx)
 {
     const int p = players();
     if (p > 20)

@@ -5,6 +5,7 @@
 #include "core/jobs/Progress.h"
 #include "core/model/Model.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -33,6 +34,41 @@ private:
     std::vector<uint64_t> m_words;
 };
 
+// What estimators need of a game: its players and their neighbours, coalitions evaluated in
+// batches (and cached), and the value of an evaluated coalition for a class.
+class Game
+{
+public:
+    virtual ~Game() = default;
+    virtual int players() const = 0;
+    virtual const std::vector<std::pair<int, int>> &adjacent() const = 0;
+    virtual void evaluate(const std::vector<PlayerSet> &coalitions, const JobContext &ctx) = 0;
+    virtual double value(const PlayerSet &s, int target) const = 0;
+    virtual int calls() const = 0; // evaluations so far
+    // Every coalition (p <= 20).
+    GameTable exactGame(int target, const JobContext &ctx = {});
+};
+
+// A game given by a function of the coalition (synthetic games with known answers); the target
+// is ignored; every coalition asked for counts as one call, cached.
+class FunctionGame : public Game
+{
+public:
+    FunctionGame(int players, std::function<double(const PlayerSet &)> value,
+                 std::vector<std::pair<int, int>> adjacent = {});
+    int players() const override { return m_players; }
+    const std::vector<std::pair<int, int>> &adjacent() const override { return m_adjacent; }
+    void evaluate(const std::vector<PlayerSet> &coalitions, const JobContext &ctx) override;
+    double value(const PlayerSet &s, int target) const override;
+    int calls() const override { return int(m_values.size()); }
+
+private:
+    int m_players;
+    std::function<double(const PlayerSet &)> m_value;
+    std::vector<std::pair<int, int>> m_adjacent;
+    std::map<PlayerSet, double> m_values;
+};
+
 // What absent groups become in a masked input:
 //   black       the card's black image (zero pixels, normalised)
 //   mean        the per-channel mean of the references (a dataset), else of the image itself
@@ -51,14 +87,18 @@ struct MaskerOptions
 // S masked. Coalitions run as batched inference-mode forward passes and the logits of every
 // class are cached per coalition, so another class or another index costs no further call.
 // Cancelling keeps every batch evaluated.
-class CoalitionGame
+class CoalitionGame : public Game
 {
 public:
     // `grouping` is in the frame of the model input (its labels are H x W of `input`).
     CoalitionGame(ModelPtr model, const torch::Tensor &input, Grouping grouping,
                   MaskerOptions masker, int batch = 64);
 
-    int players() const { return m_grouping.count; }
+    int players() const override { return m_grouping.count; }
+    const std::vector<std::pair<int, int>> &adjacent() const override
+    {
+        return m_grouping.adjacent;
+    }
     const Grouping &grouping() const { return m_grouping; }
     const ModelPtr &model() const { return m_model; }
 
@@ -66,18 +106,15 @@ public:
     torch::Tensor maskedInput(const PlayerSet &present) const;
     // Evaluates the coalitions not cached yet, in batches; reports progress after each batch;
     // throws Cancelled (what was evaluated stays cached).
-    void evaluate(const std::vector<PlayerSet> &coalitions, const JobContext &ctx = {});
+    void evaluate(const std::vector<PlayerSet> &coalitions, const JobContext &ctx = {}) override;
     bool isCached(const PlayerSet &s) const { return m_logits.count(s) != 0; }
     // The cached logits of a coalition (every class); throws std::logic_error when not evaluated.
     const std::vector<float> &logits(const PlayerSet &s) const;
-    double value(const PlayerSet &s, int target) const;
+    double value(const PlayerSet &s, int target) const override;
 
-    int calls() const { return m_calls; } // images passed through the model so far
+    int calls() const override { return m_calls; } // images passed through the model so far
     // Seconds per call, measured on the batches so far (0 before any): the ETA of a plan.
     double secondsPerCall() const;
-
-    // Every coalition (p <= 20): 2^p calls, minus those cached.
-    GameTable exactGame(int target, const JobContext &ctx = {});
 
 private:
     torch::Tensor fillFor(const PlayerSet &present) const; // [1, C, H, W]
