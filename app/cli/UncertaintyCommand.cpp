@@ -8,6 +8,7 @@
 #include "core/explain/ExplainJob.h"
 #include "core/explain/MethodRegistry.h"
 #include "core/jobs/CancelToken.h"
+#include "core/report/DatasetRun.h"
 #include "core/report/ExplanationExport.h"
 #include "core/report/UncertaintyExport.h"
 #include "core/report/UncertaintyRun.h"
@@ -322,14 +323,15 @@ int runDataset(const Args &args, const Setup &s)
     for (const auto &m : s.methods)
         for (const auto &src : sources)
             keys.push_back(m + "|" + src);
-    std::unique_ptr<UncertaintyRun> opened;
+    std::unique_ptr<DatasetRun> opened;
     try {
-        opened = std::make_unique<UncertaintyRun>(out, runJsonFor(args, s, sources), keys,
-                                                  args.has("force"));
+        opened =
+            std::make_unique<DatasetRun>(out, runJsonFor(args, s, sources), uncertaintyHeader(),
+                                         uncertaintyKeyColumns(), keys, args.has("force"));
     } catch (const std::runtime_error &e) {
         throw UsageError(e.what());
     }
-    UncertaintyRun &run = *opened;
+    DatasetRun &run = *opened;
     const auto pending = run.pending(indices);
     std::cerr << "uncertainty of " << s.model->displayName() << " on " << indices.size()
               << " images x " << keys.size() << " method x source";
@@ -394,7 +396,9 @@ int runDataset(const Args &args, const Setup &s)
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (const auto &skip : skipped)
         std::cerr << "skipped " << skip << "\n";
-    const auto table = run.summarise(indices, seconds, skipped);
+    std::vector<std::string> summarised = uncertaintyColumns();
+    summarised.pop_back(); // stop_reason: text
+    const auto table = run.summarise(indices, summarised, seconds, skipped);
     std::vector<std::string> written = {run.perImagePath(), run.summaryPath()};
     if (!args.has("no-figures"))
         drawOffscreen([&] {

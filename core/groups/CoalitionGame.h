@@ -102,6 +102,12 @@ public:
     const Grouping &grouping() const { return m_grouping; }
     const ModelPtr &model() const { return m_model; }
 
+    // What absent pixels become, [1, C, H, W] (undefined for inpainting, which depends on the
+    // coalition): the baseline of the by-design models' exact answers.
+    torch::Tensor baseline() const
+    {
+        return m_masker.fill == "inpaint" ? torch::Tensor() : m_canvas;
+    }
     // The model input with the groups outside `present` masked, [1, C, H, W].
     torch::Tensor maskedInput(const PlayerSet &present) const;
     // Evaluates the coalitions not cached yet, in batches; reports progress after each batch;

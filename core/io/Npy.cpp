@@ -12,9 +12,10 @@ namespace heatlens {
 
 namespace {
 
-std::string npyHeader(const std::string &shape)
+std::string npyHeader(const std::string &shape, const std::string &descr = "<f4")
 {
-    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
+    std::string dict =
+        "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
     // magic (6) + version (2) + header length (2) + dict + padding + '\n' is a multiple of 64.
     size_t total = 10 + dict.size() + 1;
     dict.append((64 - total % 64) % 64, ' ');
@@ -41,6 +42,19 @@ void writeNpy(const std::string &path, const cv::Mat &map)
         out << npyHeader(std::to_string(contiguous.rows) + ", " + std::to_string(contiguous.cols));
         out.write(reinterpret_cast<const char *>(contiguous.data),
                   static_cast<std::streamsize>(contiguous.total() * sizeof(float)));
+    });
+}
+
+void writeNpyInt32(const std::string &path, const cv::Mat &labels)
+{
+    if (labels.type() != CV_32SC1)
+        fail(path, "writeNpyInt32 expects a single-channel int32 matrix");
+    const cv::Mat contiguous = labels.isContinuous() ? labels : labels.clone();
+    writeFileAtomically(path, [&](std::ostream &out) {
+        out << npyHeader(std::to_string(contiguous.rows) + ", " + std::to_string(contiguous.cols),
+                         "<i4");
+        out.write(reinterpret_cast<const char *>(contiguous.data),
+                  static_cast<std::streamsize>(contiguous.total() * sizeof(int32_t)));
     });
 }
 

@@ -191,7 +191,7 @@ private Q_SLOTS:
         QCOMPARE(int(complete.size()), 8); // 4 images x 2 sources
         const QJsonObject summary = heatlens::test::readJsonObject(out + "/summary.json");
         QCOMPARE(summary["images"].toInt(), 4);
-        QVERIFY(summary["method_source"]
+        QVERIFY(summary["combinations"]
                     .toObject()["saliency|tta"]
                     .toObject()["mean_cv"]
                     .toObject()

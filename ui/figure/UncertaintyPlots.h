@@ -16,7 +16,7 @@ namespace heatlens::ui {
 
 // The figures of a dataset uncertainty run: for the mean CV, the rank stability and the deletion
 // AUC of the mean map, grouped bars (one group per method, one bar per source) with their 95%
-// intervals. `table` is UncertaintyRun::summarise's ("method|source" -> column -> summary).
+// intervals. `table` is DatasetRun::summarise's ("method|source" -> column -> summary).
 // Writes DIR/uncertainty_<column>.png for every column with data; returns their paths. Needs a
 // QApplication.
 std::vector<std::string>
