@@ -10,6 +10,7 @@ int runExplain(const std::vector<std::string> &args);
 int runEvaluate(const std::vector<std::string> &args);
 int runCompare(const std::vector<std::string> &args);
 int runUncertainty(const std::vector<std::string> &args);
+int runInteractions(const std::vector<std::string> &args);
 int runTrain(const std::vector<std::string> &args);
 int runInspect(const std::vector<std::string> &args);
 int runListMethods();

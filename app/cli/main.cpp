@@ -23,6 +23,8 @@ Commands:
   uncertainty    explanation uncertainty: any method under MC dropout, DropConnect, ensembles,
                  Flipout, test-time augmentation or input noise; mean/std/CV maps, banded
                  curves, sanity of the std map; over a dataset: per-image CSV and summary
+  interactions   group attributions and pairwise interactions of superpixels, grid cells or
+                 tokens: exact (p <= 20) or estimated with a budget of model calls
   train          train the demo CNN on Fashion-MNIST (or an image folder) with LibTorch
   inspect        print a model's card and module tree
   zoo            train the demo models once (cached; skips what exists)
@@ -89,6 +91,8 @@ int dispatch(const std::string &command, std::vector<std::string> rest)
         return runCompare(rest);
     if (command == "uncertainty")
         return runUncertainty(rest);
+    if (command == "interactions")
+        return runInteractions(rest);
     if (command == "train")
         return runTrain(rest);
     if (command == "zoo")

@@ -231,6 +231,29 @@ GroupInteractions regression(Game &game, int target, const EstimateOptions &o, u
     return r;
 }
 
+// Passes evaluations through to a game and remembers which coalitions were asked for: what an
+// estimate costs on its own, whatever the game had cached already.
+class CountingGame : public Game
+{
+public:
+    explicit CountingGame(Game &game)
+        : m_game(game)
+    {}
+    int players() const override { return m_game.players(); }
+    const std::vector<std::pair<int, int>> &adjacent() const override { return m_game.adjacent(); }
+    void evaluate(const std::vector<PlayerSet> &coalitions, const JobContext &ctx) override
+    {
+        m_asked.insert(coalitions.begin(), coalitions.end());
+        m_game.evaluate(coalitions, ctx);
+    }
+    double value(const PlayerSet &s, int target) const override { return m_game.value(s, target); }
+    int calls() const override { return int(m_asked.size()); }
+
+private:
+    Game &m_game;
+    std::set<PlayerSet> m_asked;
+};
+
 GroupInteractions runOnce(Game &game, int target, const EstimateOptions &o, uint64_t seed,
                           const JobContext &ctx)
 {
@@ -291,12 +314,12 @@ GroupInteractions estimateInteractions(Game &game, int target, const EstimateOpt
 {
     o.validate();
     const auto start = std::chrono::steady_clock::now();
-    const int callsBefore = game.calls();
+    CountingGame counted(game);
     const bool random = o.estimator == "permutation" || o.estimator == "regression";
     const int runs = random ? o.repeats : 1;
     std::vector<GroupInteractions> results;
     for (int k = 0; k < runs; ++k)
-        results.push_back(runOnce(game, target, o, o.seed + uint64_t(k),
+        results.push_back(runOnce(counted, target, o, o.seed + uint64_t(k),
                                   ctx.sub(double(k) / runs, double(k + 1) / runs)));
     GroupInteractions r = results.front();
     if (runs > 1) {
@@ -318,10 +341,10 @@ GroupInteractions estimateInteractions(Game &game, int target, const EstimateOpt
         meanAndError(&GroupInteractions::pairs, r.pairs, r.pairErrors);
     }
     const PlayerSet none(game.players()), all = PlayerSet::all(game.players());
-    game.evaluate({none, all}, ctx);
+    counted.evaluate({none, all}, ctx);
     r.emptyValue = game.value(none, target);
     r.fullValue = game.value(all, target);
-    r.calls = game.calls() - callsBefore;
+    r.calls = counted.calls();
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }
@@ -356,10 +379,14 @@ RecoveryScores scoreRecovery(const GroupInteractions &e, const std::vector<doubl
     for (size_t a : topEst)
         hits += topTrue.count(a);
     s.precisionAt10 = double(hits) / double(k);
-    // Kendall's tau-b.
+    // Kendall's tau-b over the pairs that truly interact: how well the estimate orders the real
+    // interactions (true zeros are the false positives' business: their ties at 0 against an
+    // estimate's rounding noise say nothing about the order).
     double concordant = 0, discordant = 0, tiesEst = 0, tiesTrue = 0;
     for (size_t a = 0; a < n; ++a)
         for (size_t b = a + 1; b < n; ++b) {
+            if (std::abs(tru[a]) <= zeroTolerance || std::abs(tru[b]) <= zeroTolerance)
+                continue;
             const double de = est[a] - est[b], dt = tru[a] - tru[b];
             if (de == 0 && dt == 0)
                 continue;

@@ -44,7 +44,7 @@ struct GroupInteractions
     std::vector<double> singleErrors, pairErrors;    // standard errors; empty for one run
     std::vector<std::pair<int, int>> estimatedPairs; // the pairs it estimates (all, or adjacent)
     double emptyValue = 0.0, fullValue = 0.0;        // v(empty), v(all groups)
-    int calls = 0;                                   // model calls this estimate needed
+    int calls = 0; // coalitions it evaluates, cached ones included: its own cost
     double seconds = 0.0;
 
     double pair(int i, int j) const { return pairs[size_t(i) * size_t(players) + size_t(j)]; }
@@ -62,7 +62,7 @@ GroupInteractions estimateInteractions(Game &game, int target, const EstimateOpt
 //   mse           mean squared error over the pairs estimated
 //   precisionAt10 the share of the 10 largest true pairs (by |value|) among the 10 largest
 //                 estimated ones
-//   kendallTau    Kendall's tau-b between estimated and true pair values
+//   kendallTau    Kendall's tau-b between estimated and true values of the pairs that interact
 //   falsePositive the share of pairs whose true value is 0 that the estimate gives at least a
 //                 tenth of the largest true |value|
 struct RecoveryScores
