@@ -1,0 +1,164 @@
+// cli_interactions_recovers_known_answers_and_resumes: heatlens-cli interactions on one image
+// writes the label map and a JSON per estimate in the documented layout, recovers the exact
+// answers of demo-groups-additive (exact mode and ArchDetect), groups superpixels of the demo CNN,
+// runs over a dataset with a resumable table, reports the rank agreement with demo-groups' gate
+// weights, and names what it cannot do.
+#include "core/io/Csv.h"
+#include "core/model/Zoo.h"
+#include "tests/support/TestSupport.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QTest>
+
+#include <filesystem>
+#include <fstream>
+
+using heatlens::test::ProgramRun;
+
+namespace {
+
+ProgramRun cli(const QStringList &args)
+{
+    return heatlens::test::runProgram(HEATLENS_CLI, args);
+}
+
+QString zooModel(const std::string &name)
+{
+    return QString::fromStdString(heatlens::demoModelPath(name));
+}
+
+QString testImages()
+{
+    return QString::fromStdString(heatlens::demoDatasetPath() + "/t10k-images-idx3-ubyte.gz");
+}
+
+std::vector<std::vector<std::string>> csvRows(const QString &path)
+{
+    std::ifstream in(path.toStdString());
+    std::string line;
+    std::getline(in, line);
+    std::vector<std::vector<std::string>> rows;
+    while (std::getline(in, line))
+        if (auto fields = heatlens::parseCsvLine(line))
+            rows.push_back(*fields);
+    return rows;
+}
+
+} // namespace
+
+class CliInteractionsTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        for (const char *name : {"demo-groups-additive", "demo-groups", "demo-cnn"})
+            if (!std::filesystem::exists(zooModel(name).toStdString()))
+                QFAIL(qPrintable(QString("%1 is not trained: run heatlens-cli zoo").arg(name)));
+    }
+
+    void oneImageRecoversTheAdditiveModelsExactAnswers()
+    {
+        const QString out = QString::fromStdString(heatlens::test::makeTempDir("int-one"));
+        const ProgramRun run =
+            cli({"interactions", "--model", zooModel("demo-groups-additive"), "--dataset",
+                 testImages(), "--index", "2", "--groups", "model", "--method", "exact,archdetect",
+                 "--index", "sii", "--out", out});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY2(run.err.contains("65536 calls") && run.err.contains("274 calls"),
+                 qPrintable(run.err));
+        for (const char *file : {"t10k-2-exact-sii.json", "t10k-2-archdetect-archdetect.json"}) {
+            const QJsonObject j = heatlens::test::readJsonObject(out + "/" + file);
+            QCOMPARE(j["players"].toInt(), 16);
+            QCOMPARE(j["max_order"].toInt(), 2);
+            QCOMPARE(j["values"].toArray().size(), 16 + 120);
+            QVERIFY(j["recovery"].toObject()["mse"].toDouble() < 1e-8);
+            QCOMPARE(j["recovery"].toObject()["precision_at_10"].toDouble(), 1.0);
+            QVERIFY(j.contains("empty_value") && j.contains("full_value"));
+        }
+        QVERIFY(QFile::exists(out + "/t10k-2-groups.npy"));
+        QVERIFY(QFile::exists(out + "/t10k-2-groups.png"));
+    }
+
+    void superpixelsOfTheDemoCnn()
+    {
+        const QString out = QString::fromStdString(heatlens::test::makeTempDir("int-slic"));
+        const ProgramRun run =
+            cli({"interactions", "--model", zooModel("demo-cnn"), "--dataset", testImages(),
+                 "--index", "0", "--groups", "slico:16", "--method", "permutation,regression",
+                 "--budget", "300", "--repeats", "2", "--baseline", "blur", "--out", out});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const QJsonObject j =
+            heatlens::test::readJsonObject(out + "/t10k-0-permutation-sii-b300.json");
+        const int p = j["players"].toInt();
+        QVERIFY2(p >= 14 && p <= 18, qPrintable(QString::number(p)));
+        QVERIFY(j["values"].toArray().at(0).toObject().contains("std_error"));
+        QVERIFY(!j.contains("recovery")); // no known answers for the CNN
+    }
+
+    void datasetTableResumesAndReportsGateAgreement()
+    {
+        const QString out = QString::fromStdString(heatlens::test::makeTempDir("int-data"));
+        const QStringList args = {"interactions",
+                                  "--model",
+                                  zooModel("demo-groups-additive"),
+                                  "--dataset",
+                                  testImages(),
+                                  "--limit",
+                                  "3",
+                                  "--groups",
+                                  "model",
+                                  "--method",
+                                  "archdetect,regression",
+                                  "--budget",
+                                  "200",
+                                  "--out",
+                                  out};
+        const ProgramRun first = cli(args);
+        QVERIFY2(first.exitCode == 0, qPrintable(first.err));
+        QCOMPARE(int(csvRows(out + "/per_image.csv").size()), 6);
+        QVERIFY2(first.out.contains("archdetect|archdetect|0") &&
+                     first.out.contains("precision_at_10"),
+                 qPrintable(first.out));
+        const QJsonObject summary = heatlens::test::readJsonObject(out + "/summary.json");
+        QCOMPARE(summary["images"].toInt(), 3);
+        const ProgramRun again = cli(args);
+        QVERIFY2(again.exitCode == 0 && again.err.contains("3 already in"), qPrintable(again.err));
+        // The gated model: no exact answers, but the gate weights to compare ranks with.
+        const QString gated = QString::fromStdString(heatlens::test::makeTempDir("int-gated"));
+        const ProgramRun weights =
+            cli({"interactions", "--model", zooModel("demo-groups"), "--dataset", testImages(),
+                 "--limit", "2", "--groups", "model", "--method", "archdetect", "--out", gated});
+        QVERIFY2(weights.exitCode == 0, qPrintable(weights.err));
+        const auto rows = csvRows(gated + "/per_image.csv");
+        QCOMPARE(int(rows.size()), 2);
+        QVERIFY(!rows[0].back().empty()); // weights_spearman
+    }
+
+    void whatItCannotDoIsNamed()
+    {
+        const QString out = QString::fromStdString(heatlens::test::makeTempDir("int-bad"));
+        const ProgramRun exact =
+            cli({"interactions", "--model", zooModel("demo-cnn"), "--dataset", testImages(),
+                 "--index", "0", "--groups", "grid:7", "--method", "exact", "--out", out});
+        QCOMPARE(exact.exitCode, 1);
+        QVERIFY2(exact.err.contains("49 groups") && exact.err.contains("estimator"),
+                 qPrintable(exact.err));
+        const ProgramRun grouping =
+            cli({"interactions", "--model", zooModel("demo-cnn"), "--dataset", testImages(),
+                 "--index", "0", "--groups", "quickshift:10", "--out", out});
+        QCOMPARE(grouping.exitCode, 2);
+        QVERIFY2(grouping.err.contains("\"quickshift:10\""), qPrintable(grouping.err));
+        const ProgramRun tokens =
+            cli({"interactions", "--model", zooModel("demo-cnn"), "--dataset", testImages(),
+                 "--index", "0", "--groups", "tokens", "--method", "archdetect", "--out", out});
+        QCOMPARE(tokens.exitCode, 1);
+        QVERIFY2(tokens.err.contains("patch grid"), qPrintable(tokens.err));
+    }
+};
+
+QTEST_GUILESS_MAIN(CliInteractionsTest)
+#include "test_cli_interactions.moc"
