@@ -40,7 +40,7 @@ const char *kUsage =
                                 | --indices LIST]) --groups G --out DIR
                                 [--method exact|permutation|regression|archdetect,...]
                                 [--index sv|banzhaf|sii|bii|stii|k-sii] [--budget B,...]
-                                [--adjacent] [--repeats R] [--seed S]
+                                [--adjacent] [--repeats R] [--seed S] [--stop-overlap F]
                                 [--baseline black|mean|blur|inpaint|group-mean]
                                 [--target C|predicted|label] [--batch N] [--force]
 
@@ -58,6 +58,8 @@ S present).
   --budget       model calls per estimate (several: a row each); --adjacent estimates pairs of
                  neighbouring groups only (archdetect: 2 (1 + p + |E|) calls)
   --repeats R    run the sampling estimators R times (seeds S..S+R-1): standard errors
+  --stop-overlap F  sampling estimators spend the budget in doubling steps and stop once the
+                 top-10 pairs of two steps overlap by F (e.g. 0.9)
   --baseline     what masked groups become (default black)
 Before running it prints the calls each estimate needs and the time they should take. One image
 writes DIR/<image>-groups.npy (int32 label map) and .png, and DIR/<image>-<method>-<index>.json
@@ -109,6 +111,7 @@ struct Setup
     int repeats = 1;
     uint64_t seed = 0;
     int batch = 64;
+    double stopOverlap = 0.0;
 };
 
 std::string defaultIndex(const std::string &method, const std::string &given)
@@ -141,6 +144,7 @@ Setup setupFrom(const Args &args)
     s.repeats = args.intValue("repeats", 1);
     s.seed = uint64_t(args.intValue("seed", 0));
     s.batch = args.intValue("batch", 64);
+    s.stopOverlap = args.doubleValue("stop-overlap", 0.0);
     s.masker.fill = args.value("baseline", "black");
     for (const auto &method : splitList(args.value("method", "exact")))
         for (int budget :
@@ -170,6 +174,7 @@ EstimateOptions optionsFor(const Setup &s, const Plan &p)
     o.adjacentOnly = s.adjacent;
     o.repeats = s.repeats;
     o.seed = s.seed;
+    o.stopOverlap = s.stopOverlap;
     return o;
 }
 
@@ -246,6 +251,7 @@ std::string valuesJson(const GroupInteractions &e, const Plan &p, const Grouping
                         {"full_value", e.fullValue},
                         {"calls", e.calls},
                         {"seconds", e.seconds},
+                        {"stop_reason", e.stopReason},
                         {"grouping", g.description},
                         {"adjacent", g.adjacent},
                         {"values", values}};
@@ -564,7 +570,7 @@ int runInteractions(const std::vector<std::string> &argv)
 {
     Args args(argv,
               {"model", "image", "dataset", "index", "limit", "indices", "groups", "method",
-               "budget", "repeats", "seed", "baseline", "target", "batch", "out"},
+               "budget", "repeats", "seed", "baseline", "target", "batch", "stop-overlap", "out"},
               {"adjacent", "force", "help"});
     if (args.has("help")) {
         std::cout << kUsage;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -254,6 +255,24 @@ private:
     std::set<PlayerSet> m_asked;
 };
 
+// The share of the 10 strongest pairs (by |value|) two estimates have in common.
+double topOverlap(const GroupInteractions &a, const GroupInteractions &b)
+{
+    auto top = [](const GroupInteractions &e) {
+        auto pairs = e.estimatedPairs;
+        std::stable_sort(pairs.begin(), pairs.end(), [&](const auto &x, const auto &y) {
+            return std::abs(e.pair(x.first, x.second)) > std::abs(e.pair(y.first, y.second));
+        });
+        pairs.resize(std::min<size_t>(10, pairs.size()));
+        return std::set<std::pair<int, int>>(pairs.begin(), pairs.end());
+    };
+    const auto ta = top(a), tb = top(b);
+    size_t common = 0;
+    for (const auto &pair : ta)
+        common += tb.count(pair);
+    return ta.empty() ? 1.0 : double(common) / double(ta.size());
+}
+
 GroupInteractions runOnce(Game &game, int target, const EstimateOptions &o, uint64_t seed,
                           const JobContext &ctx)
 {
@@ -295,6 +314,9 @@ void EstimateOptions::validate() const
                                     index + "\"");
     if (budget < 0 || repeats < 1)
         throw std::invalid_argument("the budget must be >= 0 and repeats >= 1");
+    if (stopOverlap < 0.0 || stopOverlap > 1.0)
+        throw std::invalid_argument("the stopping overlap must be in [0, 1], got " +
+                                    std::to_string(stopOverlap));
 }
 
 int plannedCalls(int players, int adjacentPairs, const EstimateOptions &o)
@@ -318,9 +340,33 @@ GroupInteractions estimateInteractions(Game &game, int target, const EstimateOpt
     const bool random = o.estimator == "permutation" || o.estimator == "regression";
     const int runs = random ? o.repeats : 1;
     std::vector<GroupInteractions> results;
-    for (int k = 0; k < runs; ++k)
-        results.push_back(runOnce(counted, target, o, o.seed + uint64_t(k),
-                                  ctx.sub(double(k) / runs, double(k + 1) / runs)));
+    std::string stopReason;
+    if (random && o.stopOverlap > 0.0 && runs == 1) {
+        const int budget = o.budget > 0 ? o.budget : defaultBudget(game.players(), o);
+        EstimateOptions step = o;
+        std::optional<GroupInteractions> previous;
+        for (int part : {8, 4, 2, 1}) {
+            step.budget = std::max(1, budget / part);
+            auto current = runOnce(counted, target, step, o.seed, ctx.sub(1.0 - 1.0 / part, 1.0));
+            const double overlap = previous ? topOverlap(*previous, current)
+                                            : std::numeric_limits<double>::quiet_NaN();
+            previous = std::move(current);
+            if (part > 1 && overlap >= o.stopOverlap) {
+                stopReason = "stable: the top-10 pairs of budgets " +
+                             std::to_string(budget / (part * 2)) + " and " +
+                             std::to_string(step.budget) + " overlap by " +
+                             std::to_string(int(std::lround(overlap * 100))) + "%";
+                break;
+            }
+        }
+        if (stopReason.empty())
+            stopReason = "the whole budget of " + std::to_string(budget) + " calls";
+        results.push_back(std::move(*previous));
+    } else {
+        for (int k = 0; k < runs; ++k)
+            results.push_back(runOnce(counted, target, o, o.seed + uint64_t(k),
+                                      ctx.sub(double(k) / runs, double(k + 1) / runs)));
+    }
     GroupInteractions r = results.front();
     if (runs > 1) {
         auto meanAndError = [&](auto member, std::vector<double> &mean,
@@ -345,6 +391,7 @@ GroupInteractions estimateInteractions(Game &game, int target, const EstimateOpt
     r.emptyValue = game.value(none, target);
     r.fullValue = game.value(all, target);
     r.calls = counted.calls();
+    r.stopReason = stopReason;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }

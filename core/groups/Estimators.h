@@ -30,6 +30,11 @@ struct EstimateOptions
     bool adjacentOnly = false;   // pairs of neighbouring groups only (archdetect, permutation)
     int repeats = 1;
     uint64_t seed = 0;
+    // Sampling estimators: spend the budget in doubling steps (an eighth, a quarter, a half, all
+    // of it) and stop once the top-10 pairs of two successive steps overlap by at least this
+    // share (0: always spend the whole budget). The same seed makes every step's coalitions a
+    // prefix of the next one's, so the steps cost no more than the last.
+    double stopOverlap = 0.0;
 
     std::string canonical() const;
     void validate() const; // throws std::invalid_argument naming the option
@@ -44,7 +49,8 @@ struct GroupInteractions
     std::vector<double> singleErrors, pairErrors;    // standard errors; empty for one run
     std::vector<std::pair<int, int>> estimatedPairs; // the pairs it estimates (all, or adjacent)
     double emptyValue = 0.0, fullValue = 0.0;        // v(empty), v(all groups)
-    int calls = 0; // coalitions it evaluates, cached ones included: its own cost
+    std::string stopReason; // sampling with stopOverlap: why it stopped where it did
+    int calls = 0;          // coalitions it evaluates, cached ones included: its own cost
     double seconds = 0.0;
 
     double pair(int i, int j) const { return pairs[size_t(i) * size_t(players) + size_t(j)]; }

@@ -4,6 +4,7 @@
 // SII as the budget grows, the calls each plan announces, repeats with standard errors, and the
 // recovery scores (MSE, Precision@10, Kendall tau, false positives on pairs that do not interact).
 #include "core/groups/Estimators.h"
+#include "core/groups/Hierarchy.h"
 
 #include <QTest>
 
@@ -179,6 +180,58 @@ private Q_SLOTS:
         for (double err : e.pairErrors)
             QVERIFY(err >= 0.0);
         QCOMPARE(plannedCalls(12, 17, o), 2 * 12 * 3 * 4);
+    }
+
+    void samplingStopsWhenTheTopPairsSettle()
+    {
+        // A 2-additive game: every sampled pair is exact, so the top 10 settle early.
+        TwoAdditive truth;
+        FunctionGame game = truth.game();
+        EstimateOptions o = options("regression", "fsii", 3200);
+        o.stopOverlap = 0.9;
+        const auto e = estimateInteractions(game, 0, o);
+        QVERIFY2(e.stopReason.find("stable") == 0, e.stopReason.c_str());
+        QVERIFY2(e.calls < 3200, qPrintable(QString::number(e.calls)));
+        QVERIFY(pairError(e, truth.truth) < 1e-6);
+    }
+
+    void agglomerationMergesTheStrongestNeighboursFirst()
+    {
+        // Four players in a row (0-1-2-3): 1 and 2 interact strongly (+5), 0 and 1 weakly (+1).
+        FunctionGame game(4,
+                          [](const PlayerSet &s) {
+                              double v = 0.1 * s.size();
+                              v += s.has(1) && s.has(2) ? 5.0 : 0.0;
+                              v += s.has(0) && s.has(1) ? 1.0 : 0.0;
+                              return v;
+                          },
+                          {{0, 1}, {1, 2}, {2, 3}});
+        const auto nodes = agglomerate(game, 0);
+        QCOMPARE(int(nodes.size()), 7); // 4 leaves and 3 merges
+        QCOMPARE(nodes[4].groups, (std::vector<int>{1, 2}));
+        QVERIFY(std::abs(nodes[4].gain - 5.0) < 1e-12);
+        QCOMPARE(nodes[5].groups, (std::vector<int>{0, 1, 2})); // gains 1 over {1, 2} and {0}
+        QVERIFY(std::abs(nodes[5].gain - 1.0) < 1e-12);
+        QCOMPARE(nodes[6].groups, (std::vector<int>{0, 1, 2, 3}));
+        QVERIFY(std::abs(nodes[6].importance - (0.4 + 6.0)) < 1e-12);
+    }
+
+    void topKMergesOverlappingPairs()
+    {
+        TwoAdditive truth;
+        FunctionGame game = truth.game();
+        const auto e = estimateInteractions(game, 0, options("archdetect", "archdetect"));
+        const auto none = topKSets(e, 0);
+        QCOMPARE(int(none.size()), 12); // every group alone
+        const auto sets = topKSets(e, 3);
+        int grouped = 0;
+        for (const auto &set : sets)
+            grouped += set.size() > 1 ? int(set.size()) : 0;
+        QVERIFY(grouped >= 4 && grouped <= 6); // three pairs, merged where they share a group
+        size_t total = 0;
+        for (const auto &set : sets)
+            total += set.size();
+        QCOMPARE(total, size_t(12));
     }
 
     void badOptionsAreNamed()
