@@ -4,6 +4,7 @@
 #include "TerminalProgress.h"
 
 #include "core/data/Dataset.h"
+#include "core/explain/MethodRegistry.h"
 #include "core/groups/Estimators.h"
 #include "core/io/AtomicFile.h"
 #include "core/io/Csv.h"
@@ -53,7 +54,8 @@ S present).
   --index        a number picks the dataset's image; a name the index of exact mode (sv,
                  banzhaf, sii, bii, stii, k-sii; default k-sii)
   --method       exact (all 2^p coalitions, p <= 20),
-                 permutation (sampled SII), regression (Faith-SHAP), archdetect (ArchDetect);
+                 permutation (sampled SII), regression (Faith-SHAP), archdetect (ArchDetect),
+                 pixels:ID (a pixel method's map summed per group, e.g. pixels:integrated-gradients);
                  several separated by commas
   --budget       model calls per estimate (several: a row each); --adjacent estimates pairs of
                  neighbouring groups only (archdetect: 2 (1 + p + |E|) calls)
@@ -114,8 +116,15 @@ struct Setup
     double stopOverlap = 0.0;
 };
 
+bool isPixelMethod(const std::string &method)
+{
+    return method.rfind("pixels:", 0) == 0;
+}
+
 std::string defaultIndex(const std::string &method, const std::string &given)
 {
+    if (isPixelMethod(method))
+        return "sum";
     if (method == "exact")
         return given.empty() ? "k-sii" : given;
     if (method == "permutation")
@@ -147,9 +156,15 @@ Setup setupFrom(const Args &args)
     s.stopOverlap = args.doubleValue("stop-overlap", 0.0);
     s.masker.fill = args.value("baseline", "black");
     for (const auto &method : splitList(args.value("method", "exact")))
-        for (int budget :
-             method == "exact" || method == "archdetect" ? std::vector<int>{0} : budgets) {
+        for (int budget : method == "exact" || method == "archdetect" || isPixelMethod(method)
+                              ? std::vector<int>{0}
+                              : budgets) {
             Plan p{method, defaultIndex(method, indexName(args)), budget};
+            if (isPixelMethod(method)) {
+                MethodRegistry::instance().get(method.substr(7)); // throws naming the known ids
+                s.plans.push_back(p);
+                continue;
+            }
             EstimateOptions o;
             o.estimator = p.method;
             o.index = p.index;
@@ -163,6 +178,43 @@ Setup setupFrom(const Args &args)
             s.plans.push_back(p);
         }
     return s;
+}
+
+EstimateOptions optionsFor(const Setup &s, const Plan &p);
+
+// A pixel method's map (default parameters) summed over each group: attributions of the groups,
+// no pairs; its calls are the method's passes.
+GroupInteractions pixelSums(const std::string &methodId, CoalitionGame &game,
+                            const torch::Tensor &input, int target, const JobContext &ctx)
+{
+    const Method &method = MethodRegistry::instance().get(methodId);
+    ExplainRequest request;
+    request.model = game.model();
+    request.input = input;
+    request.target = target;
+    request.params = completeParams(method.params(), {}, methodId);
+    const Explanation e = method.explain(request, ctx);
+    GroupInteractions r;
+    r.estimator = "pixels:" + methodId;
+    r.index = "sum";
+    r.players = game.players();
+    r.singles = sumPerGroup(e.map, game.grouping());
+    r.pairs.assign(size_t(r.players) * size_t(r.players), 0.0);
+    r.calls = e.forwardPasses;
+    r.seconds = e.seconds;
+    const PlayerSet none(r.players), all = PlayerSet::all(r.players);
+    game.evaluate({none, all}, ctx);
+    r.emptyValue = game.value(none, target);
+    r.fullValue = game.value(all, target);
+    return r;
+}
+
+GroupInteractions estimate(const Setup &s, const Plan &p, CoalitionGame &game,
+                           const torch::Tensor &input, int target, const JobContext &ctx)
+{
+    if (isPixelMethod(p.method))
+        return pixelSums(p.method.substr(7), game, input, target, ctx);
+    return estimateInteractions(game, target, optionsFor(s, p), ctx);
 }
 
 EstimateOptions optionsFor(const Setup &s, const Plan &p)
@@ -227,6 +279,14 @@ double weightAgreement(const Model &model, const GroupingOptions &grouping,
     return spearman(a, b);
 }
 
+// Pairs are scored against the true interactions; indices of order 1 (and pixel sums) score
+// their singles against the true Shapley values.
+RecoveryScores recoveryOf(const GroupInteractions &e, const Truth &truth)
+{
+    return e.estimatedPairs.empty() ? scoreSingles(e, truth.singles)
+                                    : scoreRecovery(e, truth.pairs);
+}
+
 std::string valuesJson(const GroupInteractions &e, const Plan &p, const Grouping &g,
                        const std::optional<Truth> &truth)
 {
@@ -246,7 +306,7 @@ std::string valuesJson(const GroupInteractions &e, const Plan &p, const Grouping
     nlohmann::json j = {{"players", e.players},
                         {"index", p.index},
                         {"estimator", p.method},
-                        {"max_order", e.index == "sv" || e.index == "banzhaf" ? 1 : 2},
+                        {"max_order", e.estimatedPairs.empty() ? 1 : 2},
                         {"empty_value", e.emptyValue},
                         {"full_value", e.fullValue},
                         {"calls", e.calls},
@@ -256,7 +316,7 @@ std::string valuesJson(const GroupInteractions &e, const Plan &p, const Grouping
                         {"adjacent", g.adjacent},
                         {"values", values}};
     if (truth) {
-        const auto scores = scoreRecovery(e, truth->pairs);
+        const auto scores = recoveryOf(e, *truth);
         j["recovery"] = {{"mse", scores.mse},
                          {"precision_at_10", scores.precisionAt10},
                          {"kendall_tau", scores.kendallTau},
@@ -364,9 +424,9 @@ int runOneImage(const Args &args, const Setup &s, const Sample &sample)
     std::vector<std::string> lines, written;
     for (size_t k = 0; k < s.plans.size(); ++k) {
         const Plan &p = s.plans[k];
-        const auto e = estimateInteractions(
-            game, target, optionsFor(s, p),
-            ctx.sub(double(k) / s.plans.size(), double(k + 1) / s.plans.size(), p.method));
+        const auto e =
+            estimate(s, p, game, input, target,
+                     ctx.sub(double(k) / s.plans.size(), double(k + 1) / s.plans.size(), p.method));
         const std::string path =
             (fs::path(out) /
              (stem + "-" + p.method + "-" + p.index +
@@ -388,7 +448,7 @@ int runOneImage(const Args &args, const Setup &s, const Sample &sample)
             line << " " << pairs[t].first << "-" << pairs[t].second << " "
                  << fixed(e.pair(pairs[t].first, pairs[t].second));
         if (truth) {
-            const auto r = scoreRecovery(e, truth->pairs);
+            const auto r = recoveryOf(e, *truth);
             line << "\n    against the exact answers: MSE " << r.mse << ", Precision@10 "
                  << fixed(r.precisionAt10, 2) << ", Kendall tau " << fixed(r.kendallTau)
                  << ", false positives " << fixed(r.falsePositive, 3);
@@ -503,13 +563,13 @@ int runDataset(const Args &args, const Setup &s)
                 std::vector<std::vector<std::string>> rows;
                 for (size_t k = 0; k < s.plans.size(); ++k) {
                     const Plan &p = s.plans[k];
-                    const auto e = estimateInteractions(
-                        game, target, optionsFor(s, p),
+                    const auto e = estimate(
+                        s, p, game, input, target,
                         ictx.sub(double(k) / s.plans.size(), double(k + 1) / s.plans.size()));
                     const double nan = std::numeric_limits<double>::quiet_NaN();
                     RecoveryScores r{nan, nan, nan, nan};
                     if (truth)
-                        r = scoreRecovery(e, truth->pairs);
+                        r = recoveryOf(e, *truth);
                     std::vector<std::string> row = {std::to_string(index),
                                                     sample.id,
                                                     std::to_string(sample.label),

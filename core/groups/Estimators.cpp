@@ -72,9 +72,10 @@ GroupInteractions exact(Game &game, int target, const EstimateOptions &o, const 
     GroupInteractions r = emptyResult(game, o);
     const GameIndex x = exactIndex(game.exactGame(target, ctx), o.index);
     r.singles = x.singles;
-    if (!x.pairs.empty())
-        for (const auto &[i, j] : r.estimatedPairs)
-            setPair(r, i, j, x.pair(i, j));
+    if (x.pairs.empty()) // an index of order 1
+        r.estimatedPairs.clear();
+    for (const auto &[i, j] : r.estimatedPairs)
+        setPair(r, i, j, x.pair(i, j));
     return r;
 }
 
@@ -460,6 +461,21 @@ RecoveryScores scoreRecovery(const GroupInteractions &e, const std::vector<doubl
         }
     s.falsePositive = zeros ? double(flagged) / double(zeros) : 0.0;
     return s;
+}
+
+RecoveryScores scoreSingles(const GroupInteractions &e, const std::vector<double> &truth)
+{
+    // The singles as pairs (i, i) of a diagonal game, scored like the pairs.
+    GroupInteractions asPairs;
+    asPairs.players = e.players;
+    asPairs.pairs.assign(size_t(e.players) * size_t(e.players), 0.0);
+    std::vector<double> diagonal(asPairs.pairs.size(), 0.0);
+    for (int i = 0; i < e.players; ++i) {
+        asPairs.estimatedPairs.emplace_back(i, i);
+        asPairs.pairs[size_t(i) * size_t(e.players) + size_t(i)] = e.singles[size_t(i)];
+        diagonal[size_t(i) * size_t(e.players) + size_t(i)] = truth[size_t(i)];
+    }
+    return scoreRecovery(asPairs, diagonal);
 }
 
 } // namespace heatlens

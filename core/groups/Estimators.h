@@ -77,5 +77,7 @@ struct RecoveryScores
 };
 RecoveryScores scoreRecovery(const GroupInteractions &estimate, const std::vector<double> &truth,
                              double zeroTolerance = 1e-9);
+// The same scores for the groups' attributions (singles) against true ones (p values).
+RecoveryScores scoreSingles(const GroupInteractions &estimate, const std::vector<double> &truth);
 
 } // namespace heatlens

@@ -243,6 +243,20 @@ Grouping fromLabels(const cv::Mat &input)
     return g;
 }
 
+std::vector<double> sumPerGroup(const cv::Mat &map, const Grouping &grouping)
+{
+    if (map.size() != grouping.labels.size() || map.type() != CV_32FC1)
+        throw std::invalid_argument("sumPerGroup: a " + std::to_string(map.cols) + " x " +
+                                    std::to_string(map.rows) + " map for " +
+                                    std::to_string(grouping.labels.cols) + " x " +
+                                    std::to_string(grouping.labels.rows) + " labels");
+    std::vector<double> sums(static_cast<size_t>(grouping.count), 0.0);
+    for (int y = 0; y < map.rows; ++y)
+        for (int x = 0; x < map.cols; ++x)
+            sums[size_t(grouping.labels.at<int>(y, x))] += double(map.at<float>(y, x));
+    return sums;
+}
+
 Grouping gridGrouping(cv::Size size, int rows, int cols)
 {
     if (rows < 1 || cols < 1 || rows > size.height || cols > size.width)

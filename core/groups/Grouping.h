@@ -49,6 +49,10 @@ Grouping makeGrouping(const cv::Mat &image, const GroupingOptions &options,
 // A rows x cols grid over an image of `size` (cell edges at floor(i * size / cells)).
 Grouping gridGrouping(cv::Size size, int rows, int cols);
 
+// The sum of a map over each group (a pixel method's attribution of every group), CV_32F map of
+// the labels' size; throws std::invalid_argument on a size mismatch.
+std::vector<double> sumPerGroup(const cv::Mat &map, const Grouping &grouping);
+
 // Relabels any label map to 0..n-1 in raster order of first appearance and fills count and the
 // adjacency graph; `method` and `description` are left to the caller.
 Grouping fromLabels(const cv::Mat &labels);
