@@ -43,7 +43,8 @@ const char *kUsage =
                                 [--index sv|banzhaf|sii|bii|stii|k-sii] [--budget B,...]
                                 [--adjacent] [--repeats R] [--seed S] [--stop-overlap F]
                                 [--baseline black|mean|blur|inpaint|group-mean]
-                                [--target C|predicted|label] [--batch N] [--force]
+                                [--target C|predicted|label] [--batch N] [--versus M2]
+                                [--force]
 
 Which groups of pixels matter, and which matter together: group attributions and pairwise
 interactions of the target logit when groups are masked (v(S) = the logit with only the groups in
@@ -63,6 +64,9 @@ S present).
   --stop-overlap F  sampling estimators spend the budget in doubling steps and stop once the
                  top-10 pairs of two steps overlap by F (e.g. 0.9)
   --baseline     what masked groups become (default black)
+  --versus M2    a dataset run also explains every image with M2 (same input size) on the same
+                 groups and reports the rank agreement of the two models' group attributions
+                 and pair values (versus_spearman, versus_pairs_spearman): a CNN against a ViT
 Before running it prints the calls each estimate needs and the time they should take. One image
 writes DIR/<image>-groups.npy (int32 label map) and .png, and DIR/<image>-<method>-<index>.json
 (players, index, max_order, empty_value, full_value, calls, values). A dataset writes
@@ -106,6 +110,7 @@ struct Plan
 struct Setup
 {
     ModelPtr model;
+    ModelPtr versus; // --versus: a second model explained on the same groups
     GroupingOptions grouping;
     std::vector<Plan> plans;
     MaskerOptions masker;
@@ -138,6 +143,15 @@ Setup setupFrom(const Args &args)
 {
     Setup s;
     s.model = Model::load(args.required("model"));
+    if (args.has("versus")) {
+        s.versus = Model::load(args.value("versus"));
+        const auto &a = s.model->card(), &b = s.versus->card();
+        if (a.inputHeight != b.inputHeight || a.inputWidth != b.inputWidth)
+            throw UsageError("--versus needs a model with the same input size (" +
+                             std::to_string(a.inputWidth) + " x " + std::to_string(a.inputHeight) +
+                             "), got " + std::to_string(b.inputWidth) + " x " +
+                             std::to_string(b.inputHeight));
+    }
     try {
         s.grouping = parseGrouping(args.required("groups"));
     } catch (const std::invalid_argument &e) {
@@ -285,6 +299,28 @@ RecoveryScores recoveryOf(const GroupInteractions &e, const Truth &truth)
 {
     return e.estimatedPairs.empty() ? scoreSingles(e, truth.singles)
                                     : scoreRecovery(e, truth.pairs);
+}
+
+// Two models' estimates on the same groups: the Spearman correlation of their group
+// attributions and of their pair values (NaN without pairs).
+std::pair<double, double> agreementOf(const GroupInteractions &a, const GroupInteractions &b)
+{
+    auto correlate = [](const std::vector<double> &x, const std::vector<double> &y) {
+        if (x.size() < 2)
+            return std::numeric_limits<double>::quiet_NaN();
+        cv::Mat mx(1, int(x.size()), CV_32F), my(1, int(y.size()), CV_32F);
+        for (size_t i = 0; i < x.size(); ++i) {
+            mx.at<float>(0, int(i)) = float(x[i]);
+            my.at<float>(0, int(i)) = float(y[i]);
+        }
+        return spearman(mx, my);
+    };
+    std::vector<double> pa, pb;
+    for (const auto &[i, j] : a.estimatedPairs) {
+        pa.push_back(a.pair(i, j));
+        pb.push_back(b.pair(i, j));
+    }
+    return {correlate(a.singles, b.singles), correlate(pa, pb)};
 }
 
 std::string valuesJson(const GroupInteractions &e, const Plan &p, const Grouping &g,
@@ -479,8 +515,10 @@ int runOneImage(const Args &args, const Setup &s, const Sample &sample)
 const std::vector<std::string> &valueColumns()
 {
     static const std::vector<std::string> columns = {
-        "players", "calls",           "seconds",     "empty_value",    "full_value",
-        "mse",     "precision_at_10", "kendall_tau", "false_positive", "weights_spearman"};
+        "players",          "calls",           "seconds",
+        "empty_value",      "full_value",      "mse",
+        "precision_at_10",  "kendall_tau",     "false_positive",
+        "weights_spearman", "versus_spearman", "versus_pairs_spearman"};
     return columns;
 }
 
@@ -509,7 +547,8 @@ std::string runJsonFor(const Args &args, const Setup &s)
                         {"adjacent", s.adjacent},
                         {"repeats", s.repeats},
                         {"seed", s.seed},
-                        {"target", args.value("target", "predicted")}};
+                        {"target", args.value("target", "predicted")},
+                        {"versus", s.versus ? s.versus->cacheKey() : std::string()}};
     return j.dump(2) + "\n";
 }
 
@@ -560,12 +599,22 @@ int runDataset(const Args &args, const Setup &s)
                 const int target = targetFor(args, *s.model, sample, predicted);
                 CoalitionGame game = gameFor(s, input);
                 const auto truth = truthFor(*s.model, game, s.grouping, input, target);
+                std::optional<CoalitionGame> versus;
+                if (s.versus)
+                    versus.emplace(s.versus, s.versus->preprocess(sample.image), game.grouping(),
+                                   s.masker, s.batch);
                 std::vector<std::vector<std::string>> rows;
                 for (size_t k = 0; k < s.plans.size(); ++k) {
                     const Plan &p = s.plans[k];
                     const auto e = estimate(
                         s, p, game, input, target,
                         ictx.sub(double(k) / s.plans.size(), double(k + 1) / s.plans.size()));
+                    std::pair<double, double> agreement{std::numeric_limits<double>::quiet_NaN(),
+                                                        std::numeric_limits<double>::quiet_NaN()};
+                    if (versus)
+                        agreement = agreementOf(e, estimate(s, p, *versus,
+                                                            s.versus->preprocess(sample.image),
+                                                            target, ictx));
                     const double nan = std::numeric_limits<double>::quiet_NaN();
                     RecoveryScores r{nan, nan, nan, nan};
                     if (truth)
@@ -581,7 +630,8 @@ int runDataset(const Args &args, const Setup &s)
                     for (double v :
                          {double(e.players), double(e.calls), e.seconds, e.emptyValue, e.fullValue,
                           r.mse, r.precisionAt10, r.kendallTau, r.falsePositive,
-                          weightAgreement(*s.model, s.grouping, input, e)})
+                          weightAgreement(*s.model, s.grouping, input, e), agreement.first,
+                          agreement.second})
                         row.push_back(csvNumber(v));
                     rows.push_back(row);
                 }
@@ -629,8 +679,9 @@ int runDataset(const Args &args, const Setup &s)
 int runInteractions(const std::vector<std::string> &argv)
 {
     Args args(argv,
-              {"model", "image", "dataset", "index", "limit", "indices", "groups", "method",
-               "budget", "repeats", "seed", "baseline", "target", "batch", "stop-overlap", "out"},
+              {"model", "versus", "image", "dataset", "index", "limit", "indices", "groups",
+               "method", "budget", "repeats", "seed", "baseline", "target", "batch", "stop-overlap",
+               "out"},
               {"adjacent", "force", "help"});
     if (args.has("help")) {
         std::cout << kUsage;
