@@ -651,8 +651,10 @@ int runDataset(const Args &args, const Setup &s)
     for (const auto &skip : skipped)
         std::cerr << "skipped " << skip << "\n";
     const auto table = run.summarise(indices, valueColumns(), seconds, skipped);
-    const std::vector<std::string> shown = {
+    std::vector<std::string> shown = {
         "calls", "mse", "precision_at_10", "kendall_tau", "false_positive", "weights_spearman"};
+    if (s.versus)
+        shown = {"calls", "versus_spearman", "versus_pairs_spearman"};
     std::cout << std::left << std::setw(36) << "estimate (method|index|budget)";
     for (const auto &c : shown)
         std::cout << std::setw(20) << c;
