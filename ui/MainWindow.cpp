@@ -12,6 +12,8 @@
 #include "ui/CurvesView.h"
 #include "ui/DatasetBrowser.h"
 #include "ui/ExplainView.h"
+#include "ui/GroupsSession.h"
+#include "ui/GroupsView.h"
 #include "ui/HeatmapView.h"
 #include "ui/JobRunner.h"
 #include "ui/MethodPanel.h"
@@ -67,17 +69,20 @@ MainWindow::MainWindow(QWidget *parent)
     , m_curvesDocument(new CurvesSession(m_session, this))
     , m_sanityDocument(new SanitySession(m_session, this))
     , m_uncertaintyDocument(new UncertaintySession(m_session, this))
+    , m_groupsDocument(new GroupsSession(m_session, this))
     , m_explain(new ExplainView(m_session, this))
     , m_compare(new CompareView(m_compareDocument, this))
     , m_curves(new CurvesView(m_curvesDocument, this))
     , m_sanity(new SanityView(m_sanityDocument, this))
     , m_uncertainty(new UncertaintyView(m_uncertaintyDocument, this))
+    , m_groups(new GroupsView(m_groupsDocument, this))
 {
     auto *tabs = new QTabWidget(this);
     tabs->addTab(m_explain, tr("Explain"));
     tabs->addTab(m_compare, tr("Compare"));
     tabs->addTab(m_curves, tr("Curves"));
     tabs->addTab(m_sanity, tr("Sanity"));
+    tabs->addTab(m_groups, tr("Groups"));
     tabs->addTab(m_uncertainty, tr("Uncertainty"));
     setCentralWidget(tabs);
     buildDocks();
@@ -91,6 +96,7 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_curves, &CurvesView::message, this, &MainWindow::logMessage);
     connect(m_sanity, &SanityView::errorOccurred, this, &MainWindow::showError);
     connect(m_uncertainty, &UncertaintyView::errorOccurred, this, &MainWindow::showError);
+    connect(m_groups, &GroupsView::errorOccurred, this, &MainWindow::showError);
     connect(m_compare, &CompareView::errorOccurred, this, &MainWindow::showError);
     connect(m_compare, &CompareView::message, this, &MainWindow::logMessage);
     connect(m_compare, &CompareView::curvesRequested, this,

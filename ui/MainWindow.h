@@ -22,6 +22,8 @@ class CurvesView;
 class SanitySession;
 class SanityView;
 class UncertaintySession;
+class GroupsSession;
+class GroupsView;
 class UncertaintyView;
 class DatasetBrowser;
 class ExplainView;
@@ -55,6 +57,8 @@ public:
     SanitySession *sanitySession() const { return m_sanityDocument; }
     UncertaintyView *uncertaintyView() const { return m_uncertainty; }
     UncertaintySession *uncertaintySession() const { return m_uncertaintyDocument; }
+    GroupsView *groupsView() const { return m_groups; }
+    GroupsSession *groupsSession() const { return m_groupsDocument; }
     DatasetBrowser *browser() const { return m_browser; }
     MethodPanel *methodPanel() const { return m_methods; }
     PredictionPanel *predictionPanel() const { return m_prediction; }
@@ -94,11 +98,13 @@ private:
     CurvesSession *m_curvesDocument;
     SanitySession *m_sanityDocument;
     UncertaintySession *m_uncertaintyDocument;
+    GroupsSession *m_groupsDocument;
     ExplainView *m_explain;
     CompareView *m_compare;
     CurvesView *m_curves;
     SanityView *m_sanity;
     UncertaintyView *m_uncertainty;
+    GroupsView *m_groups;
     DatasetBrowser *m_browser = nullptr;
     PredictionPanel *m_prediction = nullptr;
     MethodPanel *m_methods = nullptr;

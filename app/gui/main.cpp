@@ -41,7 +41,8 @@ extern "C" __attribute__((visibility("default"))) int heatlens_main(int argc, ch
                       QStringLiteral("name")});
     parser.addOption(
         {QStringLiteral("tab"),
-         QStringLiteral("Tab to show first: explain, compare, curves, sanity or uncertainty."),
+         QStringLiteral(
+             "Tab to show first: explain, compare, curves, sanity, groups or uncertainty."),
          QStringLiteral("name")});
     parser.addOption({QStringLiteral("compare"),
                       QStringLiteral("Models to compare with the open one on the Compare tab: "

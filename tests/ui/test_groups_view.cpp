@@ -1,0 +1,128 @@
+// groups_tab_shows_attributions_interactions_and_known_answers: the Groups tab groups the Explain
+// tab's image as the options say, shows the plan (calls, time) before a costly estimate and runs
+// cheap ones at once, draws the attributions, a selected group's interactions, the strongest
+// pairs, the matrix and the hierarchy, matches core's estimate of the same request, and for
+// demo-groups-additive scores the estimate against the model's exact answers.
+#include "core/groups/Estimators.h"
+#include "core/model/InputImage.h"
+#include "core/model/Zoo.h"
+#include "tests/support/TestSupport.h"
+#include "ui/GroupsSession.h"
+#include "ui/GroupsView.h"
+#include "ui/MainWindow.h"
+#include "ui/Session.h"
+
+#include <QComboBox>
+#include <QLabel>
+#include <QPushButton>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTest>
+#include <QTreeWidget>
+
+#define signals Q_SIGNALS
+#define foreach Q_FOREACH
+#include <qcustomplot.h>
+#undef foreach
+#undef signals
+
+using namespace heatlens;
+using heatlens::ui::GroupsSession;
+using heatlens::ui::GroupsView;
+using heatlens::ui::MainWindow;
+using heatlens::ui::Session;
+
+namespace {
+
+constexpr int kTimeout = 120000;
+
+void choose(QComboBox *box, const QString &data)
+{
+    const int index = box->findData(data);
+    QVERIFY2(index >= 0, qPrintable(data));
+    box->setCurrentIndex(index);
+}
+
+} // namespace
+
+class GroupsViewTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        if (const auto missing = heatlens::test::missingDemoData(); !missing.empty())
+            QFAIL(missing.c_str());
+    }
+
+    void groupsOfTheDemoCnnAndTheAdditiveModelsExactAnswers()
+    {
+        MainWindow window;
+        window.resize(1500, 950);
+        window.show();
+        Session *session = window.session();
+        window.openDemo();
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
+        GroupsView *view = window.groupsView();
+        GroupsSession *document = view->document();
+        // ArchDetect on 16 superpixels: cheap, so it runs as soon as the tab shows.
+        choose(view->methodBox(), QStringLiteral("archdetect"));
+        view->countBox()->setValue(16);
+        auto *tabs = window.findChild<QTabWidget *>();
+        tabs->setCurrentWidget(view);
+        QTRY_VERIFY_WITH_TIMEOUT(document->isComputed(), kTimeout);
+        const auto &r = *document->result();
+        QVERIFY(std::abs(r.grouping.count - 16) <= 2);
+        QCOMPARE(r.interactions.estimator, std::string("archdetect"));
+        QCOMPARE(int(r.interactions.singles.size()), r.grouping.count);
+        // Core computes the same estimate for the same request.
+        const auto input = session->model()->preprocess(session->image());
+        const Grouping g = makeGrouping(inputToRgb8(input, session->model()->card()),
+                                        document->grouping(), &session->model()->card());
+        QCOMPARE(cv::countNonZero(g.labels != r.grouping.labels), 0);
+        CoalitionGame game(session->model(), input, g, {});
+        const auto core = estimateInteractions(game, r.target, document->estimate());
+        for (size_t i = 0; i < core.pairs.size(); ++i)
+            QVERIFY(std::abs(core.pairs[i] - r.interactions.pairs[i]) <=
+                    1e-4 * (1 + std::abs(core.pairs[i])));
+        QCOMPARE(view->matrixPlot()->plottableCount(), 1);
+        QVERIFY(view->treeView()->topLevelItemCount() >= 1);
+        QVERIFY(view->statsLabel()->text().contains("calls"));
+        // A selected group shows its interactions; the slider sets how many pairs are drawn.
+        view->mapView()->setSelectedGroup(0);
+        Q_EMIT view->mapView()->groupClicked(0);
+        view->topKSlider()->setValue(5);
+        window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-groups-view.png");
+
+        // Exact mode is 2^p calls: shown as a plan or run, as the expected time says.
+        const int all = 1 << r.grouping.count;
+        choose(view->methodBox(), QStringLiteral("exact"));
+        QTRY_VERIFY_WITH_TIMEOUT(document->result().has_value(), kTimeout);
+        QCOMPARE(document->result()->plannedCalls, all);
+        if (!document->isComputed()) {
+            QVERIFY(view->statsLabel()->text().contains(QString::number(all)));
+            view->runButton()->click();
+            QTRY_VERIFY_WITH_TIMEOUT(document->isComputed(), kTimeout);
+        }
+        QCOMPARE(document->result()->interactions.calls, all);
+
+        // The additive feature-group model: its own groups, and the exact answers to score.
+        window.openDemo(QStringLiteral("demo-groups-additive"));
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value() &&
+                                     session->model()->card().groupGridRows == 4,
+                                 kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            document->isComputed() && document->result()->grouping.method == "model", kTimeout);
+        QVERIFY(document->result()->recovery.has_value());
+        QVERIFY(document->result()->recovery->mse < 1e-6);
+        QVERIFY(view->statsLabel()->text().contains("exact answers"));
+        window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-groups-additive.png");
+    }
+};
+
+QTEST_MAIN(GroupsViewTest)
+#include "test_groups_view.moc"

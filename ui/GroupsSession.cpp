@@ -1,0 +1,217 @@
+#include "ui/GroupsSession.h"
+
+#include "core/explain/RequestKey.h"
+#include "core/model/InputImage.h"
+#include "ui/JobRunner.h"
+#include "ui/Session.h"
+
+namespace heatlens::ui {
+
+namespace {
+
+const QString kSlot = QStringLiteral("groups");
+
+// The model's own answers (additive feature-group models on their groups) and gate weights.
+void addModelAnswers(const Model &model, CoalitionGame &game, const GroupingOptions &grouping,
+                     GroupsResult &r)
+{
+    const auto &module = model.module();
+    if (grouping.method != "model")
+        return;
+    torch::NoGradGuard noGrad;
+    if (module.find_method("exact_interactions") && game.baseline().defined()) {
+        const auto b = game.baseline();
+        const auto singles = module.get_method("exact_shapley")({r.input, b}).toTensor();
+        const auto pairs = module.get_method("exact_interactions")({r.input, b}).toTensor();
+        const int p = game.players();
+        r.exactPairs.assign(size_t(p * p), 0.0);
+        for (int i = 0; i < p; ++i)
+            r.exactSingles.push_back(singles[0][i][r.target].item<double>());
+        const auto &listed = model.card().groupPairs;
+        for (size_t k = 0; k < listed.size(); ++k) {
+            const auto [i, j] = listed[k];
+            r.exactPairs[size_t(i * p + j)] = r.exactPairs[size_t(j * p + i)] =
+                pairs[0][int64_t(k)][r.target].item<double>();
+        }
+        if (r.computed)
+            r.recovery = r.interactions.estimatedPairs.empty()
+                             ? scoreSingles(r.interactions, r.exactSingles)
+                             : scoreRecovery(r.interactions, r.exactPairs);
+    }
+    if (model.hasGroupAttributions()) {
+        const auto w = model.groupAttributions(r.input)[0];
+        for (int i = 0; i < game.players(); ++i)
+            r.gateWeights.push_back(w[i].item<double>());
+    }
+}
+
+} // namespace
+
+size_t bytesHeld(const GroupsResult &r)
+{
+    return sizeof(GroupsResult) + r.grouping.labels.total() * sizeof(int) +
+           size_t(r.input.defined() ? r.input.numel() * 4 : 0) +
+           (r.interactions.pairs.size() + r.exactPairs.size()) * sizeof(double) * 2 +
+           r.hierarchy.size() * 64;
+}
+
+GroupsSession::GroupsSession(Session *session, QObject *parent)
+    : QObject(parent)
+    , m_session(session)
+    , m_cache(session->cacheBudget())
+{
+    m_grouping.method = "slico";
+    m_grouping.groups = 16;
+    m_estimate.estimator = "exact";
+    m_estimate.index = "k-sii";
+    connect(session, &Session::explanationReady, this, &GroupsSession::refresh);
+    connect(session, &Session::sampleChanged, this, &GroupsSession::refresh);
+    connect(session, &Session::modelChanged, this, [this] {
+        // A feature-group model is best seen through its own groups.
+        const bool grouped = m_session->model() && m_session->model()->card().groupGridRows > 0;
+        if (grouped)
+            m_grouping.method = "model";
+        else if (m_grouping.method == "model")
+            m_grouping.method = "slico"; // an ordinary model has no groups of its own
+        refresh();
+    });
+}
+
+void GroupsSession::setActive(bool active)
+{
+    m_active = active;
+    if (active)
+        refresh();
+}
+
+void GroupsSession::setGrouping(const GroupingOptions &grouping)
+{
+    m_grouping = grouping;
+    refresh();
+}
+
+void GroupsSession::setEstimate(const EstimateOptions &estimate)
+{
+    estimate.validate();
+    m_estimate = estimate;
+    refresh();
+}
+
+void GroupsSession::setMasker(const std::string &fill)
+{
+    m_fill = fill;
+    refresh();
+}
+
+std::string GroupsSession::key() const
+{
+    const auto &o = m_session->outcome();
+    if (!m_session->model() || !o)
+        return {};
+    return RequestKey(*m_session->model(), m_session->dataset().get(),
+                      m_session->sampleId().toStdString())
+        .target(o->explanation.target)
+        .options("groups", m_grouping.canonical() + ";" + m_fill + ";" + m_estimate.canonical());
+}
+
+void GroupsSession::run()
+{
+    submit(true);
+}
+
+void GroupsSession::refresh()
+{
+    const std::string k = key();
+    if (k.empty()) {
+        Q_EMIT statusChanged(tr("No image to group yet."));
+        return;
+    }
+    if (const GroupsResult *cached = m_cache.find(k)) {
+        m_result = *cached;
+        Q_EMIT resultChanged();
+        Q_EMIT statusChanged(tr("%1 groups, %2 calls in %3 s")
+                                 .arg(cached->grouping.count)
+                                 .arg(cached->interactions.calls)
+                                 .arg(cached->interactions.seconds, 0, 'f', 2));
+        return;
+    }
+    if (m_active)
+        submit(false);
+}
+
+void GroupsSession::submit(bool confirmed)
+{
+    const std::string k = key();
+    JobRunner *runner = m_session->runner();
+    if (k.empty() || runner->isInFlight(kSlot, k + (confirmed ? "|run" : "")))
+        return;
+    const ModelPtr model = m_session->model();
+    const cv::Mat image = m_session->image().clone();
+    const int target = m_session->outcome()->explanation.target;
+    const GroupingOptions grouping = m_grouping;
+    const EstimateOptions estimate = m_estimate;
+    MaskerOptions masker;
+    masker.fill = m_fill;
+    m_result.reset();
+    Q_EMIT resultChanged();
+    Q_EMIT statusChanged(tr("Grouping the image..."));
+    runner->request<GroupsResult>(kSlot, tr("Groups of %1").arg(m_session->sampleId()), this)
+        .key(k + (confirmed ? "|run" : ""))
+        .work([=](const JobContext &ctx) {
+            GroupsResult r;
+            r.input = model->preprocess(image);
+            r.target = target;
+            r.grouping =
+                makeGrouping(inputToRgb8(r.input, model->card()), grouping, &model->card());
+            CoalitionGame game(model, r.input, r.grouping, masker, 256);
+            // A batch of coalitions measures this machine's throughput for the plan's ETA.
+            std::vector<PlayerSet> probe;
+            for (int k = 0; k < 64; ++k) {
+                PlayerSet s(game.players());
+                for (int i = 0; i < game.players(); ++i)
+                    if ((k * 2654435761u >> (i % 24)) & 1)
+                        s.add(i);
+                probe.push_back(s);
+            }
+            game.evaluate(probe, ctx);
+            r.secondsPerCall = game.secondsPerCall();
+            r.plannedCalls =
+                plannedCalls(game.players(), int(r.grouping.adjacent.size()), estimate);
+            if (confirmed || r.plannedCalls * r.secondsPerCall <= autoSeconds()) {
+                r.interactions = estimateInteractions(game, target, estimate, ctx.sub(0, 0.9));
+                r.hierarchy = agglomerate(game, target, ctx.sub(0.9, 1.0));
+                r.computed = true;
+            }
+            addModelAnswers(*model, game, grouping, r);
+            return r;
+        })
+        .onDone([this, k](GroupsResult result) {
+            if (result.computed)
+                m_cache.put(k, result);
+            if (k != key())
+                return;
+            m_result = std::move(result);
+            Q_EMIT resultChanged();
+            if (m_result->computed) {
+                Q_EMIT statusChanged(tr("%1 groups, %2 calls in %3 s")
+                                         .arg(m_result->grouping.count)
+                                         .arg(m_result->interactions.calls)
+                                         .arg(m_result->interactions.seconds, 0, 'f', 2));
+                Q_EMIT groupsReady();
+            } else {
+                Q_EMIT statusChanged(
+                    tr("%1 groups: this estimate needs %2 model calls, about %3 s. Run it, or "
+                       "pick an estimator with a budget.")
+                        .arg(m_result->grouping.count)
+                        .arg(m_result->plannedCalls)
+                        .arg(m_result->plannedCalls * m_result->secondsPerCall, 0, 'f', 1));
+            }
+        })
+        .onFailed([this](const QString &message) {
+            Q_EMIT statusChanged(tr("Grouping failed."));
+            Q_EMIT errorOccurred(tr("Cannot compute the groups:\n%1").arg(message));
+        })
+        .submit();
+}
+
+} // namespace heatlens::ui

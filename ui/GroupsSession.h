@@ -1,0 +1,86 @@
+#pragma once
+
+#include "core/groups/Estimators.h"
+#include "core/groups/Hierarchy.h"
+#include "core/jobs/ResultCache.h"
+
+#include <QObject>
+#include <QString>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace heatlens::ui {
+
+class Session;
+
+// What the Groups tab shows for one image: its grouping, the estimate of group attributions and
+// pair interactions, the agglomerated hierarchy, and the model's own answers when it has them.
+struct GroupsResult
+{
+    Grouping grouping;
+    torch::Tensor input; // the model input the groups were made on, [1, C, H, W]
+    int target = -1;
+    int plannedCalls = 0; // what the estimate needs
+    double secondsPerCall = 0.0;
+    bool computed = false; // false: only the plan (too costly to run unasked)
+    GroupInteractions interactions;
+    std::vector<ClusterNode> hierarchy;
+    // demo-groups-additive: the exact Shapley values and pair interactions (p x p) for the
+    // masker's baseline, and the estimate's scores against them.
+    std::vector<double> exactSingles, exactPairs;
+    std::optional<RecoveryScores> recovery;
+    std::vector<double> gateWeights; // demo-groups: its gate share of every group
+};
+size_t bytesHeld(const GroupsResult &result);
+
+// The Groups tab's document: the Explain tab's image and class, grouped (grid, superpixels,
+// tokens, the model's own groups), with group attributions and pairwise interactions from the
+// coalition engine (core estimateInteractions) and the ACD-like hierarchy (core agglomerate).
+// While active it computes on the JobRunner (slot "groups", keyed by the request): the plan
+// first (calls and seconds from the measured throughput); estimates expected to take at most
+// autoSeconds() run at once, longer ones when run() asks. Results are cached in the shared cache.
+class GroupsSession : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit GroupsSession(Session *session, QObject *parent = nullptr);
+
+    Session *session() const { return m_session; }
+    void setActive(bool active);
+    void setGrouping(const GroupingOptions &grouping);
+    void setEstimate(const EstimateOptions &estimate);
+    void setMasker(const std::string &fill);
+    void run(); // computes the current request whatever it costs
+
+    const GroupingOptions &grouping() const { return m_grouping; }
+    const EstimateOptions &estimate() const { return m_estimate; }
+    const std::string &masker() const { return m_fill; }
+    static double autoSeconds() { return 10.0; }
+
+    const std::optional<GroupsResult> &result() const { return m_result; }
+    bool isComputed() const { return m_result && m_result->computed; }
+    std::string key() const;
+
+Q_SIGNALS:
+    void resultChanged();
+    void statusChanged(const QString &text);
+    void groupsReady(); // the estimate of the current request is computed
+    void errorOccurred(const QString &message);
+
+private:
+    void refresh();
+    void submit(bool confirmed);
+
+    Session *m_session;
+    GroupingOptions m_grouping;
+    EstimateOptions m_estimate;
+    std::string m_fill = "black";
+    bool m_active = false;
+    std::optional<GroupsResult> m_result;
+    ResultCache<GroupsResult> m_cache;
+};
+
+} // namespace heatlens::ui
