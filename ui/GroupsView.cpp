@@ -269,7 +269,8 @@ QWidget *GroupsView::buildControls()
              {tr("exact"), QStringLiteral("exact")},
              {tr("permutation"), QStringLiteral("permutation")},
              {tr("regression"), QStringLiteral("regression")},
-             {tr("ArchDetect"), QStringLiteral("archdetect")}})
+             {tr("ArchDetect"), QStringLiteral("archdetect")},
+             {tr("contextual decomposition"), QStringLiteral("cd")}})
         m_method->addItem(label, id);
     for (const char *i : {"k-sii", "sii", "stii", "bii", "sv", "banzhaf"})
         m_index->addItem(QString::fromLatin1(i), QString::fromLatin1(i));
@@ -319,6 +320,7 @@ void GroupsView::forwardOptions()
     e.index = e.estimator == "exact"         ? m_index->currentData().toString().toStdString()
               : e.estimator == "permutation" ? "sii"
               : e.estimator == "regression"  ? "fsii"
+              : e.estimator == "cd"          ? "cd"
                                              : "archdetect";
     m_index->setEnabled(e.estimator == "exact");
     e.budget = m_budget->value();

@@ -5,6 +5,7 @@
 
 #include "core/data/Dataset.h"
 #include "core/explain/MethodRegistry.h"
+#include "core/groups/ContextualDecomposition.h"
 #include "core/groups/Estimators.h"
 #include "core/io/AtomicFile.h"
 #include "core/io/Csv.h"
@@ -39,7 +40,7 @@ namespace fs = std::filesystem;
 const char *kUsage =
     R"(usage: heatlens-cli interactions --model M (--image F | --dataset D [--index K | --limit N
                                 | --indices LIST]) --groups G --out DIR
-                                [--method exact|permutation|regression|archdetect,...]
+                                [--method exact|permutation|regression|archdetect|cd,...]
                                 [--index sv|banzhaf|sii|bii|stii|k-sii] [--budget B,...]
                                 [--adjacent] [--repeats R] [--seed S] [--stop-overlap F]
                                 [--baseline black|mean|blur|inpaint|group-mean]
@@ -56,6 +57,8 @@ S present).
                  banzhaf, sii, bii, stii, k-sii; default k-sii)
   --method       exact (all 2^p coalitions, p <= 20),
                  permutation (sampled SII), regression (Faith-SHAP), archdetect (ArchDetect),
+                 cd (contextual decomposition: conv, linear, ReLU, batch norm, pooling and
+                 residual CNNs; p + pairs decompositions),
                  pixels:ID (a pixel method's map summed per group, e.g. pixels:integrated-gradients);
                  several separated by commas
   --budget       model calls per estimate (several: a row each); --adjacent estimates pairs of
@@ -136,7 +139,22 @@ std::string defaultIndex(const std::string &method, const std::string &given)
         return given == "k-sii" ? given : "sii";
     if (method == "regression")
         return "fsii";
+    if (method == "cd")
+        return "cd";
     return "archdetect";
+}
+
+// Contextual decomposition walks the model's operators: fail before a long run when one has no
+// rule (the message names it).
+void checkDecomposable(const Model &model)
+{
+    const auto &c = model.card();
+    const auto zeros = torch::zeros({1, c.inputChannels, c.inputHeight, c.inputWidth});
+    try {
+        ContextualDecomposition(model.module()).decompose(zeros, {}, torch::ones_like(zeros));
+    } catch (const CdUnsupported &e) {
+        throw UsageError("--method cd: " + model.displayName() + ": " + e.what());
+    }
 }
 
 Setup setupFrom(const Args &args)
@@ -170,9 +188,10 @@ Setup setupFrom(const Args &args)
     s.stopOverlap = args.doubleValue("stop-overlap", 0.0);
     s.masker.fill = args.value("baseline", "black");
     for (const auto &method : splitList(args.value("method", "exact")))
-        for (int budget : method == "exact" || method == "archdetect" || isPixelMethod(method)
-                              ? std::vector<int>{0}
-                              : budgets) {
+        for (int budget :
+             method == "exact" || method == "archdetect" || method == "cd" || isPixelMethod(method)
+                 ? std::vector<int>{0}
+                 : budgets) {
             Plan p{method, defaultIndex(method, indexName(args)), budget};
             if (isPixelMethod(method)) {
                 MethodRegistry::instance().get(method.substr(7)); // throws naming the known ids
@@ -189,6 +208,8 @@ Setup setupFrom(const Args &args)
             } catch (const std::invalid_argument &e) {
                 throw UsageError(e.what());
             }
+            if (method == "cd")
+                checkDecomposable(*s.model);
             s.plans.push_back(p);
         }
     return s;

@@ -101,6 +101,8 @@ public:
     }
     const Grouping &grouping() const { return m_grouping; }
     const ModelPtr &model() const { return m_model; }
+    const torch::Tensor &input() const { return m_input; } // [1, C, H, W]
+    int batch() const { return m_batch; }
 
     // What absent pixels become, [1, C, H, W] (undefined for inpainting, which depends on the
     // coalition): the baseline of the by-design models' exact answers.

@@ -1,5 +1,7 @@
 #include "core/groups/Estimators.h"
 
+#include "core/groups/ContextualDecomposition.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,7 +15,8 @@ namespace heatlens {
 
 namespace {
 
-const std::vector<std::string> kEstimators = {"exact", "permutation", "regression", "archdetect"};
+const std::vector<std::string> kEstimators = {"exact", "permutation", "regression", "archdetect",
+                                              "cd"};
 
 std::vector<std::pair<int, int>> allPairs(int p)
 {
@@ -300,7 +303,7 @@ void EstimateOptions::validate() const
 {
     if (std::find(kEstimators.begin(), kEstimators.end(), estimator) == kEstimators.end())
         throw std::invalid_argument("unknown estimator \"" + estimator +
-                                    "\" (exact, permutation, regression, archdetect)");
+                                    "\" (exact, permutation, regression, archdetect, cd)");
     const auto &indices = gameIndices();
     if (estimator == "exact" && std::find(indices.begin(), indices.end(), index) == indices.end())
         throw std::invalid_argument("exact: unknown index \"" + index + "\"");
@@ -312,6 +315,9 @@ void EstimateOptions::validate() const
                                     "\"");
     if (estimator == "archdetect" && index != "archdetect")
         throw std::invalid_argument("archdetect estimates its own index \"archdetect\", not \"" +
+                                    index + "\"");
+    if (estimator == "cd" && index != "cd")
+        throw std::invalid_argument("contextual decomposition gives its own scores \"cd\", not \"" +
                                     index + "\"");
     if (budget < 0 || repeats < 1)
         throw std::invalid_argument("the budget must be >= 0 and repeats >= 1");
@@ -328,6 +334,8 @@ int plannedCalls(int players, int adjacentPairs, const EstimateOptions &o)
         return p > 30 ? std::numeric_limits<int>::max() : 1 << p;
     if (o.estimator == "archdetect")
         return 2 * (1 + p + pairs);
+    if (o.estimator == "cd")
+        return p + pairs + 2; // decompositions (about two passes each), v(empty) and v(all)
     const int budget = o.budget > 0 ? o.budget : defaultBudget(p, o);
     return budget * o.repeats;
 }
@@ -336,6 +344,12 @@ GroupInteractions estimateInteractions(Game &game, int target, const EstimateOpt
                                        const JobContext &ctx)
 {
     o.validate();
+    if (o.estimator == "cd") {
+        auto *model = dynamic_cast<CoalitionGame *>(&game);
+        if (!model)
+            throw std::invalid_argument("contextual decomposition needs a model's game");
+        return cdInteractions(*model, target, o.adjacentOnly, model->batch(), ctx);
+    }
     const auto start = std::chrono::steady_clock::now();
     CountingGame counted(game);
     const bool random = o.estimator == "permutation" || o.estimator == "regression";

@@ -20,6 +20,8 @@ namespace heatlens {
 //   archdetect   ArchDetect (Tsang et al. 2020): Delta_ij v at the empty coalition and at all
 //                but i and j, averaged (their squares' mean is its detection strength); singles
 //                v({i}) - v(empty). p^2 + p + 2 calls, or 2 (1 + p + |E|) adjacent pairs only
+//   cd           contextual decomposition (see ContextualDecomposition.h) on a model's game:
+//                p + pairs decompositions, no sampling
 // With `repeats` > 1 the estimator runs with that many seeds on the budget each and reports the
 // mean and the standard error of every value.
 struct EstimateOptions

@@ -1,8 +1,8 @@
 // cli_interactions_recovers_known_answers_and_resumes: heatlens-cli interactions on one image
 // writes the label map and a JSON per estimate in the documented layout, recovers the exact
 // answers of demo-groups-additive (exact mode and ArchDetect), groups superpixels of the demo CNN,
-// runs over a dataset with a resumable table, reports the rank agreement with demo-groups' gate
-// weights, and names what it cannot do.
+// decomposes the CNN contextually, runs over a dataset with a resumable table, reports the rank
+// agreement with demo-groups' gate weights, and names what it cannot do (CD of a transformer).
 #include "core/io/Csv.h"
 #include "core/model/Zoo.h"
 #include "tests/support/TestSupport.h"
@@ -12,6 +12,7 @@
 #include <QJsonObject>
 #include <QTest>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -34,11 +35,15 @@ QString testImages()
     return QString::fromStdString(heatlens::demoDatasetPath() + "/t10k-images-idx3-ubyte.gz");
 }
 
-std::vector<std::vector<std::string>> csvRows(const QString &path)
+// The rows of a CSV file after its header (given back in `header` when asked).
+std::vector<std::vector<std::string>> csvRows(const QString &path,
+                                              std::vector<std::string> *header = nullptr)
 {
     std::ifstream in(path.toStdString());
     std::string line;
     std::getline(in, line);
+    if (header)
+        *header = heatlens::parseCsvLine(line).value_or(std::vector<std::string>{});
     std::vector<std::vector<std::string>> rows;
     while (std::getline(in, line))
         if (auto fields = heatlens::parseCsvLine(line))
@@ -55,7 +60,7 @@ class CliInteractionsTest : public QObject
 private Q_SLOTS:
     void initTestCase()
     {
-        for (const char *name : {"demo-groups-additive", "demo-groups", "demo-cnn"})
+        for (const char *name : {"demo-groups-additive", "demo-groups", "demo-cnn", "demo-vit"})
             if (!std::filesystem::exists(zooModel(name).toStdString()))
                 QFAIL(qPrintable(QString("%1 is not trained: run heatlens-cli zoo").arg(name)));
     }
@@ -97,6 +102,15 @@ private Q_SLOTS:
         QVERIFY2(p >= 14 && p <= 18, qPrintable(QString::number(p)));
         QVERIFY(j["values"].toArray().at(0).toObject().contains("std_error"));
         QVERIFY(!j.contains("recovery")); // no known answers for the CNN
+        // Contextual decomposition of the same CNN: one decomposition per group and pair.
+        const ProgramRun cd =
+            cli({"interactions", "--model", zooModel("demo-cnn"), "--dataset", testImages(),
+                 "--index", "0", "--groups", "grid:3", "--method", "cd", "--out", out});
+        QVERIFY2(cd.exitCode == 0, qPrintable(cd.err));
+        QVERIFY2(cd.err.contains("cd (cd): 47 calls"), qPrintable(cd.err)); // 9 + 36 + 2
+        const QJsonObject c = heatlens::test::readJsonObject(out + "/t10k-0-cd-cd.json");
+        QCOMPARE(c["players"].toInt(), 9);
+        QCOMPARE(c["values"].toArray().size(), 9 + 36);
     }
 
     void datasetTableResumesAndReportsGateAgreement()
@@ -133,9 +147,12 @@ private Q_SLOTS:
             cli({"interactions", "--model", zooModel("demo-groups"), "--dataset", testImages(),
                  "--limit", "2", "--groups", "model", "--method", "archdetect", "--out", gated});
         QVERIFY2(weights.exitCode == 0, qPrintable(weights.err));
-        const auto rows = csvRows(gated + "/per_image.csv");
+        std::vector<std::string> header;
+        const auto rows = csvRows(gated + "/per_image.csv", &header);
         QCOMPARE(int(rows.size()), 2);
-        QVERIFY(!rows[0].back().empty()); // weights_spearman
+        const auto column = std::find(header.begin(), header.end(), "weights_spearman");
+        QVERIFY(column != header.end());
+        QVERIFY(!rows[0].at(size_t(column - header.begin())).empty());
     }
 
     void whatItCannotDoIsNamed()
@@ -157,6 +174,12 @@ private Q_SLOTS:
                  "--index", "0", "--groups", "tokens", "--method", "archdetect", "--out", out});
         QCOMPARE(tokens.exitCode, 1);
         QVERIFY2(tokens.err.contains("patch grid"), qPrintable(tokens.err));
+        // A transformer has operators contextual decomposition has no rule for: named first.
+        const ProgramRun vit =
+            cli({"interactions", "--model", zooModel("demo-vit"), "--dataset", testImages(),
+                 "--index", "0", "--groups", "tokens", "--method", "cd", "--out", out});
+        QCOMPARE(vit.exitCode, 2);
+        QVERIFY2(vit.err.contains("no rule for aten::layer_norm"), qPrintable(vit.err));
     }
 };
 
