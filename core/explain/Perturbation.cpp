@@ -1,6 +1,10 @@
 #include "core/explain/Perturbation.h"
 
 #include "core/explain/Baselines.h"
+#include "core/groups/Grouping.h"
+#include "core/model/InputImage.h"
+
+#include <algorithm>
 
 namespace heatlens {
 
@@ -52,6 +56,41 @@ void PerturbationMethod::stream(const PerturbationInput &in, int64_t total, cons
         else
             ctx.report(fraction, text);
     }
+}
+
+ParamSpec groupsSpec()
+{
+    return ParamSpec::choice(
+               "groups", "Groups", "grid",
+               {"grid", "slic", "slico", "seeds", "lsc", "felzenszwalb", "tokens", "model"})
+        .describe("The features: a grid of cells x cells, or about cells x cells superpixels of "
+                  "the image (OpenCV ximgproc; deterministic), a transformer's patch tokens or a "
+                  "feature-group model's own groups.");
+}
+
+FeatureGroups featureGroups(const PerturbationInput &in, const std::string &kind, int cells)
+{
+    FeatureGroups g;
+    const int h = in.height, w = in.width;
+    if (kind == "grid") {
+        const int rows = std::min(cells, h), cols = std::min(cells, w);
+        g.cells = gridCells(h, w, rows, cols);
+        g.count = int(g.cells.size());
+        g.pixelGroup = pixelRegionIndex(h, w, g.cells);
+        g.description = "cells " + std::to_string(rows) + " x " + std::to_string(cols);
+        return g;
+    }
+    GroupingOptions options;
+    options.method = kind;
+    options.groups = cells * cells;
+    const auto &card = in.request.model->card();
+    const Grouping grouping = makeGrouping(inputToRgb8(in.request.input, card), options, &card);
+    g.count = grouping.count;
+    g.pixelGroup = torch::from_blob(const_cast<int *>(grouping.labels.ptr<int>()),
+                                    {int64_t(grouping.labels.total())}, torch::kInt32)
+                       .to(torch::kInt64);
+    g.description = grouping.description;
+    return g;
 }
 
 std::vector<float> PerturbationMethod::regionDrops(

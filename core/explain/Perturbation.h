@@ -26,6 +26,21 @@ struct PerturbationInput
     torch::Tensor baseline; // like input
 };
 
+// The feature groups of Feature Ablation, LIME and KernelSHAP: a regular grid of cells x cells
+// (Captum's feature mask as a grid) or about cells x cells superpixels of the input as a person
+// sees it (any grouping of core/groups: slic, slico, seeds, lsc, felzenszwalb, and a
+// transformer's tokens or a feature-group model's own groups when its card has them).
+struct FeatureGroups
+{
+    int count = 0;
+    torch::Tensor pixelGroup;  // [H * W] int64: every pixel's group
+    std::vector<Region> cells; // the grid's cells (empty for other groupings)
+    std::string description;   // "cells 7 x 7", "slico: 47 groups (49 asked) ..."
+};
+FeatureGroups featureGroups(const PerturbationInput &in, const std::string &kind, int cells);
+// The "groups" parameter of those methods (default grid), the count given by "cells".
+ParamSpec groupsSpec();
+
 // Base of the perturbation family (Occlusion, Feature Ablation, RISE, LIME, KernelSHAP): methods
 // that only run the model forward on perturbed copies of the input. Owns what they share: the
 // request checks and timing (ExplanationBuilder), the parameters every one of them takes

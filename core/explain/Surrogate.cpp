@@ -10,33 +10,16 @@ namespace heatlens {
 namespace {
 
 // LIME and KernelSHAP: both fit a linear surrogate g(z) = phi0 + sum_g phi_g z_g of the target
-// logit over interpretable inputs z in {0, 1}^G, where the G features are the cells of the same
-// grid as Feature Ablation (z_g = 1 keeps cell g, 0 replaces it, all channels, by the baseline).
+// logit over interpretable inputs z in {0, 1}^G, where the G features are the groups of Feature
+// Ablation (grid cells or superpixels: z_g = 1 keeps group g, 0 replaces it, all channels, by the
+// baseline).
 // They differ in how coalitions z are drawn and weighted. The normal equations are accumulated
 // batch by batch in double precision, so memory stays O(G^2) whatever the sample count.
-
-// The grid of feature groups and, for every pixel, the index of its group.
-struct Groups
-{
-    int rows = 0, cols = 0, count = 0;
-    torch::Tensor pixelGroup; // [H * W] int64
-};
-
-Groups gridGroups(int h, int w, int cells)
-{
-    Groups g;
-    g.rows = std::min(cells, h);
-    g.cols = std::min(cells, w);
-    const auto regions = gridCells(h, w, g.rows, g.cols);
-    g.count = int(regions.size());
-    g.pixelGroup = pixelRegionIndex(h, w, regions);
-    return g;
-}
 
 // The images of the coalitions z [n, G] (0/1 floats). The blend x m + b (1 - m) reproduces x
 // and b exactly for m = 1 and m = 0, so the full and empty coalitions are the input and the
 // baseline themselves.
-torch::Tensor coalitionImages(const PerturbationInput &in, const Groups &groups,
+torch::Tensor coalitionImages(const PerturbationInput &in, const FeatureGroups &groups,
                               const torch::Tensor &z)
 {
     const auto m = z.index_select(1, groups.pixelGroup).view({z.size(0), 1, in.height, in.width});
@@ -57,8 +40,9 @@ protected:
     }
 
     static void sampleCoalitions(
-        const PerturbationInput &in, const Groups &groups, int64_t total, const JobContext &ctx,
-        Explanation &out, const std::function<torch::Tensor(int64_t n)> &draw,
+        const PerturbationInput &in, const FeatureGroups &groups, int64_t total,
+        const JobContext &ctx, Explanation &out,
+        const std::function<torch::Tensor(int64_t n)> &draw,
         const std::function<void(const torch::Tensor &z, const torch::Tensor &f)> &consume)
     {
         torch::Tensor z; // the coalitions of the batch in flight
@@ -93,8 +77,8 @@ torch::Tensor solveNormal(const torch::Tensor &gram, const torch::Tensor &penalt
     return torch::matmul(torch::linalg_pinv(a, noTolerance, noTolerance, /*hermitian=*/true), b);
 }
 
-// Every pixel of a cell receives the cell's coefficient, as in Feature Ablation.
-cv::Mat cellMap(const torch::Tensor &phi, const Groups &groups, int h, int w)
+// Every pixel of a group receives the group's coefficient, as in Feature Ablation.
+cv::Mat cellMap(const torch::Tensor &phi, const FeatureGroups &groups, int h, int w)
 {
     return tensorToMap(phi.to(torch::kFloat32).index_select(0, groups.pixelGroup).view({h, w}));
 }
@@ -103,8 +87,8 @@ ParamSpec cellsSpec()
 {
     return ParamSpec::integer("cells", "Cells per side", 7)
         .range(1, 32)
-        .describe("The image is cut into cells x cells features (as in Feature Ablation); the fit "
-                  "solves a system of that many unknowns.");
+        .describe("The image is cut into cells x cells features (as in Feature Ablation), or "
+                  "about that many superpixels; the fit solves a system of that many unknowns.");
 }
 
 ParamSpec samplesSpec(const std::string &help)
@@ -133,7 +117,7 @@ protected:
     std::vector<ParamSpec> ownParams() const override
     {
         return {
-            cellsSpec(),
+            cellsSpec(), groupsSpec(),
             samplesSpec("Random coalitions (one forward pass each); use well over cells x cells."),
             ParamSpec::real("width", "Kernel width", 0.25)
                 .range(0.01, 10.0)
@@ -150,7 +134,7 @@ protected:
     {
         const auto &p = in.request.params;
         const int h = in.height, w = in.width;
-        const Groups groups = gridGroups(h, w, p.getInt("cells"));
+        const FeatureGroups groups = featureGroups(in, p.getString("groups"), p.getInt("cells"));
         const int64_t g = groups.count;
         const int samples = p.getInt("samples");
         const double width = p.getDouble("width"), ridge = p.getDouble("ridge");
@@ -192,8 +176,7 @@ protected:
             out.warnings.push_back(
                 "lime: the " + std::to_string(samples) + " samples determine only " +
                 std::to_string(rank) + " of the " + std::to_string(g + 1) +
-                " surrogate coefficients (cells " + std::to_string(groups.rows) + " x " +
-                std::to_string(groups.cols) + " and an intercept); " +
+                " surrogate coefficients (" + groups.description + " and an intercept); " +
                 (ridge > 0.0 ? "the ridge penalty decides the rest" : "the rest is set to zero") +
                 ": raise samples or lower cells");
         // Weighted R^2 of the fit, from the accumulated sums: RSS = sum w f^2 - 2 beta.rhs +
@@ -230,7 +213,7 @@ public:
 protected:
     std::vector<ParamSpec> ownParams() const override
     {
-        return {cellsSpec(),
+        return {cellsSpec(), groupsSpec(),
                 samplesSpec("Random coalitions (one forward pass each), drawn in complementary "
                             "pairs (an odd count is rounded up); at least cells x cells + 1.")};
     }
@@ -240,7 +223,7 @@ protected:
     {
         const auto &p = in.request.params;
         const int h = in.height, w = in.width;
-        const Groups groups = gridGroups(h, w, p.getInt("cells"));
+        const FeatureGroups groups = featureGroups(in, p.getString("groups"), p.getInt("cells"));
         const int64_t g = groups.count;
         const int samples = p.getInt("samples");
         // G - 1 free attributions need at least G - 1 independent equations; G + 1 keeps the
@@ -248,9 +231,8 @@ protected:
         if (samples < g + 1)
             throw std::invalid_argument(
                 "parameter \"samples\" of kernel-shap: " + std::to_string(samples) +
-                " coalitions cannot determine " + std::to_string(g) + " cell attributions (cells " +
-                std::to_string(groups.rows) + " x " + std::to_string(groups.cols) +
-                "); need at least " + std::to_string(g + 1));
+                " coalitions cannot determine " + std::to_string(g) + " group attributions (" +
+                groups.description + "); need at least " + std::to_string(g + 1));
         const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
 
         ctx.throwIfCancelled();
@@ -324,8 +306,7 @@ protected:
                 out.warnings.push_back(
                     "kernel-shap: the " + std::to_string(count) + " sampled coalitions determine " +
                     "only " + std::to_string(rank) + " of the " + std::to_string(g - 1) +
-                    " free cell attributions (cells " + std::to_string(groups.rows) + " x " +
-                    std::to_string(groups.cols) +
+                    " free group attributions (" + groups.description +
                     "); the minimum-norm solution is used: raise samples or lower cells");
             phi.slice(0, 0, g - 1).copy_(rest);
             phi[g - 1] = delta - rest.sum().item<double>();

@@ -5,15 +5,12 @@
 #include "core/explain/Integration.h"
 #include "core/explain/MethodRegistry.h"
 #include "core/explain/Params.h"
+#include "core/groups/Grouping.h"
+#include "core/model/InputImage.h"
 #include "core/model/Model.h"
 #include "core/model/Preprocess.h"
 #include "tests/support/KnownModels.h"
 #include "tests/support/TestSupport.h"
-#include <QTest>
-#include <cmath>
-#include <functional>
-#include <opencv2/core.hpp>
-#include <torch/script.h>
 
 #include <QTest>
 
@@ -104,6 +101,50 @@ private Q_SLOTS:
         auto pixels = explainWith("feature-ablation", c.model, c.input, 2,
                                   {{"cells", "64"}, {"baseline", "mean"}});
         QVERIFY(test::allClose(tensorOf(pixels.map), contribution, 1e-5));
+    }
+
+    void groupMethodsTakeSuperpixelsAndGiveEachItsSummedContribution()
+    {
+        // A linear model on a 24 x 24 image of four flat quadrants plus noise: SLICO superpixels
+        // (the same deterministic labels the methods compute) instead of grid cells. Feature
+        // Ablation and KernelSHAP give every superpixel the sum of its pixels' w (x - b).
+        torch::manual_seed(21);
+        const int side = 24;
+        const auto weight = torch::randn({2, side * side});
+        auto image = torch::rand({1, 1, side, side}) * 0.1;
+        image.slice(2, 0, 12).slice(3, 12, 24) += 0.8;
+        image.slice(2, 12, 24).slice(3, 0, 12) += 0.5;
+        const auto model =
+            withCard(linearModule(weight, torch::tensor({0.1f, -0.3f})), 1, side, side);
+        GroupingOptions options;
+        options.method = "slico";
+        options.groups = 9;
+        const Grouping g = makeGrouping(inputToRgb8(image, model->card()), options, &model->card());
+        QVERIFY2(g.count >= 5, qPrintable(QString::number(g.count)));
+        const auto contribution = (image[0][0] * weight[1].view({side, side})).flatten();
+        const auto labels =
+            torch::from_blob(const_cast<int *>(g.labels.ptr<int>()), {side * side}, torch::kInt32)
+                .to(torch::kInt64);
+        const auto sums = torch::zeros({g.count}).index_add_(0, labels, contribution);
+        const auto expected = sums.index_select(0, labels).view({side, side});
+        const std::map<std::string, std::string> superpixels = {
+            {"groups", "slico"}, {"cells", "3"}, {"baseline", "zero"}};
+        auto ablation = explainWith("feature-ablation", model, image, 1, superpixels);
+        QVERIFY2(test::allClose(tensorOf(ablation.map), expected, 1e-4),
+                 test::maxDifference(tensorOf(ablation.map), expected).c_str());
+        QCOMPARE(ablation.forwardPasses, 1 + g.count);
+        auto shapParams = superpixels;
+        shapParams["samples"] = "400";
+        auto shap = explainWith("kernel-shap", model, image, 1, shapParams);
+        QVERIFY2(test::allClose(tensorOf(shap.map), expected, 1e-3),
+                 test::maxDifference(tensorOf(shap.map), expected).c_str());
+        // A grouping the model cannot give is named.
+        try {
+            explainWith("lime", model, image, 1, {{"groups", "tokens"}});
+            QFAIL("tokens of a model without a patch grid");
+        } catch (const std::exception &e) {
+            QVERIFY2(test::contains(e.what(), "patch grid"), e.what());
+        }
     }
 
     void kernelShapOfALinearModelGivesEachCellItsSummedContributionExactly()
