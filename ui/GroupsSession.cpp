@@ -11,6 +11,25 @@ namespace {
 
 const QString kSlot = QStringLiteral("groups");
 
+// The leave-one-out and leave-two-out logits behind every single and estimated pair (cached
+// already by most estimators: ArchDetect needs exactly these, exact mode has every coalition).
+void addLeaveOut(CoalitionGame &game, GroupsResult &r, const JobContext &ctx)
+{
+    const int p = game.players();
+    const PlayerSet all = PlayerSet::all(p);
+    std::vector<std::pair<std::pair<int, int>, PlayerSet>> sets = {{{-1, -1}, all}};
+    for (int i = 0; i < p; ++i)
+        sets.push_back({{i, i}, PlayerSet(all).remove(i)});
+    for (const auto &[i, j] : r.interactions.estimatedPairs)
+        sets.push_back({{i, j}, PlayerSet(all).remove(i).remove(j)});
+    std::vector<PlayerSet> coalitions;
+    for (const auto &entry : sets)
+        coalitions.push_back(entry.second);
+    game.evaluate(coalitions, ctx);
+    for (const auto &[key, set] : sets)
+        r.leaveOut[key] = game.value(set, r.target);
+}
+
 // The model's own answers (additive feature-group models on their groups) and gate weights.
 void addModelAnswers(const Model &model, CoalitionGame &game, const GroupingOptions &grouping,
                      GroupsResult &r)
@@ -49,7 +68,7 @@ void addModelAnswers(const Model &model, CoalitionGame &game, const GroupingOpti
 
 size_t bytesHeld(const GroupsResult &r)
 {
-    return sizeof(GroupsResult) + r.grouping.labels.total() * sizeof(int) +
+    return sizeof(GroupsResult) + r.grouping.labels.total() * sizeof(int) + r.leaveOut.size() * 48 +
            size_t(r.input.defined() ? r.input.numel() * 4 : 0) +
            (r.interactions.pairs.size() + r.exactPairs.size()) * sizeof(double) * 2 +
            r.hierarchy.size() * 64;
@@ -183,6 +202,9 @@ void GroupsSession::submit(bool confirmed)
                 r.computed = true;
             }
             addModelAnswers(*model, game, grouping, r);
+            if (r.computed)
+                addLeaveOut(game, r, ctx);
+            r.masker = masker.fill;
             return r;
         })
         .onDone([this, k](GroupsResult result) {

@@ -7,6 +7,7 @@
 #include <QObject>
 #include <QString>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,11 @@ struct GroupsResult
     std::vector<double> exactSingles, exactPairs;
     std::optional<RecoveryScores> recovery;
     std::vector<double> gateWeights; // demo-groups: its gate share of every group
+    // What stands behind a value (the masked images the Groups tab shows on hover): the target
+    // logit with every group present (key (-1, -1)), with group i absent ((i, i)), and with i and
+    // j absent ((i, j), i < j, every estimated pair); and the masker that made them.
+    std::map<std::pair<int, int>, double> leaveOut;
+    std::string masker;
 };
 size_t bytesHeld(const GroupsResult &result);
 

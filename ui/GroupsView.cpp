@@ -202,6 +202,7 @@ GroupsView::GroupsView(GroupsSession *document, QWidget *parent)
     , m_matrix(new QCustomPlot(this))
     , m_tree(new QTreeWidget(this))
     , m_stats(new QLabel(this))
+    , m_behind(new QLabel(this))
 {
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
@@ -232,16 +233,35 @@ GroupsView::GroupsView(GroupsSession *document, QWidget *parent)
     m_tree->setHeaderLabels({tr("Groups"), tr("Importance"), tr("Gain")});
     m_tree->header()->setSectionResizeMode(0, QHeaderView::Stretch);
     rightColumn->addWidget(m_tree, 2);
+    m_behind->setMinimumHeight(130);
+    m_behind->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    m_behind->setToolTip(tr("The masked images behind the value under the mouse in the matrix "
+                            "(or of the group clicked on the image), with their target logits"));
+    rightColumn->addWidget(m_behind);
     split->addWidget(right);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
     layout->addWidget(split, 1);
 
-    connect(document, &GroupsSession::resultChanged, this, &GroupsView::display);
+    connect(document, &GroupsSession::resultChanged, this, [this] {
+        m_behindGame.reset();
+        m_behind->clear();
+        display();
+    });
+    m_matrix->setMouseTracking(true);
+    connect(m_matrix, &QCustomPlot::mouseMove, this, [this](QMouseEvent *event) {
+        const int i = int(std::lround(m_matrix->xAxis->pixelToCoord(event->position().x())));
+        const int j = int(std::lround(m_matrix->yAxis->pixelToCoord(event->position().y())));
+        showBehind(i, j);
+    });
     connect(document, &GroupsSession::statusChanged, m_status, &QLabel::setText);
     connect(document, &GroupsSession::groupsReady, this, &GroupsView::groupsReady);
     connect(document, &GroupsSession::errorOccurred, this, &GroupsView::errorOccurred);
-    connect(m_map, &GroupMapView::groupClicked, this, [this] { displayMap(); });
+    connect(m_map, &GroupMapView::groupClicked, this, [this](int group) {
+        displayMap();
+        if (group >= 0)
+            showBehind(group, group);
+    });
     connect(m_topK, &QSlider::valueChanged, this, &GroupsView::displayMap);
     connect(m_tree, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem *item) {
         m_treeHighlight.clear();
@@ -270,8 +290,11 @@ QWidget *GroupsView::buildControls()
              {tr("permutation"), QStringLiteral("permutation")},
              {tr("regression"), QStringLiteral("regression")},
              {tr("ArchDetect"), QStringLiteral("archdetect")},
-             {tr("contextual decomposition"), QStringLiteral("cd")}})
+             {tr("CD"), QStringLiteral("cd")}})
         m_method->addItem(label, id);
+    m_method->setToolTip(tr("exact: all 2^p coalitions; permutation: sampled SII; regression: "
+                            "Faith-SHAP; ArchDetect: p^2 + p + 2 calls; CD: contextual "
+                            "decomposition of the model's operators (CNNs)"));
     for (const char *i : {"k-sii", "sii", "stii", "bii", "sv", "banzhaf"})
         m_index->addItem(QString::fromLatin1(i), QString::fromLatin1(i));
     m_index->setToolTip(tr("The index of exact mode"));
@@ -332,6 +355,86 @@ void GroupsView::forwardOptions()
     } catch (const std::exception &ex) {
         Q_EMIT errorOccurred(QString::fromUtf8(ex.what()));
     }
+}
+
+GroupsView::~GroupsView() = default;
+
+bool GroupsView::showBehind(int i, int j)
+{
+    const auto &r = m_document->result();
+    if (!r || !r->computed || i < 0 || j < 0 || i >= r->grouping.count || j >= r->grouping.count)
+        return false;
+    if (i > j)
+        std::swap(i, j);
+    const auto full = r->leaveOut.find({-1, -1});
+    const auto withoutI = r->leaveOut.find({i, i}), withoutJ = r->leaveOut.find({j, j});
+    const auto withoutBoth = r->leaveOut.find({i, j});
+    if (full == r->leaveOut.end() || withoutI == r->leaveOut.end() ||
+        (i != j && (withoutJ == r->leaveOut.end() || withoutBoth == r->leaveOut.end())))
+        return false;
+    const ModelPtr model = m_document->session()->model();
+    if (!model)
+        return false;
+    if (!m_behindGame) {
+        MaskerOptions masker;
+        masker.fill = r->masker;
+        m_behindGame = std::make_unique<CoalitionGame>(model, r->input, r->grouping, masker);
+    }
+    const int p = r->grouping.count;
+    const PlayerSet all = PlayerSet::all(p);
+    struct Panel
+    {
+        PlayerSet present;
+        QString caption;
+        double value;
+    };
+    std::vector<Panel> panels = {
+        {all, tr("all groups"), full->second},
+        {PlayerSet(all).remove(i), tr("without %1").arg(i), withoutI->second}};
+    QString summary;
+    if (i == j) {
+        summary = tr("Group %1: v(all) - v(all without %1) = %2")
+                      .arg(i)
+                      .arg(number(full->second - withoutI->second));
+    } else {
+        panels.push_back({PlayerSet(all).remove(j), tr("without %1").arg(j), withoutJ->second});
+        panels.push_back({PlayerSet(all).remove(i).remove(j), tr("without %1, %2").arg(i).arg(j),
+                          withoutBoth->second});
+        const double delta =
+            full->second - withoutI->second - withoutJ->second + withoutBoth->second;
+        summary = tr("Pair %1, %2 among all other groups: v(all) - v(-%1) - v(-%2) + "
+                     "v(-%1,%2) = %3; estimate %4")
+                      .arg(i)
+                      .arg(j)
+                      .arg(number(delta))
+                      .arg(number(r->interactions.pair(i, j)));
+    }
+    // Four thumbnails fit the column's width (at most 96 px each).
+    const int gap = 6, captionHeight = 34, summaryHeight = 36;
+    const int side = std::clamp((m_behind->width() - 4 * gap) / 4, 40, 96);
+    const int width = std::max(m_behind->width(), 4 * (side + gap));
+    QPixmap sheet(width, side + captionHeight + summaryHeight);
+    sheet.fill(palette().color(QPalette::Window));
+    QPainter painter(&sheet);
+    for (size_t k = 0; k < panels.size(); ++k) {
+        const cv::Mat rgb =
+            inputToRgb8(m_behindGame->maskedInput(panels[k].present), model->card());
+        const QImage image =
+            toQImage(rgb).scaled(side, side, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+        const int x = int(k) * (side + gap);
+        painter.drawImage(x + (side - image.width()) / 2, 0, image);
+        painter.setPen(palette().color(QPalette::WindowText));
+        painter.drawText(QRect(x, side + 2, side, captionHeight - 2),
+                         Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap,
+                         panels[k].caption + "\n" + number(panels[k].value));
+    }
+    painter.drawText(QRect(0, side + captionHeight, width, summaryHeight),
+                     Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap, summary);
+    painter.end();
+    m_behind->setMinimumHeight(sheet.height());
+    m_behind->setPixmap(sheet);
+    m_behind->setAccessibleDescription(summary);
+    return true;
 }
 
 void GroupsView::syncControls()

@@ -4,6 +4,7 @@
 
 #include <opencv2/core/mat.hpp>
 
+#include <memory>
 #include <vector>
 
 class QCheckBox;
@@ -14,6 +15,10 @@ class QPushButton;
 class QSlider;
 class QSpinBox;
 class QTreeWidget;
+
+namespace heatlens {
+class CoalitionGame;
+}
 
 namespace heatlens::ui {
 
@@ -67,6 +72,7 @@ class GroupsView : public QWidget
 
 public:
     explicit GroupsView(GroupsSession *document, QWidget *parent = nullptr);
+    ~GroupsView() override;
 
     GroupsSession *document() const { return m_document; }
     QComboBox *groupingBox() const { return m_grouping; }
@@ -79,6 +85,11 @@ public:
     QTreeWidget *treeView() const { return m_tree; }
     QLabel *statsLabel() const { return m_stats; }
     QSlider *topKSlider() const { return m_topK; }
+    QLabel *behindLabel() const { return m_behind; }
+    // Shows the masked images behind the value of pair (i, j), or of group i when j == i: the
+    // image with every group, without i, without j and without both, and their target logits
+    // (what the hover over the matrix and a click on the map show). False when not available.
+    bool showBehind(int i, int j);
 
 Q_SIGNALS:
     void groupsReady();
@@ -114,7 +125,9 @@ private:
     QCustomPlot *m_matrix;
     QTreeWidget *m_tree;
     QLabel *m_stats;
+    QLabel *m_behind;
     std::vector<int> m_treeHighlight;
+    std::unique_ptr<CoalitionGame> m_behindGame; // masks images for showBehind (no model calls)
 };
 
 } // namespace heatlens::ui

@@ -92,6 +92,20 @@ private Q_SLOTS:
         QCOMPARE(view->matrixPlot()->plottableCount(), 1);
         QVERIFY(view->treeView()->topLevelItemCount() >= 1);
         QVERIFY(view->statsLabel()->text().contains("calls"));
+        // Behind the strongest pair: the images without either group and their logits, which
+        // are the coalition engine's values for the same sets.
+        const auto [si, sj] = *std::max_element(
+            r.interactions.estimatedPairs.begin(), r.interactions.estimatedPairs.end(),
+            [&](const auto &a, const auto &b) {
+                return std::abs(r.interactions.pair(a.first, a.second)) <
+                       std::abs(r.interactions.pair(b.first, b.second));
+            });
+        QVERIFY(view->showBehind(sj, si));
+        QVERIFY(!view->behindLabel()->pixmap().isNull());
+        const PlayerSet without = PlayerSet::all(r.grouping.count).remove(si).remove(sj);
+        game.evaluate({without});
+        QVERIFY(std::abs(r.leaveOut.at({si, sj}) - game.value(without, r.target)) < 1e-4);
+        QVERIFY(!view->showBehind(-1, 0));
         // A selected group shows its interactions; the slider sets how many pairs are drawn.
         view->mapView()->setSelectedGroup(0);
         Q_EMIT view->mapView()->groupClicked(0);
@@ -120,6 +134,16 @@ private Q_SLOTS:
         QVERIFY(document->result()->recovery.has_value());
         QVERIFY(document->result()->recovery->mse < 1e-6);
         QVERIFY(view->statsLabel()->text().contains("exact answers"));
+        // An order-2 additive model: a pair's leave-two-out difference is its exact interaction.
+        const auto &a = *document->result();
+        const int p = a.grouping.count;
+        for (const auto &[i, j] : a.interactions.estimatedPairs) {
+            const double delta = a.leaveOut.at({-1, -1}) - a.leaveOut.at({i, i}) -
+                                 a.leaveOut.at({j, j}) + a.leaveOut.at({i, j});
+            QVERIFY2(std::abs(delta - a.exactPairs[size_t(i * p + j)]) < 1e-3,
+                     qPrintable(QString("%1, %2").arg(i).arg(j)));
+        }
+        QVERIFY(view->showBehind(5, 6));
         window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-groups-additive.png");
     }
 };
