@@ -7,6 +7,7 @@
 #include "core/explain/MethodRegistry.h"
 #include "core/groups/ContextualDecomposition.h"
 #include "core/groups/Estimators.h"
+#include "core/groups/GroupFigures.h"
 #include "core/io/AtomicFile.h"
 #include "core/io/Csv.h"
 #include "core/io/Npy.h"
@@ -71,8 +72,10 @@ S present).
                  groups and reports the rank agreement of the two models' group attributions
                  and pair values (versus_spearman, versus_pairs_spearman): a CNN against a ViT
 Before running it prints the calls each estimate needs and the time they should take. One image
-writes DIR/<image>-groups.npy (int32 label map) and .png, and DIR/<image>-<method>-<index>.json
-(players, index, max_order, empty_value, full_value, calls, values). A dataset writes
+writes DIR/<image>-groups.npy (int32 label map) and .png, DIR/<image>-<method>-<index>.json
+(players, index, max_order, empty_value, full_value, calls, values) and two figures: .png (group
+attributions and the 10 strongest pairs on the image) and -matrix.png (the pair matrix). A
+dataset writes
 DIR/per_image.csv and DIR/summary.json (resumable). When the model knows its exact answers
 (demo-groups-additive with --groups model and a fixed baseline), every estimate is scored against
 them: MSE, Precision@10, Kendall tau of the pairs and false positives on pairs that do not
@@ -383,28 +386,6 @@ std::string valuesJson(const GroupInteractions &e, const Plan &p, const Grouping
 }
 
 // The model input with the group boundaries drawn, scaled up for small inputs.
-cv::Mat groupsImage(const Model &model, const torch::Tensor &input, const Grouping &g)
-{
-    cv::Mat rgb = inputToRgb8(input, model.card());
-    const int scale = std::max(1, 256 / std::max(1, std::min(rgb.cols, rgb.rows)));
-    cv::Mat labels;
-    cv::resize(rgb, rgb, cv::Size(rgb.cols * scale, rgb.rows * scale), 0, 0, cv::INTER_NEAREST);
-    cv::resize(g.labels, labels, rgb.size(), 0, 0, cv::INTER_NEAREST);
-    for (int y = 0; y < rgb.rows; ++y)
-        for (int x = 0; x < rgb.cols; ++x) {
-            const int l = labels.at<int>(y, x);
-            const bool edge = (x + 1 < rgb.cols && labels.at<int>(y, x + 1) != l) ||
-                              (y + 1 < rgb.rows && labels.at<int>(y + 1, x) != l);
-            if (edge)
-                rgb.at<cv::Vec3b>(y, x) = cv::Vec3b(255, 200, 0);
-        }
-    const auto centres = g.centroids();
-    for (int i = 0; i < g.count; ++i)
-        cv::putText(rgb, std::to_string(i), centres[size_t(i)] * double(scale) - cv::Point2f(6, -4),
-                    cv::FONT_HERSHEY_PLAIN, 0.8, cv::Scalar(255, 255, 255), 1);
-    return rgb;
-}
-
 void writePng(const std::string &path, const cv::Mat &rgb)
 {
     cv::Mat bgr;
@@ -479,6 +460,7 @@ int runOneImage(const Args &args, const Setup &s, const Sample &sample)
     TerminalProgress progress("interactions");
     const JobContext ctx = progress.context(interruptToken());
     std::vector<std::string> lines, written;
+    const cv::Mat rgb = inputToRgb8(input, s.model->card());
     for (size_t k = 0; k < s.plans.size(); ++k) {
         const Plan &p = s.plans[k];
         const auto e =
@@ -493,6 +475,14 @@ int runOneImage(const Args &args, const Setup &s, const Sample &sample)
             throw std::runtime_error(path + " exists; choose another folder or --force");
         writeTextAtomically(path, valuesJson(e, p, game.grouping(), truth));
         written.push_back(path);
+        // Figures: the attributions and strongest pairs on the image, and the pair matrix.
+        const std::string figure = path.substr(0, path.size() - 5);
+        writePng(figure + ".png", interactionFigure(rgb, game.grouping(), e));
+        written.push_back(figure + ".png");
+        if (!e.estimatedPairs.empty()) {
+            writePng(figure + "-matrix.png", interactionMatrixFigure(e));
+            written.push_back(figure + "-matrix.png");
+        }
         // The strongest pairs, for people.
         auto pairs = e.estimatedPairs;
         std::sort(pairs.begin(), pairs.end(), [&](const auto &a, const auto &b) {
@@ -520,8 +510,7 @@ int runOneImage(const Args &args, const Setup &s, const Sample &sample)
     progress.finish();
     const std::string labels = (fs::path(out) / (stem + "-groups.npy")).string();
     writeNpyInt32(labels, game.grouping().labels);
-    writePng((fs::path(out) / (stem + "-groups.png")).string(),
-             groupsImage(*s.model, input, game.grouping()));
+    writePng((fs::path(out) / (stem + "-groups.png")).string(), groupsFigure(rgb, game.grouping()));
     std::cout << "target " << s.model->label(target) << " (logit "
               << fixed(game.value(PlayerSet::all(game.players()), target)) << ")\n";
     for (const auto &l : lines)

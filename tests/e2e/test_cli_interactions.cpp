@@ -8,6 +8,7 @@
 #include "tests/support/TestSupport.h"
 
 #include <QFile>
+#include <QImage>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QTest>
@@ -84,6 +85,9 @@ private Q_SLOTS:
             QCOMPARE(j["recovery"].toObject()["precision_at_10"].toDouble(), 1.0);
             QVERIFY(j.contains("empty_value") && j.contains("full_value"));
         }
+        for (const char *figure : {"t10k-2-exact-sii.png", "t10k-2-exact-sii-matrix.png",
+                                   "t10k-2-archdetect-archdetect-matrix.png"})
+            QVERIFY2(QImage(out + "/" + figure).width() >= 256, figure);
         QVERIFY(QFile::exists(out + "/t10k-2-groups.npy"));
         QVERIFY(QFile::exists(out + "/t10k-2-groups.png"));
     }
