@@ -183,16 +183,19 @@ void GroupsSession::submit(bool confirmed)
             r.grouping =
                 makeGrouping(inputToRgb8(r.input, model->card()), grouping, &model->card());
             CoalitionGame game(model, r.input, r.grouping, masker, 256);
-            // A batch of coalitions measures this machine's throughput for the plan's ETA.
-            std::vector<PlayerSet> probe;
-            for (int k = 0; k < 64; ++k) {
-                PlayerSet s(game.players());
-                for (int i = 0; i < game.players(); ++i)
-                    if ((k * 2654435761u >> (i % 24)) & 1)
-                        s.add(i);
-                probe.push_back(s);
+            // Two batches of coalitions measure this machine's throughput for the plan's ETA
+            // (the first pays for TorchScript's profiling runs).
+            for (int round = 0; round < 2; ++round) {
+                std::vector<PlayerSet> probe;
+                for (int k = 32 * round; k < 32 * (round + 1); ++k) {
+                    PlayerSet s(game.players());
+                    for (int i = 0; i < game.players(); ++i)
+                        if ((k * 2654435761u >> (i % 24)) & 1)
+                            s.add(i);
+                    probe.push_back(s);
+                }
+                game.evaluate(probe, ctx);
             }
-            game.evaluate(probe, ctx);
             r.secondsPerCall = game.secondsPerCall();
             r.plannedCalls =
                 plannedCalls(game.players(), int(r.grouping.adjacent.size()), estimate);

@@ -429,11 +429,15 @@ CoalitionGame gameFor(const Setup &s, const torch::Tensor &input)
 
 void printPlan(const Setup &s, CoalitionGame &game)
 {
-    // Measure the throughput on one batch first, so the ETA is this machine's.
-    std::vector<PlayerSet> probe;
-    for (int k = 0; k < std::min(32, 1 << std::min(game.players(), 5)); ++k)
-        probe.push_back(PlayerSet::fromBits(game.players(), Coalition(k)));
-    game.evaluate(probe);
+    // Measure the throughput first, so the ETA is this machine's: a warm-up batch, then a timed
+    // one (both cached for the estimates).
+    const int probeSize = std::min(s.batch, 1 << std::min(game.players(), 10) / 2);
+    for (int round = 0; round < 2; ++round) {
+        std::vector<PlayerSet> probe;
+        for (int k = 0; k < probeSize; ++k)
+            probe.push_back(PlayerSet::fromBits(game.players(), Coalition(round * probeSize + k)));
+        game.evaluate(probe);
+    }
     const int pairs = int(game.grouping().adjacent.size());
     std::cerr << game.grouping().description << "; " << game.players() << " groups, " << pairs
               << " neighbouring pairs; " << fixed(1.0 / std::max(1e-9, game.secondsPerCall()), 0)

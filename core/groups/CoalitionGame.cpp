@@ -186,9 +186,14 @@ void CoalitionGame::evaluate(const std::vector<PlayerSet> &coalitions, const Job
         const auto start = std::chrono::steady_clock::now();
         const auto logits =
             m_model->predict(maskedBatch(todo, begin, end)).to(torch::kFloat32).contiguous();
-        m_seconds +=
+        const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        m_seconds += seconds;
         m_calls += int(end - begin);
+        if (m_calls > int(end - begin) && int(end - begin) >= std::min(m_batch, 32)) {
+            m_lastBatchSeconds = seconds;
+            m_lastBatchCalls = int(end - begin);
+        }
         for (size_t i = begin; i < end; ++i) {
             const float *row = logits[int64_t(i - begin)].data_ptr<float>();
             m_logits[todo[i]].assign(row, row + logits.size(1));
@@ -213,6 +218,10 @@ double CoalitionGame::value(const PlayerSet &s, int target) const
 
 double CoalitionGame::secondsPerCall() const
 {
+    // The latest full batch when there is one: the first batches pay for TorchScript's
+    // profiling runs and would make every ETA several times too long.
+    if (m_lastBatchCalls > 0)
+        return m_lastBatchSeconds / m_lastBatchCalls;
     return m_calls > 0 ? m_seconds / m_calls : 0.0;
 }
 

@@ -121,7 +121,8 @@ public:
     double value(const PlayerSet &s, int target) const override;
 
     int calls() const override { return m_calls; } // images passed through the model so far
-    // Seconds per call, measured on the batches so far (0 before any): the ETA of a plan.
+    // Seconds per call (0 before any batch): the ETA of a plan. Measured on the latest batch of
+    // at least 32 calls after the first batch when there is one, else over every batch so far.
     double secondsPerCall() const;
 
 private:
@@ -138,6 +139,8 @@ private:
     std::map<PlayerSet, std::vector<float>> m_logits;
     int m_calls = 0;
     double m_seconds = 0.0;
+    int m_lastBatchCalls = 0;
+    double m_lastBatchSeconds = 0.0;
 };
 
 } // namespace heatlens
