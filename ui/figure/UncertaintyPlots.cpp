@@ -98,6 +98,7 @@ writeUncertaintyPlots(const std::map<std::string, std::map<std::string, Summary>
         for (size_t m = 0; m < methods.size(); ++m)
             ticker->addTick(double(m), methodName(methods[m]));
         plot.xAxis->setTicker(ticker);
+        plot.xAxis->grid()->setZeroLinePen(Qt::NoPen); // x = 0 is the first method, not zero
         plot.xAxis->setRange(-0.6, double(methods.size()) - 0.4);
         plot.yAxis->setLabel(column.label);
         const double margin = 0.08 * (highest - lowest);
