@@ -54,11 +54,12 @@ std::string uncertaintySanityVerdict(const UncertaintySanityResult &r)
     const auto &last = r.steps.back();
     double lo = 0.0, hi = 0.0;
     cv::minMaxLoc(r.original.stdDev, &lo, &hi);
-    const std::string mean = r.meanPasses ? "the mean map changes with the weights (Spearman " +
-                                                fixed(last.meanSpearman) + ")"
-                                          : "the mean map barely changes when the weights are "
-                                            "randomised (Spearman " +
-                                                fixed(last.meanSpearman) + ")";
+    const std::string mean =
+        r.meanPasses
+            ? "the mean map changes with the weights (Spearman " + fixed(last.meanSpearman) + ")"
+            : "the mean map stays similar when the weights are "
+              "randomised (Spearman " +
+                  fixed(last.meanSpearman) + ", threshold " + fixed(r.threshold) + ")";
     if (hi <= 0.0) // every sample gave the same map: nothing to react
         return std::string(r.meanPasses ? "passes" : "fails") + ": " + mean +
                "; the samples have no spread (std 0 everywhere), so there is no uncertainty to "
