@@ -408,7 +408,13 @@ bool GroupsView::showBehind(int i, int j)
                       .arg(j)
                       .arg(number(delta))
                       .arg(number(r->interactions.pair(i, j)));
+        if (!r->exactPairs.empty())
+            summary += tr("; exact %1").arg(number(r->exactPairs[size_t(i * p + j)]));
     }
+    if (i == j && !r->exactSingles.empty())
+        summary += tr("; estimate %1, exact Shapley value %2")
+                       .arg(number(r->interactions.singles[size_t(i)]))
+                       .arg(number(r->exactSingles[size_t(i)]));
     // Four thumbnails fit the column's width (at most 96 px each).
     const int gap = 6, captionHeight = 34, summaryHeight = 36;
     const int side = std::clamp((m_behind->width() - 4 * gap) / 4, 40, 96);

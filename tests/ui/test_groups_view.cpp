@@ -144,6 +144,7 @@ private Q_SLOTS:
                      qPrintable(QString("%1, %2").arg(i).arg(j)));
         }
         QVERIFY(view->showBehind(5, 6));
+        QVERIFY(view->behindLabel()->accessibleDescription().contains("exact"));
         window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-groups-additive.png");
     }
 };
