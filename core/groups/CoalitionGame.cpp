@@ -171,7 +171,8 @@ torch::Tensor CoalitionGame::maskedBatch(const std::vector<PlayerSet> &sets, siz
             bits[r * p + i] = sets[begin + size_t(r)].has(int(i)) ? 1.0f : 0.0f;
     const auto mask =
         presence.index_select(1, m_labels).view({n, 1, m_input.size(2), m_input.size(3)});
-    return m_input * mask + m_canvas * (1.0 - mask);
+    // canvas + (input - canvas) * mask in one pass: exact for masks of 0 and 1.
+    return torch::addcmul(m_canvas, m_input - m_canvas, mask);
 }
 
 void CoalitionGame::evaluate(const std::vector<PlayerSet> &coalitions, const JobContext &ctx)

@@ -64,7 +64,10 @@ Attempt towards(int wanted, double firstSize, double smallest, Segment segment)
 {
     Attempt best;
     double size = firstSize;
+    std::set<long> tried; // sizes are whole pixels: one that was tried gives the same labels
     for (int tries = 0; tries < 8; ++tries) {
+        if (!tried.insert(std::lround(size)).second)
+            break;
         Attempt a = segment(size);
         if (best.labels.empty() || std::abs(a.count - wanted) < std::abs(best.count - wanted))
             best = a;
@@ -77,8 +80,16 @@ Attempt towards(int wanted, double firstSize, double smallest, Segment segment)
 
 int countOf(const cv::Mat &labels)
 {
-    std::set<int> seen(labels.begin<int>(), labels.end<int>());
-    return int(seen.size());
+    double lo = 0.0, hi = 0.0;
+    cv::minMaxLoc(labels, &lo, &hi);
+    std::vector<char> seen(size_t(hi - lo) + 1, 0);
+    int n = 0;
+    for (auto it = labels.begin<int>(); it != labels.end<int>(); ++it) {
+        char &s = seen[size_t(*it - int(lo))];
+        n += s ? 0 : 1;
+        s = 1;
+    }
+    return n;
 }
 
 Attempt slic(const cv::Mat &lab, int algorithm, double regionSize)
