@@ -145,8 +145,11 @@ void GroupsSession::refresh()
         Q_EMIT statusChanged(tr("No image to group yet."));
         return;
     }
+    if (m_result && m_resultKey == k)
+        return; // already showing this request (a plan waiting for Run, or its estimate)
     if (const GroupsResult *cached = m_cache.find(k)) {
         m_result = *cached;
+        m_resultKey = k;
         Q_EMIT resultChanged();
         Q_EMIT statusChanged(tr("%1 groups, %2 calls in %3 s")
                                  .arg(cached->grouping.count)
@@ -172,6 +175,7 @@ void GroupsSession::submit(bool confirmed)
     MaskerOptions masker;
     masker.fill = m_fill;
     m_result.reset();
+    m_resultKey.clear();
     Q_EMIT resultChanged();
     Q_EMIT statusChanged(tr("Grouping the image..."));
     runner->request<GroupsResult>(kSlot, tr("Groups of %1").arg(m_session->sampleId()), this)
@@ -216,6 +220,7 @@ void GroupsSession::submit(bool confirmed)
             if (k != key())
                 return;
             m_result = std::move(result);
+            m_resultKey = k;
             Q_EMIT resultChanged();
             if (m_result->computed) {
                 Q_EMIT statusChanged(tr("%1 groups, %2 calls in %3 s")

@@ -86,6 +86,7 @@ private:
     std::string m_fill = "black";
     bool m_active = false;
     std::optional<GroupsResult> m_result;
+    std::string m_resultKey; // the request m_result answers (or plans)
     ResultCache<GroupsResult> m_cache;
 };
 
