@@ -5,10 +5,11 @@ namespace heatlens {
 namespace {
 
 // Captum's FeatureAblation over feature groups: the image is cut into groups (a regular grid of
-// cells, or superpixels: see FeatureGroups), each group in turn is replaced by the baseline (all
-// channels), and every pixel of the group receives the drop of the target logit. For an additive
-// model the map is exact: each group carries the sum of its pixels' contributions. The map
-// streams in as groups complete.
+// cells, or superpixels: see FeatureGroups), each group in turn is removed (replaced by the
+// baseline in all channels, or by the fill chosen), and every pixel of the group receives the
+// drop of the target logit, v(all) - v(all without the group) of the coalition game the Groups
+// tab plays. For an additive model and the baseline fill the map is exact: each group carries
+// the sum of its pixels' contributions. The map streams in as groups complete.
 class FeatureAblation : public PerturbationMethod
 {
 public:
@@ -28,57 +29,43 @@ protected:
                     .describe("The image is cut into cells x cells groups (at most one pixel "
                               "each; uneven sizes are spread as evenly as possible), or about "
                               "that many superpixels."),
-                groupsSpec()};
+                groupsSpec(), fillSpec()};
     }
     std::string batchHolds() const override { return "Ablated images"; }
 
     void attribute(const PerturbationInput &in, const JobContext &ctx,
                    Explanation &out) const override
     {
-        const int h = in.height, w = in.width;
         const auto &p = in.request.params;
         const FeatureGroups groups = featureGroups(in, p.getString("groups"), p.getInt("cells"));
-        auto map = torch::zeros({h, w});
-        if (!groups.cells.empty()) {
-            regionDrops(in, groups.cells, "cells", ctx, out,
-                        [&](size_t begin, size_t end, const std::vector<float> &drops) {
-                            for (size_t k = begin; k < end; ++k) {
-                                const auto &g = groups.cells[k];
-                                map.slice(0, g.r0, g.r1).slice(1, g.c0, g.c1).fill_(drops[k]);
-                            }
-                            return map;
-                        });
-        } else {
-            map = groupDrops(in, groups, ctx, out);
-        }
-        out.map = tensorToMap(map);
-        out.signedMap = true;
-        out.stats["groups"] = groups.count;
-    }
-
-private:
-    // Each group in turn blended to the baseline; the drops painted on their pixels.
-    static torch::Tensor groupDrops(const PerturbationInput &in, const FeatureGroups &groups,
-                                    const JobContext &ctx, Explanation &out)
-    {
-        const auto &x = in.request.input;
-        const int target = in.request.target;
-        const float reference = logits(in, x, out)[0][target].item<float>();
-        auto drops = torch::zeros({groups.count});
-        stream(
-            in, groups.count, "groups", ctx, out,
+        CoalitionGame game = groupGame(in, groups);
+        const int target = in.request.target, n = groups.count;
+        // Item 0 is the input itself, item k the input without group k - 1.
+        const PlayerSet all = PlayerSet::all(n);
+        std::vector<float> drops(size_t(n), 0.0f);
+        auto mapOf = [&] {
+            return torch::from_blob(drops.data(), {n}, torch::kFloat32)
+                .index_select(0, groups.pixelGroup)
+                .view({in.height, in.width});
+        };
+        play(
+            in, game, int64_t(n) + 1, "images", ctx, out,
             [&](int64_t begin, int64_t end) {
-                const auto ids = torch::arange(begin, end).unsqueeze(1);
-                const auto absent = (groups.pixelGroup.unsqueeze(0) == ids)
-                                        .to(x.scalar_type())
-                                        .view({end - begin, 1, in.height, in.width});
-                return x * (1.0 - absent) + in.baseline * absent;
+                std::vector<PlayerSet> coalitions;
+                for (int64_t k = begin; k < end; ++k)
+                    coalitions.push_back(k == 0 ? all : PlayerSet(all).remove(int(k - 1)));
+                return coalitions;
             },
-            [&](int64_t begin, int64_t end, const torch::Tensor &scores) {
-                drops.slice(0, begin, end).copy_(reference - scores.select(1, target));
-                return drops.index_select(0, groups.pixelGroup).view({in.height, in.width});
+            [&](int64_t begin, int64_t end, const std::vector<PlayerSet> &coalitions) {
+                const double reference = game.value(all, target);
+                for (int64_t k = std::max<int64_t>(begin, 1); k < end; ++k)
+                    drops[size_t(k - 1)] =
+                        float(reference - game.value(coalitions[size_t(k - begin)], target));
+                return mapOf();
             });
-        return drops.index_select(0, groups.pixelGroup).view({in.height, in.width});
+        out.map = tensorToMap(mapOf());
+        out.signedMap = true;
+        out.stats["groups"] = n;
     }
 };
 

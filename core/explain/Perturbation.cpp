@@ -68,29 +68,67 @@ ParamSpec groupsSpec()
                   "feature-group model's own groups.");
 }
 
+ParamSpec fillSpec()
+{
+    return ParamSpec::choice("fill", "Removed groups", "baseline",
+                             {"baseline", "group-mean", "inpaint"})
+        .describe("What a removed group becomes: the baseline, each group's own mean colour "
+                  "(lime_image's default), or OpenCV's inpainting from the kept groups (one "
+                  "image at a time: slow).");
+}
+
 FeatureGroups featureGroups(const PerturbationInput &in, const std::string &kind, int cells)
 {
     FeatureGroups g;
     const int h = in.height, w = in.width;
     if (kind == "grid") {
-        const int rows = std::min(cells, h), cols = std::min(cells, w);
-        g.cells = gridCells(h, w, rows, cols);
-        g.count = int(g.cells.size());
-        g.pixelGroup = pixelRegionIndex(h, w, g.cells);
-        g.description = "cells " + std::to_string(rows) + " x " + std::to_string(cols);
-        return g;
+        g.grouping = gridGrouping(cv::Size(w, h), std::min(cells, h), std::min(cells, w));
+    } else {
+        GroupingOptions options;
+        options.method = kind;
+        options.groups = cells * cells;
+        const auto &card = in.request.model->card();
+        g.grouping = makeGrouping(inputToRgb8(in.request.input, card), options, &card);
     }
-    GroupingOptions options;
-    options.method = kind;
-    options.groups = cells * cells;
-    const auto &card = in.request.model->card();
-    const Grouping grouping = makeGrouping(inputToRgb8(in.request.input, card), options, &card);
-    g.count = grouping.count;
-    g.pixelGroup = torch::from_blob(const_cast<int *>(grouping.labels.ptr<int>()),
-                                    {int64_t(grouping.labels.total())}, torch::kInt32)
+    const cv::Mat labels =
+        g.grouping.labels.isContinuous() ? g.grouping.labels : g.grouping.labels.clone();
+    g.count = g.grouping.count;
+    g.pixelGroup = torch::from_blob(const_cast<int *>(labels.ptr<int>()), {int64_t(labels.total())},
+                                    torch::kInt32)
                        .to(torch::kInt64);
-    g.description = grouping.description;
+    g.description = g.grouping.description;
     return g;
+}
+
+CoalitionGame PerturbationMethod::groupGame(const PerturbationInput &in,
+                                            const FeatureGroups &groups)
+{
+    MaskerOptions masker;
+    masker.fill = in.request.params.getString("fill");
+    masker.canvas = in.baseline;
+    return CoalitionGame(in.request.model, in.request.input, groups.grouping, masker, in.batch);
+}
+
+void PerturbationMethod::play(const PerturbationInput &in, CoalitionGame &game, int64_t total,
+                              const std::string &unit, const JobContext &ctx, Explanation &out,
+                              const MakeCoalitions &make, const TakeCoalitions &take)
+{
+    const JobContext quiet({}, ctx.cancelToken()); // progress is counted here, in items
+    for (int64_t begin = 0; begin < total; begin += in.batch) {
+        ctx.throwIfCancelled();
+        const int64_t end = std::min(total, begin + int64_t(in.batch));
+        const std::vector<PlayerSet> coalitions = make(begin, end);
+        const int before = game.calls();
+        game.evaluate(coalitions, quiet);
+        out.forwardPasses += game.calls() - before;
+        const torch::Tensor map = take(begin, end, coalitions);
+        const double fraction = double(end) / double(total);
+        const std::string text = std::to_string(end) + "/" + std::to_string(total) + " " + unit;
+        if (map.defined())
+            ctx.reportPartial(fraction, tensorToMap(map), text);
+        else
+            ctx.report(fraction, text);
+    }
 }
 
 std::vector<float> PerturbationMethod::regionDrops(

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/explain/MethodSupport.h"
+#include "core/groups/CoalitionGame.h"
 #include "core/groups/GridCells.h"
 
 #include <functional>
@@ -29,17 +30,20 @@ struct PerturbationInput
 // The feature groups of Feature Ablation, LIME and KernelSHAP: a regular grid of cells x cells
 // (Captum's feature mask as a grid) or about cells x cells superpixels of the input as a person
 // sees it (any grouping of core/groups: slic, slico, seeds, lsc, felzenszwalb, and a
-// transformer's tokens or a feature-group model's own groups when its card has them).
+// transformer's tokens or a feature-group model's own groups when its card has them). They are
+// the players of a CoalitionGame, the engine of the Groups tab.
 struct FeatureGroups
 {
-    int count = 0;
-    torch::Tensor pixelGroup;  // [H * W] int64: every pixel's group
-    std::vector<Region> cells; // the grid's cells (empty for other groupings)
-    std::string description;   // "cells 7 x 7", "slico: 47 groups (49 asked) ..."
+    Grouping grouping;        // the label map in the input's frame
+    int count = 0;            // groups
+    torch::Tensor pixelGroup; // [H * W] int64: every pixel's group
+    std::string description;  // "grid: 7 x 7", "slico: 47 groups (49 asked) ..."
 };
 FeatureGroups featureGroups(const PerturbationInput &in, const std::string &kind, int cells);
 // The "groups" parameter of those methods (default grid), the count given by "cells".
 ParamSpec groupsSpec();
+// Their "fill" parameter: what a removed group becomes (default: the baseline).
+ParamSpec fillSpec();
 
 // Base of the perturbation family (Occlusion, Feature Ablation, RISE, LIME, KernelSHAP): methods
 // that only run the model forward on perturbed copies of the input. Owns what they share: the
@@ -79,7 +83,24 @@ protected:
     static torch::Tensor logits(const PerturbationInput &in, const torch::Tensor &images,
                                 Explanation &out);
 
-    // The region-removal pipeline (Occlusion, Feature Ablation): for every region, the drop of
+    // The coalition game of the feature groups: absent groups become what the "fill" parameter
+    // says (the baseline, each group's own mean colour, or inpainting from the present groups),
+    // coalitions run in batches of in.batch, the logits of every class cached per coalition.
+    static CoalitionGame groupGame(const PerturbationInput &in, const FeatureGroups &groups);
+    // Plays `total` coalitions on `game` in chunks of in.batch: make(begin, end) gives the
+    // coalitions of items [begin, end), in order (so the batch size does not change them), and
+    // take(begin, end, coalitions) receives them evaluated and returns the map so far ([H, W],
+    // streamed as a partial result) or an undefined tensor. A coalition asked for twice, or
+    // cached already, costs no further call; calls are counted in `out`; progress says
+    // "<done>/<total> <unit>". Cancelling keeps what was evaluated in the game.
+    using MakeCoalitions = std::function<std::vector<PlayerSet>(int64_t begin, int64_t end)>;
+    using TakeCoalitions = std::function<torch::Tensor(int64_t begin, int64_t end,
+                                                       const std::vector<PlayerSet> &coalitions)>;
+    static void play(const PerturbationInput &in, CoalitionGame &game, int64_t total,
+                     const std::string &unit, const JobContext &ctx, Explanation &out,
+                     const MakeCoalitions &make, const TakeCoalitions &take);
+
+    // The region-removal pipeline (Occlusion's sliding windows): for every region, the drop of
     // the target logit f(x) - f(x with the region replaced by the baseline). After each batch,
     // `partial(end, drops)` (drops of regions [0, end) filled) returns the map so far.
     static std::vector<float>

@@ -11,24 +11,15 @@ namespace {
 
 // LIME and KernelSHAP: both fit a linear surrogate g(z) = phi0 + sum_g phi_g z_g of the target
 // logit over interpretable inputs z in {0, 1}^G, where the G features are the groups of Feature
-// Ablation (grid cells or superpixels: z_g = 1 keeps group g, 0 replaces it, all channels, by the
-// baseline).
-// They differ in how coalitions z are drawn and weighted. The normal equations are accumulated
-// batch by batch in double precision, so memory stays O(G^2) whatever the sample count.
-
-// The images of the coalitions z [n, G] (0/1 floats). The blend x m + b (1 - m) reproduces x
-// and b exactly for m = 1 and m = 0, so the full and empty coalitions are the input and the
-// baseline themselves.
-torch::Tensor coalitionImages(const PerturbationInput &in, const FeatureGroups &groups,
-                              const torch::Tensor &z)
-{
-    const auto m = z.index_select(1, groups.pixelGroup).view({z.size(0), 1, in.height, in.width});
-    return in.request.input * m + in.baseline * (1.0f - m);
-}
+// Ablation (grid cells or superpixels: z_g = 1 keeps group g, 0 removes it, all channels, as the
+// "fill" parameter says). Coalitions are played on the coalition game of the Groups tab, so a
+// coalition drawn twice costs one model call. They differ in how coalitions z are drawn and
+// weighted. The normal equations are accumulated batch by batch in double precision, so memory
+// stays O(G^2) whatever the sample count (the game keeps the logits of every distinct coalition).
 
 // The base of the two surrogates: draws `total` coalitions with `draw(n)` (rows in a fixed
-// order, so that the batch size does not change them), streams them through the model and
-// hands z and the target logits (double) to `consume`. No partial maps: the surrogate's
+// order, so that the batch size does not change them), plays them on the game of the groups
+// and hands z and the target logits (double) to `consume`. No partial maps: the surrogate's
 // coefficients exist only once the fit is done.
 class SurrogateMethod : public PerturbationMethod
 {
@@ -40,23 +31,56 @@ protected:
     }
 
     static void sampleCoalitions(
-        const PerturbationInput &in, const FeatureGroups &groups, int64_t total,
-        const JobContext &ctx, Explanation &out,
-        const std::function<torch::Tensor(int64_t n)> &draw,
+        const PerturbationInput &in, CoalitionGame &game, int64_t total, const JobContext &ctx,
+        Explanation &out, const std::function<torch::Tensor(int64_t n)> &draw,
         const std::function<void(const torch::Tensor &z, const torch::Tensor &f)> &consume)
     {
-        torch::Tensor z; // the coalitions of the batch in flight
-        stream(
-            in, total, "samples", ctx, out,
+        torch::Tensor z; // the coalitions of the batch in flight, [n, G] 0/1 floats
+        play(
+            in, game, total, "samples", ctx, out,
             [&](int64_t begin, int64_t end) {
                 z = draw(end - begin);
-                return coalitionImages(in, groups, z);
+                return coalitionsOf(z);
             },
-            [&](int64_t, int64_t, const torch::Tensor &logits) {
-                consume(z.to(torch::kFloat64),
-                        logits.select(1, in.request.target).to(torch::kFloat64));
+            [&](int64_t begin, int64_t end, const std::vector<PlayerSet> &coalitions) {
+                auto f = torch::empty({end - begin}, torch::kFloat64);
+                double *v = f.data_ptr<double>();
+                for (size_t r = 0; r < coalitions.size(); ++r)
+                    v[r] = game.value(coalitions[r], in.request.target);
+                consume(z.to(torch::kFloat64), f);
                 return torch::Tensor();
             });
+    }
+
+    // The target logits of the coalitions z [n, G], played on the game.
+    static torch::Tensor values(const PerturbationInput &in, CoalitionGame &game,
+                                const torch::Tensor &z, const JobContext &ctx, Explanation &out)
+    {
+        const auto coalitions = coalitionsOf(z);
+        const int before = game.calls();
+        game.evaluate(coalitions, JobContext({}, ctx.cancelToken()));
+        out.forwardPasses += game.calls() - before;
+        auto f = torch::empty({z.size(0)}, torch::kFloat64);
+        for (size_t r = 0; r < coalitions.size(); ++r)
+            f[int64_t(r)] = game.value(coalitions[r], in.request.target);
+        return f;
+    }
+
+private:
+    static std::vector<PlayerSet> coalitionsOf(const torch::Tensor &z)
+    {
+        const auto rows = z.contiguous();
+        const int g = int(rows.size(1));
+        const float *d = rows.data_ptr<float>();
+        std::vector<PlayerSet> sets;
+        for (int64_t r = 0; r < rows.size(0); ++r) {
+            PlayerSet s(g);
+            for (int i = 0; i < g; ++i)
+                if (d[r * g + i] > 0.5f)
+                    s.add(i);
+            sets.push_back(std::move(s));
+        }
+        return sets;
     }
 };
 
@@ -117,7 +141,9 @@ protected:
     std::vector<ParamSpec> ownParams() const override
     {
         return {
-            cellsSpec(), groupsSpec(),
+            cellsSpec(),
+            groupsSpec(),
+            fillSpec(),
             samplesSpec("Random coalitions (one forward pass each); use well over cells x cells."),
             ParamSpec::real("width", "Kernel width", 0.25)
                 .range(0.01, 10.0)
@@ -145,8 +171,9 @@ protected:
         // sums the weighted R^2 needs.
         auto gram = torch::zeros({g + 1, g + 1}, f64), rhs = torch::zeros({g + 1}, f64);
         double sw = 0.0, swf = 0.0, swff = 0.0;
+        CoalitionGame game = groupGame(in, groups);
         sampleCoalitions(
-            in, groups, samples, ctx, out,
+            in, game, samples, ctx, out,
             [&](int64_t n) {
                 auto z = torch::empty({n, g});
                 float *d = z.data_ptr<float>();
@@ -213,7 +240,7 @@ public:
 protected:
     std::vector<ParamSpec> ownParams() const override
     {
-        return {cellsSpec(), groupsSpec(),
+        return {cellsSpec(), groupsSpec(), fillSpec(),
                 samplesSpec("Random coalitions (one forward pass each), drawn in complementary "
                             "pairs (an odd count is rounded up); at least cells x cells + 1.")};
     }
@@ -236,10 +263,9 @@ protected:
         const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
 
         ctx.throwIfCancelled();
+        CoalitionGame game = groupGame(in, groups);
         const auto ends = torch::stack({torch::ones({g}), torch::zeros({g})});
-        const auto fEnds = logits(in, coalitionImages(in, groups, ends), out)
-                               .select(1, in.request.target)
-                               .to(torch::kFloat64);
+        const auto fEnds = values(in, game, ends, ctx, out);
         const double fx = fEnds[0].item<double>(), fb = fEnds[1].item<double>();
         const double delta = fx - fb;
 
@@ -275,7 +301,7 @@ protected:
             // unknowns, accumulated as normal equations.
             auto gram = torch::zeros({g - 1, g - 1}, f64), rhs = torch::zeros({g - 1}, f64);
             sampleCoalitions(
-                in, groups, count, ctx, out,
+                in, game, count, ctx, out,
                 [&](int64_t n) {
                     auto z = torch::empty({n, g});
                     float *d = z.data_ptr<float>();

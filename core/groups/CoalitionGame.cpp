@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <stdexcept>
 
 namespace heatlens {
@@ -76,7 +77,8 @@ torch::Tensor rgb8ToInput(const cv::Mat &rgb, const ModelCard &card)
     return t;
 }
 
-const std::vector<std::string> kFills = {"black", "mean", "blur", "inpaint", "group-mean"};
+const std::vector<std::string> kFills = {"black",   "mean",       "blur",
+                                         "inpaint", "group-mean", "baseline"};
 
 } // namespace
 
@@ -97,14 +99,19 @@ CoalitionGame::CoalitionGame(ModelPtr model, const torch::Tensor &input, Groupin
             std::to_string(m_input.size(3)) + " x " + std::to_string(m_input.size(2)));
     if (std::find(kFills.begin(), kFills.end(), m_masker.fill) == kFills.end())
         throw std::invalid_argument("coalition game: unknown fill \"" + m_masker.fill +
-                                    "\" (black, mean, blur, inpaint, group-mean)");
+                                    "\" (black, mean, blur, inpaint, group-mean, baseline)");
     cv::Mat labels =
         m_grouping.labels.isContinuous() ? m_grouping.labels : m_grouping.labels.clone();
     m_labels =
         torch::from_blob(labels.data, {int64_t(labels.total())}, torch::kInt32).to(torch::kInt64);
     const auto &card = m_model->card();
     const std::string &fill = m_masker.fill;
-    if (fill == "black") {
+    if (fill == "baseline") {
+        if (!m_masker.canvas.defined() || !m_masker.canvas.sizes().equals(m_input.sizes()))
+            throw std::invalid_argument(
+                "coalition game: the baseline fill needs a canvas of the input's shape");
+        m_canvas = m_masker.canvas.to(m_input.scalar_type()).contiguous();
+    } else if (fill == "black") {
         m_canvas = blackInput(card).expand_as(m_input).contiguous();
     } else if (fill == "mean") {
         const auto from = m_masker.references.defined() ? m_masker.references : m_input;
@@ -178,8 +185,9 @@ torch::Tensor CoalitionGame::maskedBatch(const std::vector<PlayerSet> &sets, siz
 void CoalitionGame::evaluate(const std::vector<PlayerSet> &coalitions, const JobContext &ctx)
 {
     std::vector<PlayerSet> todo;
+    std::set<PlayerSet> queued;
     for (const auto &s : coalitions)
-        if (!isCached(s) && (todo.empty() || !(todo.back() == s)))
+        if (!isCached(s) && queued.insert(s).second)
             todo.push_back(s);
     for (size_t begin = 0; begin < todo.size(); begin += size_t(m_batch)) {
         ctx.throwIfCancelled();

@@ -75,10 +75,12 @@ private:
 //   blur        the image blurred (Gaussian, sigma a twentieth of its shorter side)
 //   inpaint     OpenCV's Telea inpainting of the absent pixels from the present ones
 //   group-mean  each group's own mean colour (LIME's default)
+//   baseline    a given image (`canvas`): the baseline parameter of the perturbation methods
 struct MaskerOptions
 {
     std::string fill = "black";
     torch::Tensor references; // [R, C, H, W] preprocessed images, for "mean"; may be undefined
+    torch::Tensor canvas;     // [1, C, H, W] like the input, for "baseline"
 
     std::string canonical() const { return fill; }
 };
@@ -112,8 +114,9 @@ public:
     }
     // The model input with the groups outside `present` masked, [1, C, H, W].
     torch::Tensor maskedInput(const PlayerSet &present) const;
-    // Evaluates the coalitions not cached yet, in batches; reports progress after each batch;
-    // throws Cancelled (what was evaluated stays cached).
+    // Evaluates the coalitions not cached yet (each once, however often it is asked for), in
+    // batches; reports progress after each batch; throws Cancelled (what was evaluated stays
+    // cached).
     void evaluate(const std::vector<PlayerSet> &coalitions, const JobContext &ctx = {}) override;
     bool isCached(const PlayerSet &s) const { return m_logits.count(s) != 0; }
     // The cached logits of a coalition (every class); throws std::logic_error when not evaluated.

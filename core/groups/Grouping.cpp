@@ -274,13 +274,21 @@ Grouping gridGrouping(cv::Size size, int rows, int cols)
         throw std::invalid_argument("a " + std::to_string(rows) + " x " + std::to_string(cols) +
                                     " grid does not fit a " + std::to_string(size.width) + " x " +
                                     std::to_string(size.height) + " image");
+    // The cell of every coordinate, edges at floor(i * size / cells) as gridCells has them
+    // (floor(y * cells / size) would put the edges at the ceiling when cells do not divide size).
+    auto cellOf = [](int size, int cells) {
+        std::vector<int> cell(size_t(size), 0);
+        for (int i = 0; i < cells; ++i)
+            for (int at = int(int64_t(i) * size / cells); at < int(int64_t(i + 1) * size / cells);
+                 ++at)
+                cell[size_t(at)] = i;
+        return cell;
+    };
+    const auto rowOf = cellOf(size.height, rows), colOf = cellOf(size.width, cols);
     cv::Mat labels(size, CV_32S);
     for (int y = 0; y < size.height; ++y)
-        for (int x = 0; x < size.width; ++x) {
-            const int r = int(int64_t(y) * rows / size.height);
-            const int c = int(int64_t(x) * cols / size.width);
-            labels.at<int>(y, x) = r * cols + c;
-        }
+        for (int x = 0; x < size.width; ++x)
+            labels.at<int>(y, x) = rowOf[size_t(y)] * cols + colOf[size_t(x)];
     Grouping g = fromLabels(labels);
     g.method = "grid";
     g.description = "grid: " + std::to_string(rows) + " x " + std::to_string(cols);

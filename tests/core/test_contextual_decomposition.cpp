@@ -195,7 +195,7 @@ private Q_SLOTS:
         QCOMPARE(adjacent.estimatedPairs, game.adjacent());
         QVERIFY(std::abs(adjacent.singles[4] - r.singles[4]) < 1e-5);
         // Inpainting has no fixed baseline to decompose against.
-        CoalitionGame inpainted(model, input, game.grouping(), MaskerOptions{"inpaint", {}});
+        CoalitionGame inpainted(model, input, game.grouping(), MaskerOptions{"inpaint", {}, {}});
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, cdInteractions(inpainted, 2, false));
     }
 

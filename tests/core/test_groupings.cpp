@@ -3,6 +3,7 @@
 // within 10%, are deterministic and form valid label maps with a symmetric adjacency graph,
 // transformer tokens and a by-design model's groups from their cards, and parse errors that name
 // the text.
+#include "core/groups/GridCells.h"
 #include "core/groups/Grouping.h"
 #include "core/model/ModelCard.h"
 
@@ -76,6 +77,21 @@ private Q_SLOTS:
         QCOMPARE(g.labels.at<int>(27, 27), 15);
         const auto c = g.centroids();
         QVERIFY(std::abs(c[0].x - 3.0f) < 1e-5 && std::abs(c[0].y - 3.0f) < 1e-5);
+    }
+
+    void unevenGridsPutTheirEdgesWhereTheCellsOfOcclusionAndTheCurvesHaveThem()
+    {
+        // 10 rows in 3 cells: edges at floor(i * 10 / 3) = 0, 3, 6, 10 (rows 3 and 6 start a
+        // cell), exactly the regions of gridCells.
+        const Grouping g = gridGrouping({7, 10}, 3, 2);
+        checkValid(g);
+        const auto cells = gridCells(10, 7, 3, 2);
+        QCOMPARE(int(cells.size()), g.count);
+        for (size_t k = 0; k < cells.size(); ++k)
+            for (int y = cells[k].r0; y < cells[k].r1; ++y)
+                for (int x = cells[k].c0; x < cells[k].c1; ++x)
+                    QCOMPARE(g.labels.at<int>(y, x), int(k));
+        QCOMPARE(g.labels.at<int>(3, 0), 2); // the first row of the second cell row
     }
 
     void superpixelsHonourTheCountAndAreDeterministic_data()
