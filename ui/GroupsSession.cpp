@@ -52,16 +52,22 @@ void addModelAnswers(const Model &model, CoalitionGame &game, const GroupingOpti
             r.exactPairs[size_t(i * p + j)] = r.exactPairs[size_t(j * p + i)] =
                 pairs[0][int64_t(k)][r.target].item<double>();
         }
-        if (r.computed)
-            r.recovery = r.interactions.estimatedPairs.empty()
-                             ? scoreSingles(r.interactions, r.exactSingles)
-                             : scoreRecovery(r.interactions, r.exactPairs);
     }
     if (model.hasGroupAttributions()) {
         const auto w = model.groupAttributions(r.input)[0];
         for (int i = 0; i < game.players(); ++i)
             r.gateWeights.push_back(w[i].item<double>());
     }
+}
+
+// The estimate's scores against the model's exact answers, when it has them.
+void scoreAgainstExact(GroupsResult &r)
+{
+    if (r.exactSingles.empty() || !r.computed)
+        return;
+    r.recovery = r.interactions.estimatedPairs.empty()
+                     ? scoreSingles(r.interactions, r.exactSingles)
+                     : scoreRecovery(r.interactions, r.exactPairs);
 }
 
 } // namespace
@@ -84,6 +90,21 @@ GroupsSession::GroupsSession(Session *session, QObject *parent)
     m_estimate.estimator = "exact";
     m_estimate.index = "k-sii";
     connect(session, &Session::explanationReady, this, &GroupsSession::refresh);
+    // A cancelled sampling run keeps its latest streamed estimate, labelled as interrupted.
+    connect(session->runner(), &JobRunner::cancelled, this, [this] {
+        if (!m_result || !m_result->partial || m_session->runner()->isInFlight(kSlot))
+            return;
+        std::string &reason = m_result->interactions.stopReason;
+        const std::string sofar = "so far: ";
+        if (reason.rfind(sofar, 0) != 0)
+            return;
+        const std::string step = reason.substr(sofar.size()); // "budget 125 of 1000"
+        reason = "interrupted at " + step;
+        Q_EMIT resultChanged();
+        Q_EMIT statusChanged(tr("Interrupted: the estimate at %1 (%2 calls) is shown")
+                                 .arg(QString::fromStdString(step))
+                                 .arg(m_result->interactions.calls));
+    });
     connect(session, &Session::sampleChanged, this, &GroupsSession::refresh);
     connect(session, &Session::modelChanged, this, [this] {
         // A feature-group model is best seen through its own groups.
@@ -203,16 +224,46 @@ void GroupsSession::submit(bool confirmed)
             r.secondsPerCall = game.secondsPerCall();
             r.plannedCalls =
                 plannedCalls(game.players(), int(r.grouping.adjacent.size()), estimate);
+            addModelAnswers(*model, game, grouping, r);
             if (confirmed || r.plannedCalls * r.secondsPerCall <= autoSeconds()) {
-                r.interactions = estimateInteractions(game, target, estimate, ctx.sub(0, 0.9));
+                // Sampling estimators stream the estimate of each doubling step of their
+                // budget, shown while the rest runs and kept if the run is cancelled.
+                EstimateOptions streamed = estimate;
+                streamed.streamSteps = true;
+                const JobContext estimating = ctx.sub(0, 0.9);
+                const JobContext forward(
+                    [&](const ProgressUpdate &u) {
+                        const auto *e = std::any_cast<GroupInteractions>(&u.partialResult);
+                        if (!e) {
+                            estimating.report(u.fraction, u.message);
+                            return;
+                        }
+                        GroupsResult partial = r;
+                        partial.interactions = *e;
+                        partial.computed = partial.partial = true;
+                        scoreAgainstExact(partial);
+                        estimating.reportPartialResult(u.fraction, std::move(partial), u.message);
+                    },
+                    ctx.cancelToken());
+                r.interactions = estimateInteractions(game, target, streamed, forward);
                 r.hierarchy = agglomerate(game, target, ctx.sub(0.9, 1.0));
                 r.computed = true;
-            }
-            addModelAnswers(*model, game, grouping, r);
-            if (r.computed)
+                scoreAgainstExact(r);
                 addLeaveOut(game, r, ctx);
+            }
             r.masker = masker.fill;
             return r;
+        })
+        .onPartial<GroupsResult>([this, k](const GroupsResult &partial) {
+            if (k != key())
+                return;
+            m_result = partial;
+            m_resultKey = k;
+            Q_EMIT resultChanged();
+            Q_EMIT statusChanged(tr("%1 groups: the estimate %2 (%3 calls); Cancel keeps it")
+                                     .arg(partial.grouping.count)
+                                     .arg(QString::fromStdString(partial.interactions.stopReason))
+                                     .arg(partial.interactions.calls));
         })
         .onDone([this, k](GroupsResult result) {
             if (result.computed)

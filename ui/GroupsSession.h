@@ -26,6 +26,9 @@ struct GroupsResult
     int plannedCalls = 0; // what the estimate needs
     double secondsPerCall = 0.0;
     bool computed = false; // false: only the plan (too costly to run unasked)
+    // A sampling estimate on part of its budget, streamed while it runs (kept when the run is
+    // cancelled); no hierarchy and no masked images behind it.
+    bool partial = false;
     GroupInteractions interactions;
     std::vector<ClusterNode> hierarchy;
     // demo-groups-additive: the exact Shapley values and pair interactions (p x p) for the

@@ -297,7 +297,8 @@ QWidget *GroupsView::buildControls()
                             "decomposition of the model's operators (CNNs)"));
     for (const char *i : {"k-sii", "sii", "stii", "bii", "sv", "banzhaf"})
         m_index->addItem(QString::fromLatin1(i), QString::fromLatin1(i));
-    m_index->setToolTip(tr("The index of exact mode"));
+    m_index->setToolTip(tr("The index: any in exact mode, sii or k-sii for permutation "
+                           "sampling; the other estimators have their own"));
     m_budget->setRange(0, 1000000);
     m_budget->setSpecialValueText(tr("default budget"));
     m_budget->setSingleStep(100);
@@ -340,12 +341,28 @@ void GroupsView::forwardOptions()
     m_count->setEnabled(g.method != "tokens" && g.method != "model");
     EstimateOptions e;
     e.estimator = m_method->currentData().toString().toStdString();
-    e.index = e.estimator == "exact"         ? m_index->currentData().toString().toStdString()
-              : e.estimator == "permutation" ? "sii"
-              : e.estimator == "regression"  ? "fsii"
-              : e.estimator == "cd"          ? "cd"
-                                             : "archdetect";
-    m_index->setEnabled(e.estimator == "exact");
+    // Exact mode takes any index, permutation sampling sii or k-sii; the others have their own,
+    // shown greyed in the index box (its placeholder) while the exact choice is kept for later.
+    const char *own = e.estimator == "regression"   ? "fsii"
+                      : e.estimator == "cd"         ? "cd"
+                      : e.estimator == "archdetect" ? "archdetect"
+                                                    : nullptr;
+    {
+        const QSignalBlocker block(m_index);
+        if (own) {
+            if (m_index->currentIndex() >= 0)
+                m_exactIndex = m_index->currentData().toString();
+            m_index->setPlaceholderText(QString::fromLatin1(own));
+            m_index->setCurrentIndex(-1);
+        } else if (m_index->currentIndex() < 0) {
+            m_index->setCurrentIndex(std::max(0, m_index->findData(m_exactIndex)));
+        }
+        const QString chosen = m_index->currentData().toString();
+        if (e.estimator == "permutation" && chosen != "sii" && chosen != "k-sii")
+            m_index->setCurrentIndex(m_index->findData(QStringLiteral("sii")));
+    }
+    e.index = own ? own : m_index->currentData().toString().toStdString();
+    m_index->setEnabled(!own);
     e.budget = m_budget->value();
     e.adjacentOnly = m_adjacent->isChecked();
     try {
@@ -534,6 +551,11 @@ void GroupsView::displayTree()
     m_tree->clear();
     m_treeHighlight.clear();
     const auto &r = m_document->result();
+    if (r && r->partial) {
+        m_tree->addTopLevelItem(
+            new QTreeWidgetItem(QStringList{tr("(merged once the whole budget has run)")}));
+        return;
+    }
     if (!r || r->hierarchy.empty())
         return;
     const auto &nodes = r->hierarchy;

@@ -115,6 +115,7 @@ private:
     QComboBox *m_method;
     QComboBox *m_index;
     QSpinBox *m_budget;
+    QString m_exactIndex = QStringLiteral("k-sii"); // the index box's choice under exact mode
     QCheckBox *m_adjacent;
     QComboBox *m_baseline;
     QPushButton *m_run;

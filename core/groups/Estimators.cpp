@@ -354,19 +354,40 @@ GroupInteractions estimateInteractions(Game &game, int target, const EstimateOpt
     CountingGame counted(game);
     const bool random = o.estimator == "permutation" || o.estimator == "regression";
     const int runs = random ? o.repeats : 1;
+    // What every estimate carries besides its values: v(empty), v(all), its cost and time.
+    const PlayerSet none(game.players()), all = PlayerSet::all(game.players());
+    auto complete = [&](GroupInteractions r, const std::string &stopReason, const JobContext &on) {
+        counted.evaluate({none, all}, on);
+        r.emptyValue = game.value(none, target);
+        r.fullValue = game.value(all, target);
+        r.calls = counted.calls();
+        r.stopReason = stopReason;
+        r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return r;
+    };
     std::vector<GroupInteractions> results;
     std::string stopReason;
-    if (random && o.stopOverlap > 0.0 && runs == 1) {
+    if (random && runs == 1 && (o.stopOverlap > 0.0 || o.streamSteps)) {
         const int budget = o.budget > 0 ? o.budget : defaultBudget(game.players(), o);
         EstimateOptions step = o;
         std::optional<GroupInteractions> previous;
         for (int part : {8, 4, 2, 1}) {
             step.budget = std::max(1, budget / part);
-            auto current = runOnce(counted, target, step, o.seed, ctx.sub(1.0 - 1.0 / part, 1.0));
+            // The steps' coalitions are prefixes of the next ones': new calls 1/8, 1/8, 1/4, 1/2.
+            const JobContext stepContext = ctx.sub(part == 8 ? 0.0 : 0.5 / part, 1.0 / part);
+            auto current = runOnce(counted, target, step, o.seed, stepContext);
             const double overlap = previous ? topOverlap(*previous, current)
                                             : std::numeric_limits<double>::quiet_NaN();
             previous = std::move(current);
-            if (part > 1 && overlap >= o.stopOverlap) {
+            if (o.streamSteps && part > 1)
+                ctx.reportPartialResult(1.0 / part,
+                                        complete(*previous,
+                                                 "so far: budget " + std::to_string(step.budget) +
+                                                     " of " + std::to_string(budget),
+                                                 JobContext({}, ctx.cancelToken())),
+                                        "budget " + std::to_string(step.budget) + " of " +
+                                            std::to_string(budget));
+            if (o.stopOverlap > 0.0 && part > 1 && overlap >= o.stopOverlap) {
                 stopReason = "stable: the top-10 pairs of budgets " +
                              std::to_string(budget / (part * 2)) + " and " +
                              std::to_string(step.budget) + " overlap by " +
@@ -374,7 +395,7 @@ GroupInteractions estimateInteractions(Game &game, int target, const EstimateOpt
                 break;
             }
         }
-        if (stopReason.empty())
+        if (stopReason.empty() && o.stopOverlap > 0.0)
             stopReason = "the whole budget of " + std::to_string(budget) + " calls";
         results.push_back(std::move(*previous));
     } else {
@@ -401,14 +422,7 @@ GroupInteractions estimateInteractions(Game &game, int target, const EstimateOpt
         meanAndError(&GroupInteractions::singles, r.singles, r.singleErrors);
         meanAndError(&GroupInteractions::pairs, r.pairs, r.pairErrors);
     }
-    const PlayerSet none(game.players()), all = PlayerSet::all(game.players());
-    counted.evaluate({none, all}, ctx);
-    r.emptyValue = game.value(none, target);
-    r.fullValue = game.value(all, target);
-    r.calls = counted.calls();
-    r.stopReason = stopReason;
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return r;
+    return complete(std::move(r), stopReason, ctx);
 }
 
 RecoveryScores scoreRecovery(const GroupInteractions &e, const std::vector<double> &truth,

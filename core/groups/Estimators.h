@@ -37,6 +37,11 @@ struct EstimateOptions
     // share (0: always spend the whole budget). The same seed makes every step's coalitions a
     // prefix of the next one's, so the steps cost no more than the last.
     double stopOverlap = 0.0;
+    // Sampling estimators (one run): spend the budget in those doubling steps even without
+    // stopOverlap and report each step's estimate before the last as a partial result (a
+    // GroupInteractions, through JobContext::reportPartialResult), so that a run stopped early
+    // still has its latest estimate. The final estimate is the same either way.
+    bool streamSteps = false;
 
     std::string canonical() const;
     void validate() const; // throws std::invalid_argument naming the option

@@ -8,6 +8,9 @@
 
 #include <QTest>
 
+#include <algorithm>
+#include <any>
+
 #include <cmath>
 #include <random>
 
@@ -193,6 +196,71 @@ private Q_SLOTS:
         QVERIFY2(e.stopReason.find("stable") == 0, e.stopReason.c_str());
         QVERIFY2(e.calls < 3200, qPrintable(QString::number(e.calls)));
         QVERIFY(pairError(e, truth.truth) < 1e-6);
+    }
+
+    void streamedStepsReportEachEstimateAndAStoppedRunKeepsTheLatest()
+    {
+        // Not 2-additive (an order-3 term), so the steps' estimates differ from the final one.
+        const int p = 8;
+        FunctionGame plain(p, [](const PlayerSet &s) {
+            return (s.has(0) && s.has(1) && s.has(2) ? 2.0 : 0.0) + (s.has(3) ? 1.0 : 0.0) +
+                   (s.has(4) && s.has(5) ? -1.5 : 0.0);
+        });
+        const EstimateOptions o = options("permutation", "sii", 800);
+        const auto whole = estimateInteractions(plain, 0, o);
+
+        std::vector<GroupInteractions> partials;
+        std::vector<double> fractions;
+        CancelToken token;
+        EstimateOptions steps = o;
+        steps.streamSteps = true;
+        JobContext ctx(
+            [&](const ProgressUpdate &u) {
+                fractions.push_back(u.fraction);
+                if (u.partialResult.has_value())
+                    partials.push_back(std::any_cast<GroupInteractions>(u.partialResult));
+            },
+            token);
+        FunctionGame fresh(p, [](const PlayerSet &s) {
+            return (s.has(0) && s.has(1) && s.has(2) ? 2.0 : 0.0) + (s.has(3) ? 1.0 : 0.0) +
+                   (s.has(4) && s.has(5) ? -1.5 : 0.0);
+        });
+        const auto final = estimateInteractions(fresh, 0, steps, ctx);
+        // Budgets 100, 200 and 400 of 800 reported, then the same estimate as in one go, for
+        // no more calls (every step's coalitions are a prefix of the next one's).
+        QCOMPARE(int(partials.size()), 3);
+        for (size_t k = 0; k < partials.size(); ++k) {
+            QVERIFY2(partials[k].stopReason.find("so far: budget") == 0,
+                     partials[k].stopReason.c_str());
+            QVERIFY(k == 0 || partials[k].calls > partials[k - 1].calls);
+            QCOMPARE(partials[k].fullValue, 1.5);
+        }
+        QVERIFY(std::is_sorted(fractions.begin(), fractions.end()));
+        QCOMPARE(final.pairs, whole.pairs);
+        QCOMPARE(final.singles, whole.singles);
+        QCOMPARE(final.calls, whole.calls);
+
+        // Stopped after the second step: Cancelled, and the caller holds that step's estimate.
+        FunctionGame again(p, [](const PlayerSet &s) { return s.has(3) ? 1.0 : 0.0; });
+        partials.clear();
+        JobContext stopping(
+            [&](const ProgressUpdate &u) {
+                if (!u.partialResult.has_value())
+                    return;
+                partials.push_back(std::any_cast<GroupInteractions>(u.partialResult));
+                if (partials.size() == 2)
+                    token.cancel();
+            },
+            token);
+        try {
+            estimateInteractions(again, 0, steps, stopping);
+            QFAIL("a stopped run ends with Cancelled");
+        } catch (const Cancelled &) {
+        }
+        QCOMPARE(int(partials.size()), 2);
+        QVERIFY2(partials.back().stopReason == "so far: budget 200 of 800",
+                 partials.back().stopReason.c_str());
+        QVERIFY(std::abs(partials.back().singles[3] - 1.0) < 1e-12);
     }
 
     void agglomerationMergesTheStrongestNeighboursFirst()

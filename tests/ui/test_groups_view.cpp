@@ -171,6 +171,44 @@ private Q_SLOTS:
         QVERIFY(view->behindLabel()->accessibleDescription().contains("exact"));
         window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-groups-additive.png");
     }
+
+    void aCancelledSamplingRunKeepsItsLatestEstimate()
+    {
+        MainWindow window;
+        window.resize(1500, 950);
+        window.show();
+        Session *session = window.session();
+        window.openDemo();
+        QTRY_VERIFY2_WITH_TIMEOUT(session->outcome().has_value(), "the Explain tab's outcome",
+                                  kTimeout);
+        GroupsView *view = window.groupsView();
+        GroupsSession *document = view->document();
+        view->countBox()->setValue(16);
+        choose(view->methodBox(), QStringLiteral("permutation"));
+        view->budgetBox()->setValue(1000000); // about 40 s here: a plan until Run
+        window.findChild<QTabWidget *>()->setCurrentWidget(view);
+        QTRY_VERIFY2_WITH_TIMEOUT(document->result().has_value(),
+                                  qPrintable(stateOf(document, "permutation plan")), kTimeout);
+        if (!document->isComputed())
+            view->runButton()->click();
+        // The estimate of the first eighth of the budget arrives while the rest runs.
+        QTRY_VERIFY2_WITH_TIMEOUT(document->result() && document->result()->partial,
+                                  qPrintable(stateOf(document, "a streamed step")), kTimeout);
+        const auto streamed = document->result()->interactions;
+        QVERIFY2(streamed.stopReason.rfind("so far: budget 125000 of 1000000", 0) == 0,
+                 streamed.stopReason.c_str());
+        QVERIFY(view->statsLabel()->text().contains("so far"));
+        QCOMPARE(view->matrixPlot()->plottableCount(), 1);
+        session->runner()->cancel(QStringLiteral("groups"));
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            document->result() &&
+                document->result()->interactions.stopReason.rfind("interrupted at", 0) == 0,
+            qPrintable(stateOf(document, "interrupted")), kTimeout);
+        QVERIFY(document->result()->partial);
+        QVERIFY(view->statsLabel()->text().contains("interrupted at"));
+        window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-groups-interrupted.png");
+        QVERIFY(!session->runner()->isInFlight(QStringLiteral("groups")));
+    }
 };
 
 QTEST_MAIN(GroupsViewTest)
