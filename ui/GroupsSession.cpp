@@ -77,7 +77,7 @@ size_t bytesHeld(const GroupsResult &r)
     return sizeof(GroupsResult) + r.grouping.labels.total() * sizeof(int) + r.leaveOut.size() * 48 +
            size_t(r.input.defined() ? r.input.numel() * 4 : 0) +
            (r.interactions.pairs.size() + r.exactPairs.size()) * sizeof(double) * 2 +
-           r.hierarchy.size() * 64;
+           r.hierarchy.size() * 64 + r.topKImportance.size() * 96;
 }
 
 GroupsSession::GroupsSession(Session *session, QObject *parent)
@@ -246,7 +246,9 @@ void GroupsSession::submit(bool confirmed)
                     },
                     ctx.cancelToken());
                 r.interactions = estimateInteractions(game, target, streamed, forward);
-                r.hierarchy = agglomerate(game, target, ctx.sub(0.9, 1.0));
+                r.hierarchy = agglomerate(game, target, ctx.sub(0.9, 0.95));
+                r.topKImportance =
+                    topKSetImportance(game, target, r.interactions, kMaxTopK, ctx.sub(0.95, 1.0));
                 r.computed = true;
                 scoreAgainstExact(r);
                 addLeaveOut(game, r, ctx);

@@ -31,6 +31,8 @@ struct GroupsResult
     bool partial = false;
     GroupInteractions interactions;
     std::vector<ClusterNode> hierarchy;
+    // Archipelago's view: the importance of every merged set of the top-k pairs, k <= 40.
+    std::map<std::vector<int>, double> topKImportance;
     // demo-groups-additive: the exact Shapley values and pair interactions (p x p) for the
     // masker's baseline, and the estimate's scores against them.
     std::vector<double> exactSingles, exactPairs;
@@ -68,6 +70,7 @@ public:
     const EstimateOptions &estimate() const { return m_estimate; }
     const std::string &masker() const { return m_fill; }
     static double autoSeconds() { return 10.0; }
+    static constexpr int kMaxTopK = 40; // the most pairs the tab draws and merges
 
     const std::optional<GroupsResult> &result() const { return m_result; }
     bool isComputed() const { return m_result && m_result->computed; }

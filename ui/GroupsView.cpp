@@ -200,6 +200,7 @@ GroupsView::GroupsView(GroupsSession *document, QWidget *parent)
     , m_topK(new QSlider(Qt::Horizontal, this))
     , m_topKLabel(new QLabel(this))
     , m_matrix(new QCustomPlot(this))
+    , m_treeMode(new QComboBox(this))
     , m_tree(new QTreeWidget(this))
     , m_stats(new QLabel(this))
     , m_behind(new QLabel(this))
@@ -230,7 +231,13 @@ GroupsView::GroupsView(GroupsSession *document, QWidget *parent)
     rightColumn->addWidget(m_stats);
     m_matrix->setMinimumHeight(220);
     rightColumn->addWidget(m_matrix, 3);
-    m_tree->setHeaderLabels({tr("Groups"), tr("Importance"), tr("Gain")});
+    m_treeMode->addItem(tr("Hierarchy: ACD merges"), QStringLiteral("acd"));
+    m_treeMode->addItem(tr("Archipelago: sets of the strongest pairs"), QStringLiteral("topk"));
+    m_treeMode->setToolTip(
+        tr("ACD merges: neighbouring groups merged greedily by the gain of their union over "
+           "its parts. Archipelago: the pairs drawn (slider) merged where they share a group, "
+           "each set scored by its importance alone, v(set) - v(empty)."));
+    rightColumn->addWidget(m_treeMode);
     m_tree->header()->setSectionResizeMode(0, QHeaderView::Stretch);
     rightColumn->addWidget(m_tree, 2);
     m_behind->setMinimumHeight(130);
@@ -262,7 +269,15 @@ GroupsView::GroupsView(GroupsSession *document, QWidget *parent)
         if (group >= 0)
             showBehind(group, group);
     });
-    connect(m_topK, &QSlider::valueChanged, this, &GroupsView::displayMap);
+    connect(m_topK, &QSlider::valueChanged, this, [this] {
+        if (m_treeMode->currentData() == QStringLiteral("topk"))
+            displayTree();
+        displayMap();
+    });
+    connect(m_treeMode, &QComboBox::currentIndexChanged, this, [this] {
+        displayTree();
+        displayMap();
+    });
     connect(m_tree, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem *item) {
         m_treeHighlight.clear();
         if (item)
@@ -551,9 +566,16 @@ void GroupsView::displayTree()
     m_tree->clear();
     m_treeHighlight.clear();
     const auto &r = m_document->result();
+    const bool topK = m_treeMode->currentData() == QStringLiteral("topk");
+    m_tree->setHeaderLabels(topK ? QStringList{tr("Groups"), tr("Importance"), tr("Pairs")}
+                                 : QStringList{tr("Groups"), tr("Importance"), tr("Gain")});
     if (r && r->partial) {
         m_tree->addTopLevelItem(
             new QTreeWidgetItem(QStringList{tr("(merged once the whole budget has run)")}));
+        return;
+    }
+    if (topK) {
+        displayTopKSets();
         return;
     }
     if (!r || r->hierarchy.empty())
@@ -590,6 +612,44 @@ void GroupsView::displayTree()
         if (!child[id])
             m_tree->addTopLevelItem(build(int(id)));
     m_tree->expandToDepth(1);
+}
+
+void GroupsView::displayTopKSets()
+{
+    const auto &r = m_document->result();
+    if (!r || !r->computed || r->interactions.estimatedPairs.empty())
+        return;
+    const auto &e = r->interactions;
+    const int k = m_topK->value();
+    auto pairs = e.estimatedPairs;
+    std::stable_sort(pairs.begin(), pairs.end(), [&](const auto &a, const auto &b) {
+        return std::abs(e.pair(a.first, a.second)) > std::abs(e.pair(b.first, b.second));
+    });
+    pairs.resize(std::min(pairs.size(), size_t(std::max(0, k))));
+    std::vector<std::pair<double, QTreeWidgetItem *>> items;
+    for (const auto &set : topKSets(e, k)) {
+        const auto found = r->topKImportance.find(set);
+        if (set.size() < 2 || found == r->topKImportance.end())
+            continue;
+        QStringList names;
+        QVariantList groups;
+        for (int g : set) {
+            names << QString::number(g);
+            groups << g;
+        }
+        int inside = 0;
+        for (const auto &[i, j] : pairs)
+            inside += std::binary_search(set.begin(), set.end(), i) &&
+                      std::binary_search(set.begin(), set.end(), j);
+        auto *item = new QTreeWidgetItem(QStringList{
+            names.join(QStringLiteral(", ")), number(found->second), QString::number(inside)});
+        item->setData(0, Qt::UserRole, groups);
+        items.emplace_back(std::abs(found->second), item);
+    }
+    std::stable_sort(items.begin(), items.end(),
+                     [](const auto &a, const auto &b) { return a.first > b.first; });
+    for (const auto &[importance, item] : items)
+        m_tree->addTopLevelItem(item);
 }
 
 void GroupsView::displayStats()

@@ -83,6 +83,7 @@ public:
     GroupMapView *mapView() const { return m_map; }
     QCustomPlot *matrixPlot() const { return m_matrix; }
     QTreeWidget *treeView() const { return m_tree; }
+    QComboBox *treeModeBox() const { return m_treeMode; } // ACD merges or Archipelago top-k
     QLabel *statsLabel() const { return m_stats; }
     QSlider *topKSlider() const { return m_topK; }
     QLabel *behindLabel() const { return m_behind; }
@@ -107,6 +108,7 @@ private:
     void displayMap();
     void displayMatrix();
     void displayTree();
+    void displayTopKSets(); // the tree box in Archipelago's mode
     void displayStats();
 
     GroupsSession *m_document;
@@ -124,6 +126,7 @@ private:
     QSlider *m_topK;
     QLabel *m_topKLabel;
     QCustomPlot *m_matrix;
+    QComboBox *m_treeMode;
     QTreeWidget *m_tree;
     QLabel *m_stats;
     QLabel *m_behind;

@@ -8,6 +8,7 @@
 #include "core/groups/ContextualDecomposition.h"
 #include "core/groups/Estimators.h"
 #include "core/groups/GroupFigures.h"
+#include "core/groups/Hierarchy.h"
 #include "core/io/AtomicFile.h"
 #include "core/io/Csv.h"
 #include "core/io/Npy.h"
@@ -347,8 +348,22 @@ std::pair<double, double> agreementOf(const GroupInteractions &a, const GroupInt
     return {correlate(a.singles, b.singles), correlate(pa, pb)};
 }
 
+// Archipelago's sets of the 10 strongest pairs (merged where they share a group), each with its
+// importance alone, v(set) - v(empty).
+nlohmann::json archipelagoSets(Game &game, int target, const GroupInteractions &e,
+                               const JobContext &ctx)
+{
+    const int k = 10;
+    const auto importance = topKSetImportance(game, target, e, k, ctx);
+    nlohmann::json sets = nlohmann::json::array();
+    for (const auto &set : topKSets(e, k))
+        if (set.size() > 1)
+            sets.push_back({{"players", set}, {"importance", importance.at(set)}});
+    return sets;
+}
+
 std::string valuesJson(const GroupInteractions &e, const Plan &p, const Grouping &g,
-                       const std::optional<Truth> &truth)
+                       const std::optional<Truth> &truth, const nlohmann::json &sets)
 {
     nlohmann::json values = nlohmann::json::array();
     for (int i = 0; i < e.players; ++i) {
@@ -375,6 +390,8 @@ std::string valuesJson(const GroupInteractions &e, const Plan &p, const Grouping
                         {"grouping", g.description},
                         {"adjacent", g.adjacent},
                         {"values", values}};
+    if (!e.estimatedPairs.empty())
+        j["archipelago_sets"] = sets;
     if (truth) {
         const auto scores = recoveryOf(e, *truth);
         j["recovery"] = {{"mse", scores.mse},
@@ -477,7 +494,11 @@ int runOneImage(const Args &args, const Setup &s, const Sample &sample)
                 .string();
         if (fs::exists(path) && !args.has("force"))
             throw std::runtime_error(path + " exists; choose another folder or --force");
-        writeTextAtomically(path, valuesJson(e, p, game.grouping(), truth));
+        const nlohmann::json sets =
+            e.estimatedPairs.empty()
+                ? nlohmann::json::array()
+                : archipelagoSets(game, target, e, JobContext({}, ctx.cancelToken()));
+        writeTextAtomically(path, valuesJson(e, p, game.grouping(), truth, sets));
         written.push_back(path);
         // Figures: the attributions and strongest pairs on the image, and the pair matrix.
         const std::string figure = path.substr(0, path.size() - 5);

@@ -126,4 +126,27 @@ std::vector<std::vector<int>> topKSets(const GroupInteractions &e, int k)
     return out;
 }
 
+std::map<std::vector<int>, double> topKSetImportance(Game &game, int target,
+                                                     const GroupInteractions &e, int kMax,
+                                                     const JobContext &ctx)
+{
+    std::set<std::vector<int>> sets;
+    const int pairs = int(e.estimatedPairs.size());
+    for (int k = 1; k <= std::min(kMax, pairs); ++k)
+        for (auto &set : topKSets(e, k))
+            if (set.size() > 1)
+                sets.insert(std::move(set));
+    const PlayerSet none(e.players);
+    std::vector<PlayerSet> coalitions{none};
+    for (const auto &set : sets)
+        coalitions.push_back(setOf(e.players, set));
+    game.evaluate(coalitions, ctx);
+    std::map<std::vector<int>, double> importance;
+    const double empty = game.value(none, target);
+    size_t at = 1;
+    for (const auto &set : sets)
+        importance[set] = game.value(coalitions[at++], target) - empty;
+    return importance;
+}
+
 } // namespace heatlens

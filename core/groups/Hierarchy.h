@@ -2,6 +2,7 @@
 
 #include "core/groups/Estimators.h"
 
+#include <map>
 #include <vector>
 
 namespace heatlens {
@@ -29,5 +30,12 @@ std::vector<ClusterNode> agglomerate(Game &game, int target, const JobContext &c
 // into disjoint sets where they overlap (union-find), every other group alone; sets sorted by
 // their smallest group.
 std::vector<std::vector<int>> topKSets(const GroupInteractions &estimate, int k);
+
+// The importance of every set of more than one group that topKSets gives for k = 1..kMax,
+// Archipelago's ArchAttribute: v(the set alone present) - v(empty). One call per distinct set
+// (plus the empty coalition), cached by the game.
+std::map<std::vector<int>, double> topKSetImportance(Game &game, int target,
+                                                     const GroupInteractions &estimate, int kMax,
+                                                     const JobContext &ctx = {});
 
 } // namespace heatlens

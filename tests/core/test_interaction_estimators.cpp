@@ -300,6 +300,23 @@ private Q_SLOTS:
         for (const auto &set : sets)
             total += set.size();
         QCOMPARE(total, size_t(12));
+        // ArchAttribute of every merged set up to k = 5: the set alone over the empty game,
+        // which for this 2-additive game is its own effects and its inner pairs.
+        const auto importance = topKSetImportance(game, 0, e, 5);
+        QVERIFY(!importance.empty());
+        for (int k = 1; k <= 5; ++k)
+            for (const auto &set : topKSets(e, k))
+                QCOMPARE(importance.count(set), size_t(set.size() > 1 ? 1 : 0));
+        for (const auto &[set, value] : importance) {
+            double expected = 0.0;
+            for (size_t a = 0; a < set.size(); ++a) {
+                expected += truth.single[size_t(set[a])];
+                for (size_t b = a + 1; b < set.size(); ++b)
+                    expected += truth.truth[size_t(set[a] * 12 + set[b])];
+            }
+            QVERIFY2(std::abs(value - expected) < 1e-9,
+                     qPrintable(QString("%1 vs %2").arg(value).arg(expected)));
+        }
     }
 
     void badOptionsAreNamed()

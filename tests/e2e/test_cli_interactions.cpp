@@ -11,6 +11,7 @@
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QSet>
 #include <QTest>
 
 #include <algorithm>
@@ -84,6 +85,19 @@ private Q_SLOTS:
             QVERIFY(j["recovery"].toObject()["mse"].toDouble() < 1e-8);
             QCOMPARE(j["recovery"].toObject()["precision_at_10"].toDouble(), 1.0);
             QVERIFY(j.contains("empty_value") && j.contains("full_value"));
+            // Archipelago's sets of the 10 strongest pairs, disjoint, each scored alone.
+            const QJsonArray sets = j["archipelago_sets"].toArray();
+            QVERIFY(!sets.isEmpty());
+            QSet<int> seen;
+            for (const auto &set : sets) {
+                const QJsonArray players = set.toObject()["players"].toArray();
+                QVERIFY(players.size() >= 2 && players.size() <= 11);
+                for (const auto &g : players) {
+                    QVERIFY(!seen.contains(g.toInt()));
+                    seen.insert(g.toInt());
+                }
+                QVERIFY(set.toObject()["importance"].isDouble());
+            }
         }
         for (const char *figure : {"t10k-2-exact-sii.png", "t10k-2-exact-sii-matrix.png",
                                    "t10k-2-archdetect-archdetect-matrix.png"})

@@ -126,6 +126,27 @@ private Q_SLOTS:
         Q_EMIT view->mapView()->groupClicked(0);
         view->topKSlider()->setValue(5);
         window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-groups-view.png");
+        // Archipelago's view: the five strongest pairs merged into sets, each scored alone
+        // against the empty coalition, as core computes it on the same game.
+        choose(view->treeModeBox(), QStringLiteral("topk"));
+        int merged = 0;
+        for (const auto &set : topKSets(r.interactions, 5))
+            merged += set.size() > 1;
+        QCOMPARE(view->treeView()->topLevelItemCount(), merged);
+        const auto importance = topKSetImportance(game, r.target, r.interactions, 5);
+        for (int t = 0; t < merged; ++t) {
+            const auto *item = view->treeView()->topLevelItem(t);
+            std::vector<int> set;
+            for (const auto &v : item->data(0, Qt::UserRole).toList())
+                set.push_back(v.toInt());
+            QVERIFY(importance.count(set));
+            QVERIFY2(std::abs(item->text(1).toDouble() - importance.at(set)) <=
+                         1e-3 * (1 + std::abs(importance.at(set))),
+                     qPrintable(item->text(1)));
+        }
+        view->treeView()->setCurrentItem(view->treeView()->topLevelItem(0));
+        window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-groups-topk.png");
+        choose(view->treeModeBox(), QStringLiteral("acd"));
 
         // Exact mode is 2^p calls: shown as a plan or run, as the expected time says.
         const int all = 1 << r.grouping.count;
