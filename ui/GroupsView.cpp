@@ -292,8 +292,8 @@ QWidget *GroupsView::buildControls()
     auto *bar = new QWidget(this);
     auto *row = new QHBoxLayout(bar);
     row->setContentsMargins(0, 0, 0, 0);
-    for (const char *g :
-         {"grid", "slic", "slico", "seeds", "lsc", "felzenszwalb", "tokens", "model"})
+    for (const char *g : {"grid", "slic", "slico", "seeds", "lsc", "felzenszwalb", "scansegment",
+                          "tokens", "model"})
         m_grouping->addItem(QString::fromLatin1(g), QString::fromLatin1(g));
     m_grouping->setToolTip(tr("How pixels form groups: a regular grid (count = cells per side), "
                               "superpixels, a transformer's tokens or a feature-group model's "

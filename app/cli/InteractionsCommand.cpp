@@ -52,8 +52,9 @@ const char *kUsage =
 Which groups of pixels matter, and which matter together: group attributions and pairwise
 interactions of the target logit when groups are masked (v(S) = the logit with only the groups in
 S present).
-  --groups       grid:4 (4 x 4 cells), slic:49, slico:49, seeds:49, lsc:49, felzenszwalb:49
-                 (superpixels, the count honoured within 10%), tokens (a transformer's patch grid),
+  --groups       grid:4 (4 x 4 cells), slic:49, slico:49, seeds:49, lsc:49, felzenszwalb:49,
+                 scansegment:49 (superpixels, the count honoured within 10%; scansegment is the
+                 fastest), tokens (a transformer's patch grid),
                  model (a feature-group model's own groups)
   --index        a number picks the dataset's image; a name the index of exact mode (sv,
                  banzhaf, sii, bii, stii, k-sii; default k-sii)

@@ -60,9 +60,9 @@ void PerturbationMethod::stream(const PerturbationInput &in, int64_t total, cons
 
 ParamSpec groupsSpec()
 {
-    return ParamSpec::choice(
-               "groups", "Groups", "grid",
-               {"grid", "slic", "slico", "seeds", "lsc", "felzenszwalb", "tokens", "model"})
+    return ParamSpec::choice("groups", "Groups", "grid",
+                             {"grid", "slic", "slico", "seeds", "lsc", "felzenszwalb",
+                              "scansegment", "tokens", "model"})
         .describe("The features: a grid of cells x cells, or about cells x cells superpixels of "
                   "the image (OpenCV ximgproc; deterministic), a transformer's patch tokens or a "
                   "feature-group model's own groups.");

@@ -8,7 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
+#include <numeric>
 #include <stdexcept>
 
 namespace heatlens {
@@ -184,11 +184,19 @@ torch::Tensor CoalitionGame::maskedBatch(const std::vector<PlayerSet> &sets, siz
 
 void CoalitionGame::evaluate(const std::vector<PlayerSet> &coalitions, const JobContext &ctx)
 {
+    // Each coalition once, in the order first asked: sorting indices finds the repeats
+    // without copying any coalition.
+    std::vector<size_t> order(coalitions.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return coalitions[a] < coalitions[b]; });
+    std::vector<char> repeat(coalitions.size(), 0);
+    for (size_t k = 1; k < order.size(); ++k)
+        repeat[order[k]] = coalitions[order[k]] == coalitions[order[k - 1]];
     std::vector<PlayerSet> todo;
-    std::set<PlayerSet> queued;
-    for (const auto &s : coalitions)
-        if (!isCached(s) && queued.insert(s).second)
-            todo.push_back(s);
+    for (size_t i = 0; i < coalitions.size(); ++i)
+        if (!repeat[i] && !isCached(coalitions[i]))
+            todo.push_back(coalitions[i]);
     for (size_t begin = 0; begin < todo.size(); begin += size_t(m_batch)) {
         ctx.throwIfCancelled();
         const size_t end = std::min(todo.size(), begin + size_t(m_batch));

@@ -17,8 +17,8 @@ struct Grouping
     cv::Mat labels; // CV_32SC1, every label in [0, count) present
     int count = 0;
     std::vector<std::pair<int, int>> adjacent; // 4-neighbour pairs (i < j), sorted
-    std::string method;                        // grid, slic, slico, seeds, lsc, felzenszwalb, ...
-    std::string description;                   // "slico: 47 groups (49 asked), region 4 px"
+    std::string method;      // grid, slic, slico, seeds, lsc, felzenszwalb, scansegment, ...
+    std::string description; // "slico: 47 groups (49 asked), region 4 px"
 
     // The mean position (x, y) of each group's pixels.
     std::vector<cv::Point2f> centroids() const;
@@ -28,7 +28,7 @@ struct Grouping
 
 struct GroupingOptions
 {
-    // grid | slic | slico | seeds | lsc | felzenszwalb | tokens | model
+    // grid | slic | slico | seeds | lsc | felzenszwalb | scansegment | tokens | model
     std::string method = "slico";
     int groups = 49; // asked for; superpixels honour it within 10% where the image allows
     // grid: groups must be a square (grid:4 is 16 groups); tokens and model take their card's.

@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 
     std::printf("\nsuperpixels (best of %d)\n%-14s %8s %8s %10s %10s\n", repeat, "method", "asked",
                 "got 224", "ms 224", "ms 28");
-    for (const char *method : {"slic", "slico", "seeds", "lsc", "felzenszwalb"}) {
+    for (const char *method : {"slic", "slico", "seeds", "lsc", "felzenszwalb", "scansegment"}) {
         GroupingOptions o;
         o.method = method;
         o.groups = 49;

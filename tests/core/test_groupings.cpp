@@ -97,7 +97,7 @@ private Q_SLOTS:
     void superpixelsHonourTheCountAndAreDeterministic_data()
     {
         QTest::addColumn<QString>("method");
-        for (const char *m : {"slic", "slico", "seeds", "lsc", "felzenszwalb"})
+        for (const char *m : {"slic", "slico", "seeds", "lsc", "felzenszwalb", "scansegment"})
             QTest::newRow(m) << QString(m);
     }
 
