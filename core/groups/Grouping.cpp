@@ -198,6 +198,45 @@ Attempt felzenszwalb(const cv::Mat &image, int wanted)
     return best;
 }
 
+// Superpixels above the count asked by more than 10% (SLIC on a noisy image keeps fragments
+// whatever its region size): the smallest region is merged into the neighbour it shares the
+// longest boundary with (ties: the lower label), until `wanted` remain. Returns the merges.
+int mergeSmallest(cv::Mat &labels, int wanted)
+{
+    int merges = 0;
+    for (;;) {
+        std::map<int, int> size;
+        for (auto it = labels.begin<int>(); it != labels.end<int>(); ++it)
+            ++size[*it];
+        if (int(size.size()) <= wanted || size.size() < 2)
+            return merges;
+        int smallest = size.begin()->first;
+        for (const auto &[label, n] : size)
+            if (n < size[smallest])
+                smallest = label;
+        std::map<int, int> border; // neighbour -> shared edges
+        for (int y = 0; y < labels.rows; ++y)
+            for (int x = 0; x < labels.cols; ++x) {
+                const int a = labels.at<int>(y, x);
+                for (const auto &[dy, dx] : {std::pair{0, 1}, std::pair{1, 0}}) {
+                    if (y + dy >= labels.rows || x + dx >= labels.cols)
+                        continue;
+                    const int b = labels.at<int>(y + dy, x + dx);
+                    if (a != b && (a == smallest || b == smallest))
+                        ++border[a == smallest ? b : a];
+                }
+            }
+        if (border.empty())
+            return merges; // an island with no neighbour: nothing to merge into
+        int into = border.begin()->first;
+        for (const auto &[label, n] : border)
+            if (n > border[into])
+                into = label;
+        labels.setTo(into, labels == smallest);
+        ++merges;
+    }
+}
+
 } // namespace
 
 std::vector<cv::Point2f> Grouping::centroids() const
@@ -378,10 +417,14 @@ Grouping makeGrouping(const cv::Mat &image, const GroupingOptions &o, const Mode
         throw std::invalid_argument("unknown grouping \"" + m + "\" (known: " + knownMethods() +
                                     ")");
     }
+    int merged = 0;
+    if (countOf(a.labels) > 1.1 * o.groups)
+        merged = mergeSmallest(a.labels, o.groups);
     Grouping g = fromLabels(a.labels);
     g.method = m;
     g.description = m + ": " + std::to_string(g.count) + " groups (" + std::to_string(o.groups) +
-                    " asked), " + a.setting;
+                    " asked), " + a.setting +
+                    (merged ? ", " + std::to_string(merged) + " smallest merged" : std::string());
     return g;
 }
 

@@ -118,6 +118,29 @@ private Q_SLOTS:
         }
     }
 
+    void aNoisyDarkImageStillGetsTheCountAsked()
+    {
+        // Uniform noise over a dark background (the benchmark's scene): SLIC keeps fragments at
+        // every region size (56 for 49 asked); the smallest are merged into their neighbours.
+        cv::Mat image(224, 224, CV_8UC3);
+        cv::RNG rng(3);
+        rng.fill(image, cv::RNG::UNIFORM, 0, 40);
+        cv::circle(image, {74, 74}, 37, cv::Scalar(220, 40, 40), -1);
+        cv::rectangle(image, {112, 112}, {201, 179}, cv::Scalar(30, 200, 60), -1);
+        for (const char *method :
+             {"slic", "slico", "seeds", "lsc", "felzenszwalb", "scansegment"}) {
+            GroupingOptions o;
+            o.method = method;
+            o.groups = 49;
+            const Grouping g = makeGrouping(image, o);
+            checkValid(g);
+            QVERIFY2(std::abs(g.count - 49) <= 4,
+                     qPrintable(QString::fromStdString(g.description)));
+            const Grouping again = makeGrouping(image, o);
+            QCOMPARE(cv::countNonZero(g.labels != again.labels), 0);
+        }
+    }
+
     void smallImagesGetSuperpixelsToo()
     {
         // A Fashion-MNIST-sized input (28 x 28, one channel).
