@@ -8,6 +8,7 @@
 #include "ui/CompareDataset.h"
 #include "ui/CompareNames.h"
 #include "ui/CompareWidgets.h"
+#include "ui/FlowLayout.h"
 #include "ui/Session.h"
 
 #include <QCheckBox>
@@ -83,7 +84,7 @@ CompareView::CompareView(CompareSession *document, QWidget *parent)
     splitter->addWidget(side);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 2);
-    splitter->setSizes({600, 400});
+    splitter->setSizes({650, 350}); // the grid first: its cells grow with the window
     m_matrix->setToolTip(tr("Double-click: the matrix in a window of its own"));
     connect(m_matrix, &AgreementMatrixView::doubleClicked, this, [this] {
         if (!m_document->isComplete())
@@ -321,7 +322,7 @@ void CompareView::applyDisplay()
 QWidget *CompareView::buildControls()
 {
     auto *bar = new QWidget(this);
-    auto *row = new QHBoxLayout(bar);
+    auto *row = new FlowLayout(bar); // wraps when the window is narrow
     row->setContentsMargins(0, 0, 0, 0);
     m_addButton->setText(tr("Add model"));
     m_addButton->setMenu(m_addMenu);
@@ -370,6 +371,12 @@ QWidget *CompareView::buildControls()
     row->addWidget(m_addButton);
     row->addWidget(m_methodButton);
     row->addWidget(new QLabel(tr("Target"), bar));
+    // Combo boxes as wide as a short entry (their lists show the long ones): the toolbar must
+    // not set the window's least width.
+    for (QComboBox *box : {m_target, m_cellStatistic, m_scale}) {
+        box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        box->setMinimumContentsLength(10);
+    }
     row->addWidget(m_target);
     row->addWidget(m_cellStatistic);
     row->addWidget(m_scale);
@@ -377,7 +384,6 @@ QWidget *CompareView::buildControls()
     row->addWidget(new QLabel(tr("Clip"), bar));
     row->addWidget(m_clip);
     row->addWidget(m_topK);
-    row->addStretch(1);
     auto *dataset = new QPushButton(tr("Over the dataset..."), bar);
     dataset->setToolTip(tr("The agreement of this grid over many images: mean and 95% interval "
                            "per pair of models, per class, correct vs incorrect; histograms"));

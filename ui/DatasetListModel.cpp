@@ -148,6 +148,8 @@ QVariant DatasetListModel::data(const QModelIndex &index, int role) const
     const int predicted = m_session->predictionFor(row);
     switch (role) {
     case Qt::DisplayRole: {
+        if (label < 0) // nothing to be right or wrong about: the prediction alone
+            return predicted >= 0 ? tr("\u2192 %1").arg(labelName(predicted)) : tr("?");
         QString text = labelName(label);
         if (predicted >= 0)
             text += (predicted == label ? QStringLiteral(" \u2713") : QStringLiteral(" \u2717 ")) +

@@ -3,6 +3,7 @@
 #include "core/metrics/Similarity.h"
 #include "core/model/InputImage.h"
 #include "core/render/ColorMap.h"
+#include "ui/FlowLayout.h"
 #include "ui/GroupsSession.h"
 #include "ui/ImageConvert.h"
 #include "ui/Session.h"
@@ -290,7 +291,7 @@ GroupsView::GroupsView(GroupsSession *document, QWidget *parent)
 QWidget *GroupsView::buildControls()
 {
     auto *bar = new QWidget(this);
-    auto *row = new QHBoxLayout(bar);
+    auto *row = new FlowLayout(bar); // wraps when the window is narrow
     row->setContentsMargins(0, 0, 0, 0);
     for (const char *g : {"grid", "slic", "slico", "seeds", "lsc", "felzenszwalb", "scansegment",
                           "tokens", "model"})
@@ -333,7 +334,6 @@ QWidget *GroupsView::buildControls()
     row->addWidget(new QLabel(tr("masked to"), bar));
     row->addWidget(m_baseline);
     row->addWidget(m_run);
-    row->addStretch(1);
     const auto &g = m_document->grouping();
     m_grouping->setCurrentIndex(m_grouping->findData(qs(g.method)));
     m_count->setValue(g.method == "grid" ? int(std::lround(std::sqrt(g.groups))) : g.groups);

@@ -38,6 +38,7 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScreen>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -90,7 +91,7 @@ MainWindow::MainWindow(QWidget *parent)
     buildStatusBar();
     setAcceptDrops(true);
     connect(m_session, &Session::errorOccurred, this, &MainWindow::showError);
-    connect(m_session, &Session::warning, this, &MainWindow::logMessage);
+    connect(m_session, &Session::warning, this, &MainWindow::logWarning);
     connect(m_runner, &JobRunner::error, this, &MainWindow::showError);
     connect(m_curves, &CurvesView::errorOccurred, this, &MainWindow::showError);
     connect(m_curves, &CurvesView::message, this, &MainWindow::logMessage);
@@ -133,10 +134,10 @@ void MainWindow::buildDocks()
         dock(this, tr("Model"), QStringLiteral("model"), m_model, Qt::RightDockWidgetArea);
     tabifyDockWidget(findChild<QDockWidget *>(QStringLiteral("method")), modelDock);
     findChild<QDockWidget *>(QStringLiteral("method"))->raise();
-    auto *log = dock(this, tr("Log"), QStringLiteral("log"), m_log, Qt::BottomDockWidgetArea);
+    m_logDock = dock(this, tr("Log"), QStringLiteral("log"), m_log, Qt::BottomDockWidgetArea);
     auto *data = findChild<QDockWidget *>(QStringLiteral("dataset"));
-    resizeDocks({data}, {330}, Qt::Horizontal);
-    resizeDocks({log}, {110}, Qt::Vertical);
+    resizeDocks({data}, {230}, Qt::Horizontal); // two columns of thumbnails
+    resizeDocks({m_logDock}, {110}, Qt::Vertical);
 }
 
 void MainWindow::buildMenus()
@@ -306,7 +307,7 @@ bool MainWindow::exportExplanationTo(const QString &dir)
 
 void MainWindow::showError(const QString &message)
 {
-    logMessage(message);
+    logWarning(message);
     if (m_errorBox) { // one dialog at a time: the latest message, the rest are in the log
         m_errorBox->setText(message);
         return;
@@ -323,6 +324,12 @@ void MainWindow::logMessage(const QString &message)
     m_log->appendPlainText(QTime::currentTime().toString(QStringLiteral("HH:mm:ss ")) + message);
 }
 
+void MainWindow::logWarning(const QString &message)
+{
+    logMessage(message);
+    m_logDock->show();
+}
+
 void MainWindow::updateTitle()
 {
     QStringList parts{QStringLiteral("Heatlens")};
@@ -336,8 +343,20 @@ void MainWindow::updateTitle()
 void MainWindow::restoreLayout()
 {
     QSettings settings;
-    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    const QByteArray geometry = settings.value(QStringLiteral("window/geometry")).toByteArray();
+    if (geometry.isEmpty() || !restoreGeometry(geometry)) {
+        // First start: most of the screen the window opens on (the default size of a window
+        // with these docks is 1176 x 680 whatever the screen), centred.
+        if (const QScreen *s = screen()) {
+            const QRect available = s->availableGeometry();
+            resize(available.size() * 0.9);
+            move(available.center() - QPoint(width() / 2, height() / 2));
+        }
+    }
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    // The log starts collapsed (View > Log opens it): it opens by itself when a warning or an
+    // error arrives.
+    m_logDock->hide();
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

@@ -9,6 +9,7 @@
 class QLabel;
 class QMenu;
 class QMessageBox;
+class QDockWidget;
 class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
@@ -75,6 +76,8 @@ public:
     bool exportExplanationTo(const QString &dir);
     void showError(const QString &message);
     void logMessage(const QString &message);
+    // A message worth seeing now: logged, and the Log dock (collapsed at start) opened.
+    void logWarning(const QString &message);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -112,6 +115,7 @@ private:
     QMenu *m_demoMenu = nullptr;
     ThreadsMenu *m_threadsMenu = nullptr;
     QPlainTextEdit *m_log = nullptr;
+    QDockWidget *m_logDock = nullptr;
     QProgressBar *m_progress = nullptr;
     QLabel *m_status = nullptr;
     QPushButton *m_cancel = nullptr;

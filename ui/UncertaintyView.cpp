@@ -4,6 +4,7 @@
 #include "core/maps/MapMath.h"
 #include "core/model/InputImage.h"
 #include "core/render/UncertaintyColors.h"
+#include "ui/FlowLayout.h"
 #include "ui/HeatmapView.h"
 #include "ui/ImageConvert.h"
 #include "ui/ParamEditor.h"
@@ -134,7 +135,7 @@ UncertaintyView::UncertaintyView(UncertaintySession *document, QWidget *parent)
 QWidget *UncertaintyView::buildControls()
 {
     auto *bar = new QWidget(this);
-    auto *row = new QHBoxLayout(bar);
+    auto *row = new FlowLayout(bar); // wraps when the window is narrow
     row->setContentsMargins(0, 0, 0, 0);
     for (const auto &s : SourceRegistry::instance().sources()) {
         m_source->addItem(qs(s->name()), qs(s->id()));
@@ -169,7 +170,6 @@ QWidget *UncertaintyView::buildControls()
     m_export->setToolTip(tr("Write the maps (.npy), overlays (.png) and the JSON summary, the "
                             "files of heatlens-cli uncertainty, into a folder"));
     row->addWidget(m_export);
-    row->addStretch(1);
     connect(m_source, &QComboBox::currentIndexChanged, this, [this] {
         rebuildSourceForm();
         forwardSource();

@@ -112,7 +112,6 @@ extern "C" __attribute__((visibility("default"))) int heatlens_main(int argc, ch
             window.showError(QStringLiteral("--tab: there is no tab \"%1\" (tabs: %2)")
                                  .arg(wanted, names.join(QStringLiteral(", "))));
     }
-    window.resize(1280, 820);
-    window.show();
+    window.show(); // first start: most of the screen; later: the size the window was closed at
     return app.exec();
 }

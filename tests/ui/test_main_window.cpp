@@ -1,5 +1,6 @@
 #include "core/model/Zoo.h"
 #include "tests/support/TestSupport.h"
+#include "ui/CompareSession.h"
 #include "ui/DatasetBrowser.h"
 #include "ui/ExplainView.h"
 #include "ui/HeatmapView.h"
@@ -14,8 +15,10 @@
 #include <QComboBox>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
+#include <QImage>
 #include <QLabel>
 #include <QListView>
+#include <QScreen>
 #include <QSignalSpy>
 #include <QStandardItemModel>
 #include <QStandardPaths>
@@ -274,6 +277,58 @@ private Q_SLOTS:
         window.findChild<QDockWidget *>(QStringLiteral("model"))->raise();
         QTRY_VERIFY(members->isVisible());
         window.grab().save(QString(HEATLENS_BINARY_DIR) + "/test-ensemble-panel.png");
+    }
+
+    void firstStartFitsTheScreenAndTheLogOpensOnAWarning()
+    {
+        // No saved geometry (test mode): most of the available screen, and a window that fits
+        // a 1680 x 1050 screen (at 90%, as it opens) with every tab, models and all.
+        MainWindow window;
+        const QRect available = window.screen()->availableGeometry();
+        QCOMPARE(window.size(), available.size() * 0.9);
+        window.openDemo();
+        QTRY_VERIFY_WITH_TIMEOUT(window.session()->outcome().has_value(), kTimeout);
+        window.compareSession()->addModelFile(
+            QString::fromStdString(heatlens::demoModelPath("demo-vit")));
+        const QSize least = window.minimumSizeHint();
+        QVERIFY2(least.width() <= 1512 && least.height() <= 945,
+                 qPrintable(QString("%1 x %2").arg(least.width()).arg(least.height())));
+        // The log starts collapsed and opens when a warning arrives.
+        auto *log = window.findChild<QDockWidget *>(QStringLiteral("log"));
+        QVERIFY(log && log->isHidden());
+        window.show();
+        QVERIFY(log->isHidden());
+        Q_EMIT window.session()->warning(QStringLiteral("something to see"));
+        QVERIFY(!log->isHidden());
+    }
+
+    void imagesWithoutALabelShowThePredictionWithoutACross()
+    {
+        // A flat folder of photos: nothing to be right or wrong about.
+        const QString dir = QString::fromStdString(heatlens::test::makeTempDir("unlabelled"));
+        for (int i = 0; i < 2; ++i) {
+            QImage image(28, 28, QImage::Format_Grayscale8);
+            image.fill(i * 200);
+            QVERIFY(image.save(dir + QString("/photo-%1.png").arg(i)));
+        }
+        MainWindow window;
+        Session *session = window.session();
+        window.openDemo();
+        QTRY_VERIFY_WITH_TIMEOUT(session->outcome().has_value(), kTimeout);
+        session->openDataset(dir);
+        QTRY_VERIFY_WITH_TIMEOUT(session->dataset() && session->dataset()->size() == 2, kTimeout);
+        session->predictAll();
+        QTRY_VERIFY_WITH_TIMEOUT(session->predictionFor(0) >= 0 && session->predictionFor(1) >= 0,
+                                 kTimeout);
+        auto *model = window.browser()->view()->model();
+        for (int row = 0; row < 2; ++row) {
+            const QString text = model->index(row, 0).data(Qt::DisplayRole).toString();
+            QVERIFY2(!text.contains(QChar(0x2717)) && !text.contains(QChar(0x2713)) &&
+                         !text.contains(QLatin1Char('?')) &&
+                         text.contains(QString::fromStdString(
+                             session->model()->label(session->predictionFor(row)))),
+                     qPrintable(text));
+        }
     }
 
     void badModelFileIsReportedNotFatal()
