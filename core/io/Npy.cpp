@@ -126,4 +126,92 @@ cv::Mat readNpy(const std::string &path)
     return map;
 }
 
+namespace {
+
+std::string stackShape(size_t count, int height, int width)
+{
+    return std::to_string(count) + ", " + std::to_string(height) + ", " + std::to_string(width);
+}
+
+} // namespace
+
+NpyStackFile::NpyStackFile(const std::string &path, size_t count, int height, int width)
+    : m_path(path)
+    , m_count(count)
+    , m_height(height)
+    , m_width(width)
+{
+    if (count == 0 || height <= 0 || width <= 0)
+        fail(path, "an empty stack of maps");
+    const std::string header = npyHeader(stackShape(count, height, width));
+    m_dataStart = header.size();
+    const uint64_t size = m_dataStart + uint64_t(count) * uint64_t(height) * uint64_t(width) * 4;
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+        std::ifstream in(path, std::ios::binary);
+        std::string found(header.size(), '\0');
+        if (!in.read(found.data(), std::streamsize(found.size())) || found != header ||
+            std::filesystem::file_size(path, ec) != size)
+            fail(path, "holds another stack than [" + stackShape(count, height, width) +
+                           "] float32; choose another folder or --force");
+        return;
+    }
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        if (!(out << header))
+            fail(path, "cannot be written");
+    }
+    std::filesystem::resize_file(path, size, ec); // the maps not written yet read as zeros
+    if (ec)
+        fail(path, "cannot be sized to " + std::to_string(size) + " bytes: " + ec.message());
+}
+
+void NpyStackFile::write(size_t position, const cv::Mat &map)
+{
+    if (position >= m_count)
+        fail(m_path,
+             "map " + std::to_string(position) + " of a stack of " + std::to_string(m_count));
+    if (map.type() != CV_32FC1 || map.rows != m_height || map.cols != m_width)
+        fail(m_path, "a " + std::to_string(map.cols) + " x " + std::to_string(map.rows) +
+                         " map for a stack of " + std::to_string(m_width) + " x " +
+                         std::to_string(m_height) + " float32 maps");
+    const cv::Mat contiguous = map.isContinuous() ? map : map.clone();
+    std::fstream out(m_path, std::ios::binary | std::ios::in | std::ios::out);
+    const uint64_t bytes = uint64_t(m_height) * uint64_t(m_width) * 4;
+    out.seekp(std::streamoff(m_dataStart + position * bytes));
+    out.write(reinterpret_cast<const char *>(contiguous.data), std::streamsize(bytes));
+    out.flush();
+    if (!out)
+        fail(m_path, "map " + std::to_string(position) + " could not be written");
+}
+
+cv::Mat readNpyStackMap(const std::string &path, size_t position, size_t *count)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        fail(path, "cannot be opened");
+    char magic[10];
+    if (!in.read(magic, 10) || std::string(magic, 6) != "\x93NUMPY" || magic[6] != 1)
+        fail(path, "not a version 1 .npy file");
+    const auto headerLen = static_cast<uint8_t>(magic[8]) | (static_cast<uint8_t>(magic[9]) << 8);
+    std::string header(headerLen, '\0');
+    if (!in.read(header.data(), headerLen))
+        fail(path, "truncated header");
+    std::smatch m;
+    static const std::regex shape3(R"('shape': \((\d+), (\d+), (\d+)\))");
+    if (header.find("'descr': '<f4'") == std::string::npos || !std::regex_search(header, m, shape3))
+        fail(path, "not an [N, H, W] float32 stack");
+    const auto n = size_t(std::stoull(m[1])), h = size_t(std::stoull(m[2])),
+               w = size_t(std::stoull(m[3]));
+    if (count)
+        *count = n;
+    if (position >= n || h == 0 || w == 0 || h > 100000 || w > 100000)
+        fail(path, "map " + std::to_string(position) + " of a stack of " + std::to_string(n));
+    cv::Mat map(int(h), int(w), CV_32FC1);
+    in.seekg(std::streamoff(10 + headerLen + position * h * w * 4));
+    if (!in.read(reinterpret_cast<char *>(map.data), std::streamsize(h * w * 4)))
+        fail(path, "truncated data");
+    return map;
+}
+
 } // namespace heatlens

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <limits>
 
 using namespace heatlens;
@@ -120,6 +121,51 @@ print(repr(float(a[2, 3])))
         const cv::Mat row = readNpy(dir + "/row.npy");
         QCOMPARE(row.size(), cv::Size(8, 1));
         QVERIFY(test::bitwiseEqual(row, map.row(0)));
+    }
+
+    void stacksAreWrittenMapByMapInPlaceAndKeptWhenReopened()
+    {
+        const std::string dir = test::makeTempDir("npy-stack");
+        const std::string path = dir + "/maps.npy";
+        {
+            NpyStackFile stack(path, 4, 5, 8);
+            stack.write(2, sampleMap(5, 8));
+        }
+        // Unwritten maps read as zeros; a reopened stack of the same shape keeps what it holds.
+        size_t count = 0;
+        QVERIFY(test::bitwiseEqual(readNpyStackMap(path, 2, &count), sampleMap(5, 8)));
+        QCOMPARE(count, size_t(4));
+        QCOMPARE(cv::countNonZero(readNpyStackMap(path, 0)), 0);
+        {
+            NpyStackFile again(path, 4, 5, 8);
+            again.write(3, -sampleMap(5, 8));
+        }
+        QVERIFY(test::bitwiseEqual(readNpyStackMap(path, 2), sampleMap(5, 8)));
+        cv::Mat negated = -sampleMap(5, 8);
+        QVERIFY(test::bitwiseEqual(readNpyStackMap(path, 3), negated));
+        // numpy reads it as [4, 5, 8] float32.
+        if (test::pythonCanImport("numpy")) {
+            QString output;
+            const int code = test::runPython("import sys, numpy\na = numpy.load(sys.argv[1])\n"
+                                             "print(a.shape, a.dtype, float(a[2, 1, 3]))\n",
+                                             {QString::fromStdString(path)}, &output, 60000);
+            QVERIFY2(code == 0, qPrintable(output));
+            QVERIFY2(output.startsWith("(4, 5, 8) float32"), qPrintable(output));
+        }
+        // Another shape, a position beyond the stack, a map of another size: named, refused.
+        for (const auto &attempt : std::vector<std::function<void()>>{
+                 [&] { NpyStackFile(path, 5, 5, 8); },
+                 [&] { NpyStackFile(path, 4, 5, 8).write(4, sampleMap(5, 8)); },
+                 [&] { NpyStackFile(path, 4, 5, 8).write(0, sampleMap(8, 5)); },
+                 [&] { readNpyStackMap(path, 9); }}) {
+            try {
+                attempt();
+                QFAIL("accepted");
+            } catch (const std::runtime_error &e) {
+                QVERIFY2(std::string(e.what()).find(path) == 0, e.what());
+            }
+        }
+        QVERIFY(test::bitwiseEqual(readNpyStackMap(path, 2), sampleMap(5, 8)));
     }
 
     void readNpyErrorsNameTheFile()
