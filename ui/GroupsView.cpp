@@ -389,6 +389,31 @@ void GroupsView::forwardOptions()
     }
 }
 
+void GroupsView::restore(const GroupingOptions &grouping, const EstimateOptions &estimate,
+                         const std::string &masker)
+{
+    {
+        const QSignalBlocker a(m_grouping), b(m_count), c(m_method), d(m_index), e(m_budget),
+            f(m_adjacent), g(m_baseline);
+        auto choose = [](QComboBox *box, const std::string &id) {
+            const int at = box->findData(QString::fromStdString(id));
+            if (at >= 0)
+                box->setCurrentIndex(at);
+        };
+        choose(m_grouping, grouping.method);
+        m_count->setValue(grouping.method == "grid"
+                              ? int(std::lround(std::sqrt(double(grouping.groups))))
+                              : grouping.groups);
+        choose(m_method, estimate.estimator);
+        if (estimate.estimator == "exact" || estimate.estimator == "permutation")
+            choose(m_index, estimate.index);
+        m_budget->setValue(estimate.budget);
+        m_adjacent->setChecked(estimate.adjacentOnly);
+        choose(m_baseline, masker);
+    }
+    forwardOptions();
+}
+
 GroupsView::~GroupsView() = default;
 
 bool GroupsView::showBehind(int i, int j)

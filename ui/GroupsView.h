@@ -5,6 +5,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 class QCheckBox;
@@ -18,6 +19,8 @@ class QTreeWidget;
 
 namespace heatlens {
 class CoalitionGame;
+struct EstimateOptions;
+struct GroupingOptions;
 }
 
 namespace heatlens::ui {
@@ -79,6 +82,9 @@ public:
     QSpinBox *countBox() const { return m_count; }
     QComboBox *methodBox() const { return m_method; }
     QSpinBox *budgetBox() const { return m_budget; }
+    // Sets every control (a saved workspace) and forwards them to the document once.
+    void restore(const GroupingOptions &grouping, const EstimateOptions &estimate,
+                 const std::string &masker);
     QPushButton *runButton() const { return m_run; }
     GroupMapView *mapView() const { return m_map; }
     QCustomPlot *matrixPlot() const { return m_matrix; }

@@ -1,6 +1,8 @@
 #include "ui/MainWindow.h"
 
 #include "core/data/Dataset.h"
+#include "core/explain/MethodRegistry.h"
+#include "core/groups/Grouping.h"
 #include "core/jobs/ResultCache.h"
 #include "core/model/Ensemble.h"
 #include "core/model/Zoo.h"
@@ -44,6 +46,7 @@
 #include <QTabWidget>
 #include <QTime>
 
+#include <cmath>
 #include <filesystem>
 
 namespace heatlens::ui {
@@ -107,6 +110,15 @@ MainWindow::MainWindow(QWidget *parent)
             });
     connect(m_session, &Session::modelChanged, this, &MainWindow::updateTitle);
     connect(m_session, &Session::datasetChanged, this, &MainWindow::updateTitle);
+    connect(m_session, &Session::modelChanged, this, [this] {
+        if (const auto &model = m_session->model(); model && !model->path().empty())
+            remember(QStringLiteral("recent/models"), QString::fromStdString(model->path()));
+    });
+    connect(m_session, &Session::datasetChanged, this, [this] {
+        const QString source = QString::fromStdString(m_session->dataset()->source());
+        if (QFileInfo::exists(source)) // an image list made on the fly has no one path
+            remember(QStringLiteral("recent/datasets"), source);
+    });
     updateTitle();
     restoreLayout();
     logMessage(ThreadsMenu::applySaved());
@@ -149,6 +161,26 @@ void MainWindow::buildMenus()
     m_demoMenu = file->addMenu(tr("Open d&emo model"));
     connect(m_demoMenu, &QMenu::aboutToShow, this, &MainWindow::fillDemoMenu);
     fillDemoMenu();
+    m_recentMenu = file->addMenu(tr("Open &recent"));
+    connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::fillRecentMenu);
+    fillRecentMenu();
+    file->addSeparator();
+    file->addAction(tr("Open &workspace..."), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open workspace"), QString(),
+                                                          tr("Heatlens workspaces (*.json)"));
+        if (!path.isEmpty())
+            openWorkspace(path);
+    });
+    file->addAction(tr("&Save workspace..."), QKeySequence::Save, this, [this] {
+        QString path = QFileDialog::getSaveFileName(this, tr("Save workspace"),
+                                                    QStringLiteral("workspace.json"),
+                                                    tr("Heatlens workspaces (*.json)"));
+        if (path.isEmpty())
+            return;
+        if (!path.endsWith(QLatin1String(".json")))
+            path += QLatin1String(".json");
+        saveWorkspace(path); // the dialog asked before replacing a file
+    });
     file->addSeparator();
     file->addAction(tr("&Export explanation..."), QKeySequence(tr("Ctrl+E")), this,
                     &MainWindow::exportExplanation);
@@ -322,6 +354,190 @@ void MainWindow::showError(const QString &message)
 void MainWindow::logMessage(const QString &message)
 {
     m_log->appendPlainText(QTime::currentTime().toString(QStringLiteral("HH:mm:ss ")) + message);
+}
+
+namespace {
+
+QString tabName(const QTabWidget *tabs, int i)
+{
+    return tabs->tabText(i).remove(QLatin1Char('&')).toLower();
+}
+
+} // namespace
+
+Workspace MainWindow::currentWorkspace() const
+{
+    Workspace w;
+    if (const auto &model = m_session->model())
+        w.model = QString::fromStdString(model->path());
+    if (const auto &dataset = m_session->dataset())
+        w.dataset = QString::fromStdString(dataset->source());
+    w.index = m_session->currentIndex();
+    w.method = m_session->methodId();
+    const Params params = m_session->params();
+    for (const auto &[name, value] : params.values())
+        w.params[name] = paramValueText(value);
+    w.target = m_session->target();
+    if (const auto *tabs = qobject_cast<const QTabWidget *>(centralWidget()))
+        w.tab = tabName(tabs, tabs->currentIndex());
+    const auto models = m_compareDocument->models();
+    for (size_t row = 1; row < models.size(); ++row)
+        w.compareModels << QString::fromStdString(models[row]->path());
+    w.compareMethods = m_compareDocument->methods();
+    const GroupingOptions &grouping = m_groupsDocument->grouping();
+    w.grouping = grouping.method == "grid" // grid:N is N x N cells
+                     ? QStringLiteral("grid:%1").arg(std::lround(std::sqrt(grouping.groups)))
+                     : QString::fromStdString(grouping.canonical());
+    const EstimateOptions &e = m_groupsDocument->estimate();
+    w.estimator = QString::fromStdString(e.estimator);
+    w.interactionIndex = QString::fromStdString(e.index);
+    w.budget = e.budget;
+    w.adjacentOnly = e.adjacentOnly;
+    w.masker = QString::fromStdString(m_groupsDocument->masker());
+    w.uncertaintySource = QString::fromStdString(m_uncertaintyDocument->sourceId());
+    w.uncertaintySamples = m_uncertaintyDocument->options().maxSamples;
+    return w;
+}
+
+bool MainWindow::saveWorkspace(const QString &path)
+{
+    try {
+        writeWorkspace(path, currentWorkspace());
+    } catch (const std::exception &e) {
+        showError(tr("Cannot save the workspace:\n%1").arg(QString::fromUtf8(e.what())));
+        return false;
+    }
+    remember(QStringLiteral("recent/workspaces"), path);
+    logMessage(tr("Saved workspace %1").arg(path));
+    return true;
+}
+
+void MainWindow::openWorkspace(const QString &path)
+{
+    Workspace w;
+    try {
+        w = readWorkspace(path);
+    } catch (const std::exception &e) {
+        showError(tr("Cannot open the workspace:\n%1").arg(QString::fromUtf8(e.what())));
+        return;
+    }
+    remember(QStringLiteral("recent/workspaces"), path);
+    const QStringList missing = w.missingPaths();
+    if (!missing.isEmpty())
+        showError(tr("The workspace %1 names what no longer exists (the rest is restored):\n%2")
+                      .arg(path, missing.join(QLatin1Char('\n'))));
+    QStringList problems;
+    try {
+        const Method &method = MethodRegistry::instance().get(w.method.toStdString());
+        m_session->setMethod(w.method);
+        m_session->setParams(resolveParams(method.params(), w.params, method.id()));
+    } catch (const std::exception &e) {
+        problems << QString::fromUtf8(e.what());
+    }
+    // The image and the class once the dataset (and the model) are open: the first explanation
+    // after opening is of the workspace's image; its class follows.
+    if (!w.dataset.isEmpty() && !missing.contains(w.dataset)) {
+        auto *once = new QObject(this);
+        connect(m_session, &Session::datasetChanged, once, [this, once, index = w.index] {
+            m_session->setCurrentIndex(index);
+            once->deleteLater();
+        });
+        m_session->openDataset(w.dataset);
+    }
+    if (w.target >= 0) {
+        auto *once = new QObject(this);
+        connect(m_session, &Session::explanationReady, once, [this, once, w] {
+            if (m_session->currentIndex() != w.index && w.index >= 0)
+                return; // an explanation of another image, before the workspace's
+            if (m_session->model() && w.target < m_session->model()->numClasses())
+                m_session->setTarget(w.target);
+            once->deleteLater();
+        });
+    }
+    if (!w.model.isEmpty() && !missing.contains(w.model))
+        m_session->openModel(w.model);
+    // The Compare tab: the workspace's models after the open one, and its methods.
+    for (int row = int(m_compareDocument->models().size()) - 1; row > 0; --row)
+        m_compareDocument->removeModel(row);
+    for (const QString &model : w.compareModels)
+        if (!missing.contains(model))
+            m_compareDocument->addModelFile(model);
+    if (!w.compareMethods.isEmpty())
+        m_compareDocument->setMethods(w.compareMethods);
+    try {
+        EstimateOptions estimate;
+        estimate.estimator = w.estimator.toStdString();
+        estimate.index = w.interactionIndex.toStdString();
+        estimate.budget = w.budget;
+        estimate.adjacentOnly = w.adjacentOnly;
+        estimate.validate();
+        m_groups->restore(parseGrouping(w.grouping.toStdString()), estimate,
+                          w.masker.toStdString());
+    } catch (const std::exception &e) {
+        problems << QString::fromUtf8(e.what());
+    }
+    if (const int at = m_uncertainty->sourceBox()->findData(w.uncertaintySource); at >= 0)
+        m_uncertainty->sourceBox()->setCurrentIndex(at);
+    else
+        problems << tr("unknown uncertainty source \"%1\"").arg(w.uncertaintySource);
+    m_uncertainty->samplesBox()->setValue(w.uncertaintySamples);
+    if (auto *tabs = qobject_cast<QTabWidget *>(centralWidget()))
+        for (int i = 0; i < tabs->count(); ++i)
+            if (tabName(tabs, i) == w.tab)
+                tabs->setCurrentIndex(i);
+    if (!problems.isEmpty())
+        showError(tr("Parts of the workspace %1 could not be restored:\n%2")
+                      .arg(path, problems.join(QLatin1Char('\n'))));
+    logMessage(tr("Opened workspace %1").arg(path));
+}
+
+void MainWindow::remember(const QString &list, const QString &path)
+{
+    QSettings settings;
+    QStringList recent = settings.value(list).toStringList();
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    recent.removeAll(absolute);
+    recent.prepend(absolute);
+    while (recent.size() > 8)
+        recent.removeLast();
+    settings.setValue(list, recent);
+}
+
+void MainWindow::fillRecentMenu()
+{
+    m_recentMenu->clear();
+    QSettings settings;
+    bool any = false;
+    const std::vector<std::pair<QString, QString>> lists = {
+        {QStringLiteral("recent/workspaces"), tr("Workspaces")},
+        {QStringLiteral("recent/models"), tr("Models")},
+        {QStringLiteral("recent/datasets"), tr("Datasets")}};
+    for (const auto &[list, title] : lists) {
+        const QStringList paths = settings.value(list).toStringList();
+        if (paths.isEmpty())
+            continue;
+        m_recentMenu->addSection(title);
+        for (const QString &path : paths)
+            m_recentMenu->addAction(path, this, [this, list = list, path] {
+                if (!QFileInfo::exists(path)) {
+                    showError(tr("%1 no longer exists; it is taken off the list.").arg(path));
+                    QSettings s;
+                    QStringList kept = s.value(list).toStringList();
+                    kept.removeAll(path);
+                    s.setValue(list, kept);
+                    return;
+                }
+                if (list.endsWith(QLatin1String("workspaces")))
+                    openWorkspace(path);
+                else if (list.endsWith(QLatin1String("models")))
+                    m_session->openModel(path);
+                else
+                    m_session->openDataset(path);
+            });
+        any = true;
+    }
+    if (!any)
+        m_recentMenu->addAction(tr("(nothing yet)"))->setEnabled(false);
 }
 
 void MainWindow::logWarning(const QString &message)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "ui/Workspace.h"
+
 #include <QMainWindow>
 #include <QPointer>
 
@@ -76,6 +78,12 @@ public:
     bool exportExplanationTo(const QString &dir);
     void showError(const QString &message);
     void logMessage(const QString &message);
+    // File > Save workspace / Open workspace without their dialogs. Saving returns false, with
+    // the error shown, when the file cannot be written; opening restores what the file names,
+    // with a message for paths that no longer exist (the rest is restored).
+    Workspace currentWorkspace() const;
+    bool saveWorkspace(const QString &path);
+    void openWorkspace(const QString &path);
     // A message worth seeing now: logged, and the Log dock (collapsed at start) opened.
     void logWarning(const QString &message);
 
@@ -94,6 +102,8 @@ private:
     void exportExplanation();
     void updateTitle();
     void restoreLayout();
+    void fillRecentMenu();
+    static void remember(const QString &list, const QString &path); // a recent-files list
 
     JobRunner *m_runner;
     Session *m_session;
@@ -113,6 +123,7 @@ private:
     MethodPanel *m_methods = nullptr;
     ModelPanel *m_model = nullptr;
     QMenu *m_demoMenu = nullptr;
+    QMenu *m_recentMenu = nullptr;
     ThreadsMenu *m_threadsMenu = nullptr;
     QPlainTextEdit *m_log = nullptr;
     QDockWidget *m_logDock = nullptr;
