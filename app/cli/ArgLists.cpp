@@ -3,6 +3,7 @@
 #include "core/explain/MethodRegistry.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 #include <sstream>
 
@@ -42,6 +43,85 @@ std::vector<size_t> parseIndices(const std::string &text, size_t size)
     if (indices.empty())
         throw UsageError("--indices lists no image");
     return indices;
+}
+
+namespace {
+
+int parseCount(const std::string &text, const std::string &what)
+{
+    try {
+        size_t used = 0;
+        const int value = std::stoi(text, &used);
+        if (used == text.size())
+            return value;
+    } catch (const std::exception &) {
+    }
+    throw UsageError(what + ": \"" + text + "\" is not a whole number");
+}
+
+std::string environment(const char *name)
+{
+    const char *value = std::getenv(name);
+    return value ? value : "";
+}
+
+} // namespace
+
+Shard shardOf(const Args &args)
+{
+    Shard shard;
+    if (args.has("shard")) {
+        const std::string text = args.value("shard");
+        const auto slash = text.find('/');
+        if (slash == std::string::npos)
+            throw UsageError("--shard expects I/N (shard I of N, from 0), got \"" + text + "\"");
+        shard = {parseCount(text.substr(0, slash), "--shard"),
+                 parseCount(text.substr(slash + 1), "--shard"), "--shard"};
+    } else if (const std::string task = environment("SLURM_ARRAY_TASK_ID"); !task.empty()) {
+        const int id = parseCount(task, "SLURM_ARRAY_TASK_ID");
+        const std::string count = environment("SLURM_ARRAY_TASK_COUNT");
+        const std::string lowest = environment("SLURM_ARRAY_TASK_MIN");
+        const std::string highest = environment("SLURM_ARRAY_TASK_MAX");
+        if (!lowest.empty() && !highest.empty()) {
+            const int low = parseCount(lowest, "SLURM_ARRAY_TASK_MIN");
+            shard = {id - low, parseCount(highest, "SLURM_ARRAY_TASK_MAX") - low + 1,
+                     "Slurm array"};
+        } else if (!count.empty()) {
+            shard = {id, parseCount(count, "SLURM_ARRAY_TASK_COUNT"), "Slurm array"};
+        } else {
+            throw UsageError("SLURM_ARRAY_TASK_ID is set without SLURM_ARRAY_TASK_COUNT or "
+                             "SLURM_ARRAY_TASK_MIN/MAX: give --shard I/N");
+        }
+    } else if (const std::string index = environment("JOB_COMPLETION_INDEX"); !index.empty()) {
+        const std::string count =
+            args.has("shards") ? args.value("shards") : environment("HEATLENS_SHARDS");
+        if (count.empty())
+            throw UsageError("JOB_COMPLETION_INDEX is set: give the job's completions as "
+                             "--shards N (or HEATLENS_SHARDS)");
+        shard = {parseCount(index, "JOB_COMPLETION_INDEX"),
+                 parseCount(count, args.has("shards") ? "--shards" : "HEATLENS_SHARDS"),
+                 "Kubernetes indexed job"};
+    }
+    if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count)
+        throw UsageError("shard " + std::to_string(shard.index) + " of " +
+                         std::to_string(shard.count) + " (" + shard.from +
+                         "): the index must be in [0, count - 1]");
+    return shard;
+}
+
+std::vector<size_t> shardPart(const std::vector<size_t> &indices, const Shard &shard)
+{
+    const size_t n = indices.size();
+    const size_t begin = n * size_t(shard.index) / size_t(shard.count);
+    const size_t end = n * size_t(shard.index + 1) / size_t(shard.count);
+    return {indices.begin() + long(begin), indices.begin() + long(end)};
+}
+
+std::string shardFolder(const std::string &out, const Shard &shard)
+{
+    if (shard.count == 1)
+        return out;
+    return out + "/shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count);
 }
 
 std::vector<size_t> selectedIndices(const Args &args, size_t size, int defaultLimit)

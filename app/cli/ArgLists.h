@@ -14,6 +14,23 @@ namespace heatlens::cli {
 
 // Option values shared by the dataset commands (evaluate, compare).
 
+// Which part of a dataset run this process does: --shard I/N; else a Slurm array task
+// (SLURM_ARRAY_TASK_ID, of SLURM_ARRAY_TASK_COUNT tasks or of the array's
+// SLURM_ARRAY_TASK_MIN..MAX); else a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, of --shards N
+// or HEATLENS_SHARDS tasks); else the whole run (0 of 1). Throws UsageError naming the option or
+// variable that is malformed or out of range.
+struct Shard
+{
+    int index = 0, count = 1;
+    std::string from; // "--shard", "Slurm array", "Kubernetes indexed job", "" (whole run)
+};
+Shard shardOf(const Args &args);
+// The shard's contiguous part of a run's images: positions [I n / N, (I + 1) n / N).
+std::vector<size_t> shardPart(const std::vector<size_t> &indices, const Shard &shard);
+// Where the shard writes: --out itself for a whole run, else --out/shard-I-of-N (so that N
+// tasks given one --out never share files); heatlens-cli merge combines them.
+std::string shardFolder(const std::string &out, const Shard &shard);
+
 // "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> splitList(const std::string &text);
 

@@ -11,6 +11,7 @@ int runEvaluate(const std::vector<std::string> &args);
 int runCompare(const std::vector<std::string> &args);
 int runUncertainty(const std::vector<std::string> &args);
 int runInteractions(const std::vector<std::string> &args);
+int runMerge(const std::vector<std::string> &args);
 int runTrain(const std::vector<std::string> &args);
 int runInspect(const std::vector<std::string> &args);
 int runListMethods();

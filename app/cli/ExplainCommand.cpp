@@ -34,7 +34,8 @@ const char *kUsage =
                            [--target C] [--param k=v ...] [--references D] --out DIR
                            [--colormap NAME] [--alpha A] [--clip P] [--force]
        heatlens-cli explain --model M --dataset D [--limit N | --indices L] --methods a,b
-                           [--target C] [--param METHOD.k=v ...] [--overlays] --out DIR [--force]
+                           [--target C] [--param METHOD.k=v ...] [--overlays] [--shard I/N]
+                           --out DIR [--force]
 
 One image: writes DIR/<image>-<method>.png (overlay), .npy (raw map at the model's input
 resolution, float32) and .json (prediction, method, parameters, timings).
@@ -43,6 +44,9 @@ method at the model's input resolution (written map by map, never more than one 
 DIR/index.csv (position in the stacks, dataset index, image id, label, prediction, probability,
 target, seconds per method) and DIR/run.json; with --overlays also DIR/overlays/<image>-<method>.png.
 The run resumes: the same command again goes on after the images in index.csv (Ctrl-C keeps them).
+  --shard I/N    do shard I of N (from 0): a contiguous Nth of the images, into DIR/shard-I-of-N;
+                 without it, a Slurm array task or a Kubernetes indexed job (JOB_COMPLETION_INDEX,
+                 with --shards N) picks its shard; heatlens-cli merge combines the folders
   --target C     class index or label to explain (default: the predicted class)
   --param k=v    a method parameter (see heatlens-cli --list-methods); repeatable; many images:
                  METHOD.k=v
@@ -149,7 +153,8 @@ std::set<size_t> donePositions(const std::string &path, const std::vector<std::s
 
 int explainDataset(const Args &args)
 {
-    const std::string out = args.required("out");
+    const Shard shard = shardOf(args);
+    const std::string out = shardFolder(args.required("out"), shard);
     const auto options = exportOptions(args);
     std::vector<std::string> methods = splitList(args.value("methods", args.value("method", "")));
     if (methods.empty())
@@ -161,7 +166,8 @@ int explainDataset(const Args &args)
     for (const auto &w : model->warnings())
         std::cerr << "warning: " << w << "\n";
     const std::shared_ptr<const Dataset> dataset = openDataset(args.required("dataset"));
-    const auto indices = selectedIndices(args, dataset->size(), int(dataset->size()));
+    const auto selected = selectedIndices(args, dataset->size(), int(dataset->size()));
+    const auto indices = shardPart(selected, shard);
     const int target = args.has("target") ? parseTarget(args.value("target"), *model) : -1;
     nlohmann::json methodParams = nlohmann::json::object();
     std::map<std::string, Params> resolved;
@@ -170,20 +176,21 @@ int explainDataset(const Args &args)
         resolved[m] = params.count(m) ? params[m] : resolveParams(method.params(), {}, m);
         methodParams[m] = resolved[m].canonical();
     }
-    const nlohmann::json run = {{"format", "heatlens-explain-1"},
-                                {"model",
-                                 {{"path", model->path()},
-                                  {"name", model->displayName()},
-                                  {"identity", model->cacheKey()}}},
-                                {"dataset", args.required("dataset")},
-                                {"selection", args.has("indices")
-                                                  ? "indices:" + args.value("indices")
-                                                  : "limit:" + std::to_string(indices.size())},
-                                {"images", indices.size()},
-                                {"methods", methods},
-                                {"method_params", methodParams},
-                                {"target", args.value("target", "predicted")},
-                                {"overlays", args.has("overlays")}};
+    const nlohmann::json run = {
+        {"format", "heatlens-explain-1"},
+        {"model",
+         {{"path", model->path()},
+          {"name", model->displayName()},
+          {"identity", model->cacheKey()}}},
+        {"dataset", args.required("dataset")},
+        {"selection", args.has("indices") ? "indices:" + args.value("indices")
+                                          : "limit:" + std::to_string(selected.size())},
+        {"images", indices.size()},
+        {"shard", {{"index", shard.index}, {"count", shard.count}, {"of_images", selected.size()}}},
+        {"methods", methods},
+        {"method_params", methodParams},
+        {"target", args.value("target", "predicted")},
+        {"overlays", args.has("overlays")}};
     // The methods of a run already in the folder: with --force, its stacks go with it.
     std::vector<std::string> earlier;
     try {
@@ -216,6 +223,15 @@ int explainDataset(const Args &args)
                     fs::remove(entry.path());
             }
         }
+    }
+    if (shard.count > 1)
+        std::cerr << "shard " << shard.index << " of " << shard.count << " (" << shard.from
+                  << "): " << indices.size() << " of the " << selected.size() << " images, into "
+                  << out << "\n";
+    if (indices.empty()) { // more shards than images: this one has nothing to do
+        writeTextAtomically(indexPath, csvLine(header) + "\n");
+        std::cout << "explained 0 images; wrote " << indexPath << "\n";
+        return 0;
     }
     const auto done = donePositions(indexPath, header);
     if (done.empty())
@@ -314,7 +330,7 @@ int runExplain(const std::vector<std::string> &argv)
 {
     Args args(argv,
               {"model", "image", "dataset", "index", "method", "methods", "target", "param", "out",
-               "colormap", "alpha", "clip", "references", "limit", "indices"},
+               "colormap", "alpha", "clip", "references", "limit", "indices", "shard", "shards"},
               {"force", "help", "overlays"});
     if (args.has("help")) {
         std::cout << kUsage;
@@ -322,9 +338,10 @@ int runExplain(const std::vector<std::string> &argv)
     }
     if (args.has("dataset") && !args.has("index"))
         return explainDataset(args);
-    if (args.has("methods") || args.has("limit") || args.has("indices") || args.has("overlays"))
-        throw UsageError("--methods, --limit, --indices and --overlays explain many images: "
-                         "give --dataset without --index");
+    if (args.has("methods") || args.has("limit") || args.has("indices") || args.has("overlays") ||
+        args.has("shard") || args.has("shards"))
+        throw UsageError("--methods, --limit, --indices, --overlays and --shard explain many "
+                         "images: give --dataset without --index");
     const std::string outDir = args.required("out");
     const auto options = exportOptions(args);
     const Method &method = MethodRegistry::instance().get(args.required("method"));

@@ -25,6 +25,8 @@ Commands:
                  curves, sanity of the std map; over a dataset: per-image CSV and summary
   interactions   group attributions and pairwise interactions of superpixels, grid cells or
                  tokens: exact (p <= 20) or estimated with a budget of model calls
+  merge          combine the shard folders of a dataset run (explain --shard I/N, Slurm array
+                 or Kubernetes indexed job) into the files of one run
   train          train the demo CNN on Fashion-MNIST (or an image folder) with LibTorch
   inspect        print a model's card and module tree
   zoo            train the demo models once (cached; skips what exists)
@@ -93,6 +95,8 @@ int dispatch(const std::string &command, std::vector<std::string> rest)
         return runUncertainty(rest);
     if (command == "interactions")
         return runInteractions(rest);
+    if (command == "merge")
+        return runMerge(rest);
     if (command == "train")
         return runTrain(rest);
     if (command == "zoo")

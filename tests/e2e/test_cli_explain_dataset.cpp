@@ -8,18 +8,26 @@
 #include "tests/support/TestSupport.h"
 
 #include <QFile>
+#include <QProcess>
+#include <QProcessEnvironment>
 #include <QTest>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 using heatlens::test::ProgramRun;
 
 namespace {
 
+// Runs heatlens-cli as a whole run even inside a Slurm array or an indexed job.
 ProgramRun cli(const QStringList &args)
 {
-    return heatlens::test::runProgram(HEATLENS_CLI, args);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char *name : {"SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"})
+        env.remove(name);
+    return heatlens::test::runProgram(HEATLENS_CLI, args, env);
 }
 
 QString demoCnn()
@@ -129,6 +137,76 @@ private Q_SLOTS:
                  "--methods", "saliency", "--out", QString::fromStdString(one)});
         QVERIFY(wrong.exitCode != 0);
         QVERIFY2(wrong.err.contains("--methods"), qPrintable(wrong.err));
+    }
+
+    void shardsFromEveryLauncherMergeIntoTheFilesOfOneRun()
+    {
+        const std::string dir = heatlens::test::makeTempDir("explain-shards");
+        const QString root = QString::fromStdString(dir);
+        const QStringList run = {"explain",   "--model",    demoCnn(),
+                                 "--dataset", testImages(), "--limit",
+                                 "30",        "--methods",  "saliency,grad-cam"};
+        const ProgramRun single = cli(QStringList(run) << "--out" << root + "/single");
+        QVERIFY2(single.exitCode == 0, qPrintable(single.err));
+        // Three shards as three concurrent processes: --shard, a Slurm array task (ids 4..6)
+        // and a Kubernetes indexed job, all given the same --out.
+        const QString parts = root + "/parts";
+        QProcessEnvironment plain = QProcessEnvironment::systemEnvironment();
+        for (const char *name : {"SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"})
+            plain.remove(name);
+        QProcessEnvironment slurm = plain;
+        slurm.insert("SLURM_ARRAY_TASK_ID", "5");
+        slurm.insert("SLURM_ARRAY_TASK_MIN", "4");
+        slurm.insert("SLURM_ARRAY_TASK_MAX", "6");
+        QProcessEnvironment kubernetes = plain;
+        kubernetes.insert("JOB_COMPLETION_INDEX", "2");
+        std::vector<std::unique_ptr<QProcess>> processes;
+        for (const auto &[extra, env] : std::vector<std::pair<QStringList, QProcessEnvironment>>{
+                 {{"--shard", "0/3"}, plain},
+                 {{}, slurm},
+                 {{"--shards", "3"}, kubernetes}}) {
+            auto process = std::make_unique<QProcess>();
+            process->setProcessEnvironment(env);
+            process->start(HEATLENS_CLI, QStringList(run) << extra << "--out" << parts);
+            processes.push_back(std::move(process));
+        }
+        for (auto &p : processes) {
+            QVERIFY(p->waitForFinished(300000));
+            QVERIFY2(p->exitCode() == 0, p->readAllStandardError().constData());
+        }
+        for (int i = 0; i < 3; ++i)
+            QVERIFY(std::filesystem::exists(dir + "/parts/shard-" + std::to_string(i) +
+                                            "-of-3/index.csv"));
+        const ProgramRun merged = cli({"merge", parts, "--out", root + "/merged"});
+        QVERIFY2(merged.exitCode == 0, qPrintable(merged.err));
+        // Exactly the files of one run: the same stacks and run.json byte for byte, the same
+        // index.csv but for the timings.
+        auto bytes = [](const std::string &path) {
+            std::ifstream in(path, std::ios::binary);
+            return std::string((std::istreambuf_iterator<char>(in)), {});
+        };
+        for (const char *file : {"saliency.npy", "grad-cam.npy", "run.json"})
+            QVERIFY2(bytes(dir + "/single/" + file) == bytes(dir + "/merged/" + file), file);
+        const auto one = csvRows(dir + "/single/index.csv"),
+                   combined = csvRows(dir + "/merged/index.csv");
+        QCOMPARE(combined.size(), one.size());
+        for (size_t r = 0; r < one.size(); ++r)
+            QVERIFY(std::equal(one[r].begin(), one[r].begin() + 7, combined[r].begin()));
+
+        // Shards of another run, and a missing shard, are refused by name.
+        const ProgramRun other =
+            cli({"explain", "--model", demoCnn(), "--dataset", testImages(), "--limit", "30",
+                 "--methods", "saliency", "--shard", "1/3", "--out", root + "/other"});
+        QVERIFY2(other.exitCode == 0, qPrintable(other.err));
+        const ProgramRun mixed =
+            cli({"merge", parts + "/shard-0-of-3", root + "/other/shard-1-of-3",
+                 parts + "/shard-2-of-3", "--out", root + "/mixed"});
+        QVERIFY(mixed.exitCode != 0);
+        QVERIFY2(mixed.err.contains("methods"), qPrintable(mixed.err));
+        const ProgramRun missing =
+            cli({"merge", parts + "/shard-0-of-3", parts + "/shard-2-of-3", "--out", root + "/m"});
+        QVERIFY(missing.exitCode != 0);
+        QVERIFY2(missing.err.contains("shard 1 of 3 is missing"), qPrintable(missing.err));
     }
 };
 
