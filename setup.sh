@@ -29,7 +29,7 @@ PACKAGES=(
   xvfb xauth fonts-dejavu-core
 )
 [ "$MODE" = fuzz ] && PACKAGES+=(clang libclang-rt-14-dev)
-[ "$MODE" = test ] && PACKAGES+=(clang-format python3)
+[ "$MODE" = test ] && PACKAGES+=(clang-format python3 slurm-wlm munge) # munge, slurm: the cluster test
 
 log() { printf '\033[1m[heatlens]\033[0m %s\n' "$*"; }
 
