@@ -21,7 +21,7 @@ namespace heatlens {
 class CoalitionGame;
 struct EstimateOptions;
 struct GroupingOptions;
-}
+} // namespace heatlens
 
 namespace heatlens::ui {
 

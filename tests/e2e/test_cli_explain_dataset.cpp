@@ -162,9 +162,7 @@ private Q_SLOTS:
         kubernetes.insert("JOB_COMPLETION_INDEX", "2");
         std::vector<std::unique_ptr<QProcess>> processes;
         for (const auto &[extra, env] : std::vector<std::pair<QStringList, QProcessEnvironment>>{
-                 {{"--shard", "0/3"}, plain},
-                 {{}, slurm},
-                 {{"--shards", "3"}, kubernetes}}) {
+                 {{"--shard", "0/3"}, plain}, {{}, slurm}, {{"--shards", "3"}, kubernetes}}) {
             auto process = std::make_unique<QProcess>();
             process->setProcessEnvironment(env);
             process->start(HEATLENS_CLI, QStringList(run) << extra << "--out" << parts);
