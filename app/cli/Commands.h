@@ -12,6 +12,10 @@ int runCompare(const std::vector<std::string> &args);
 int runUncertainty(const std::vector<std::string> &args);
 int runInteractions(const std::vector<std::string> &args);
 int runMerge(const std::vector<std::string> &args);
+// Writes into `out` the files of one uncertainty run from the finished shard folders `shards`
+// (in shard order) of the run `runJson` describes (a whole run's run.json).
+int mergeUncertainty(const std::vector<std::string> &shards, const std::string &runJson,
+                     const std::string &out);
 int runTrain(const std::vector<std::string> &args);
 int runInspect(const std::vector<std::string> &args);
 int runListMethods();

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <set>
 
 namespace heatlens::cli {
 
@@ -25,9 +26,11 @@ namespace {
 
 const char *kUsage = R"(usage: heatlens-cli merge DIR... --out DIR [--force]
 
-Combines the shard folders of one dataset run (heatlens-cli explain --shard I/N, a Slurm array or a
-Kubernetes indexed job: DIR/shard-I-of-N) into exactly the files of a single run: the stacks of
-every method in image order, index.csv with positions of the whole run, run.json, overlays.
+Combines the shard folders of one dataset run (heatlens-cli explain or uncertainty with --shard
+I/N, a Slurm array or a Kubernetes indexed job: DIR/shard-I-of-N) into exactly the files of a
+single run. explain: the stacks of every method in image order, index.csv with positions of the
+whole run, run.json, overlays. uncertainty: per_image.csv, summary.json with its means and
+intervals recomputed from the rows, run.json and the figures.
 A DIR may be a shard folder or the folder holding them. Refuses shards of different options,
 missing or repeated shards and unfinished ones, naming them.
   --force        replace a run already in --out
@@ -79,10 +82,12 @@ std::vector<ShardRun> findShards(const std::vector<std::string> &dirs)
         ShardRun s;
         s.dir = folder;
         s.run = readJson(folder / "run.json");
-        if (s.run.value("format", "") != "heatlens-explain-1")
+        const std::string format = s.run.value("format", "");
+        if (format != "heatlens-explain-1" && format != "heatlens-uncertainty-1")
             throw UsageError((folder / "run.json").string() + ": a " +
-                             s.run.value("format", std::string("unknown")) +
-                             " run; merge combines the shards of heatlens-cli explain runs");
+                             (format.empty() ? std::string("unknown") : format) +
+                             " run; merge combines the shards of heatlens-cli explain and "
+                             "uncertainty runs");
         if (!s.run.contains("shard"))
             throw UsageError((folder / "run.json").string() + ": not a shard of a run");
         s.index = s.run["shard"].value("index", 0);
@@ -165,6 +170,31 @@ int runMerge(const std::vector<std::string> &argv)
     if (fs::exists(fs::path(out) / "run.json") && !args.has("force"))
         throw UsageError((fs::path(out) / "run.json").string() +
                          " exists: choose another folder or --force");
+    if (shared.value("format", "") == "heatlens-uncertainty-1") {
+        // Finished shards: a summary, and a row set for every image but the skipped ones.
+        std::vector<std::string> folders;
+        for (const auto &s : shards) {
+            const fs::path summary = s.dir / "summary.json";
+            if (!fs::exists(summary))
+                throw UsageError(s.dir.string() + " is unfinished (no summary.json); run its "
+                                                  "command again");
+            const auto skipped = readJson(summary).value("skipped", std::vector<std::string>{});
+            std::set<std::string> images;
+            const auto lines = readLines((s.dir / "per_image.csv").string());
+            for (size_t i = 1; i < lines.size(); ++i)
+                if (lines[i].second)
+                    images.insert(lines[i].first.substr(0, lines[i].first.find(',')));
+            if (images.size() + skipped.size() != s.images)
+                throw UsageError(s.dir.string() + " is unfinished: " +
+                                 std::to_string(images.size() + skipped.size()) + " of " +
+                                 std::to_string(s.images) + " images; run its command again");
+            folders.push_back(s.dir.string());
+        }
+        nlohmann::json whole = shared;
+        whole.erase("selection"); // a whole uncertainty run names no selection
+        fs::remove(fs::path(out) / "per_image.csv");
+        return mergeUncertainty(folders, whole.dump(2) + "\n", out);
+    }
     // Every shard finished: as many rows as images.
     std::string header;
     std::vector<std::vector<std::vector<std::string>>> rows;

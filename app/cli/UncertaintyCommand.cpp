@@ -7,9 +7,12 @@
 #include "core/data/Dataset.h"
 #include "core/explain/ExplainJob.h"
 #include "core/explain/MethodRegistry.h"
+#include "core/io/AtomicFile.h"
+#include "core/io/Csv.h"
 #include "core/jobs/CancelToken.h"
 #include "core/report/DatasetRun.h"
 #include "core/report/ExplanationExport.h"
+#include "core/report/RunFolder.h"
 #include "core/report/UncertaintyExport.h"
 #include "core/report/UncertaintyRun.h"
 #include "core/uncertainty/UncertaintyCurves.h"
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -31,7 +35,8 @@ namespace {
 
 const char *kUsage =
     R"(usage: heatlens-cli uncertainty --model M (--image F | --dataset D [--index K | --limit N
-                               | --indices LIST]) --methods a,b --sources s1,s2 --out DIR
+                               | --indices LIST] [--shard I/N]) --methods a,b --sources s1,s2
+                               --out DIR
                                [--samples T] [--target C|predicted|label]
                                [--param METHOD.k=v ...] [--source-param SOURCE.k=v ...]
                                [--members A.pt,B.pt,...] [--target-error E] [--time-budget S]
@@ -260,7 +265,8 @@ int runOneImage(const Args &args, const Setup &s, const Sample &sample, const Da
     return 0;
 }
 
-std::string runJsonFor(const Args &args, const Setup &s, const std::vector<std::string> &sources)
+std::string runJsonFor(const Args &args, const Setup &s, const std::vector<std::string> &sources,
+                       const Shard &shard, size_t images)
 {
     nlohmann::json methodParams = nlohmann::json::object(), sourceParams = nlohmann::json::object();
     for (const auto &[id, p] : s.methodParams)
@@ -285,6 +291,12 @@ std::string runJsonFor(const Args &args, const Setup &s, const std::vector<std::
                         {"sampling", s.sampling.canonical()},
                         {"deletion_steps", s.deletionSteps},
                         {"curves", s.curves ? s.curve.canonical() : std::string()}};
+    if (shard.count > 1) { // a shard says which; the merged run.json is a whole run's
+        j["shard"] = {{"index", shard.index}, {"count", shard.count}};
+        j["images"] = images;
+        j["selection"] = args.has("indices") ? "indices:" + args.value("indices")
+                                             : "limit:" + args.value("limit", "100");
+    }
     return j.dump(2) + "\n";
 }
 
@@ -313,11 +325,39 @@ void printTable(const std::map<std::string, std::map<std::string, Summary>> &tab
     }
 }
 
+// What a dataset run ends with, and a merge of its shards too: summary.json over `indices`, the
+// figures (unless `figures` is false) and the table on standard output.
+int finishRun(const DatasetRun &run, const std::vector<size_t> &indices,
+              const std::vector<std::string> &keys, double seconds,
+              const std::vector<std::string> &skipped, const std::string &modelName,
+              const std::string &out, bool figures)
+{
+    std::vector<std::string> summarised = uncertaintyColumns();
+    summarised.pop_back(); // stop_reason: text
+    const auto table = run.summarise(indices, summarised, seconds, skipped);
+    std::vector<std::string> written = {run.perImagePath(), run.summaryPath()};
+    if (figures)
+        drawOffscreen([&] {
+            for (const auto &png : ui::writeUncertaintyPlots(table, keys, modelName, out))
+                written.push_back(png);
+        });
+    printTable(table, keys);
+    std::cout << "wrote";
+    for (const auto &w : written)
+        std::cout << " " << w;
+    std::cout << "\n";
+    return 0;
+}
+
 int runDataset(const Args &args, const Setup &s)
 {
-    const std::string out = args.required("out");
+    const Shard shard = shardOf(args);
+    const std::string out = shardFolder(args.required("out"), shard);
     const auto dataset = std::shared_ptr<const Dataset>(openDataset(args.required("dataset")));
-    const auto indices = selectedIndices(args, dataset->size(), 100);
+    const auto indices = shardPart(selectedIndices(args, dataset->size(), 100), shard);
+    if (shard.count > 1)
+        std::cerr << "shard " << shard.index << " of " << shard.count << " (" << shard.from
+                  << "): " << indices.size() << " images, into " << out << "\n";
     const auto sources = usableSources(s);
     std::vector<std::string> keys;
     for (const auto &m : s.methods)
@@ -325,9 +365,9 @@ int runDataset(const Args &args, const Setup &s)
             keys.push_back(m + "|" + src);
     std::unique_ptr<DatasetRun> opened;
     try {
-        opened =
-            std::make_unique<DatasetRun>(out, runJsonFor(args, s, sources), uncertaintyHeader(),
-                                         uncertaintyKeyColumns(), keys, args.has("force"));
+        opened = std::make_unique<DatasetRun>(
+            out, runJsonFor(args, s, sources, shard, indices.size()), uncertaintyHeader(),
+            uncertaintyKeyColumns(), keys, args.has("force"));
     } catch (const std::runtime_error &e) {
         throw UsageError(e.what());
     }
@@ -396,25 +436,51 @@ int runDataset(const Args &args, const Setup &s)
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (const auto &skip : skipped)
         std::cerr << "skipped " << skip << "\n";
-    std::vector<std::string> summarised = uncertaintyColumns();
-    summarised.pop_back(); // stop_reason: text
-    const auto table = run.summarise(indices, summarised, seconds, skipped);
-    std::vector<std::string> written = {run.perImagePath(), run.summaryPath()};
-    if (!args.has("no-figures"))
-        drawOffscreen([&] {
-            for (const auto &png :
-                 ui::writeUncertaintyPlots(table, keys, s.model->displayName(), out))
-                written.push_back(png);
-        });
-    printTable(table, keys);
-    std::cout << "wrote";
-    for (const auto &w : written)
-        std::cout << " " << w;
-    std::cout << "\n";
-    return 0;
+    return finishRun(run, indices, keys, seconds, skipped, s.model->displayName(), out,
+                     !args.has("no-figures"));
 }
 
 } // namespace
+
+int mergeUncertainty(const std::vector<std::string> &shards, const std::string &runJson,
+                     const std::string &out)
+{
+    namespace fs = std::filesystem;
+    const auto run = nlohmann::json::parse(runJson);
+    std::vector<std::string> keys;
+    for (const auto &m : run.at("methods"))
+        for (const auto &src : run.at("sources"))
+            keys.push_back(m.get<std::string>() + "|" + src.get<std::string>());
+    // The rows of every shard in shard order (the order of a whole run), its seconds and skips.
+    std::string rows;
+    std::vector<size_t> indices;
+    std::vector<std::string> skipped;
+    double seconds = 0.0;
+    for (const auto &dir : shards) {
+        const auto lines = readLines((fs::path(dir) / "per_image.csv").string());
+        for (size_t i = 1; i < lines.size(); ++i) {
+            if (!lines[i].second)
+                continue;
+            rows += lines[i].first + "\n";
+            const size_t index = std::stoull(lines[i].first.substr(0, lines[i].first.find(',')));
+            if (indices.empty() || indices.back() != index)
+                indices.push_back(index);
+        }
+        std::ifstream in(fs::path(dir) / "summary.json");
+        const auto summary = nlohmann::json::parse(in);
+        seconds += summary.value("seconds", 0.0);
+        for (const auto &skip : summary.value("skipped", std::vector<std::string>{}))
+            skipped.push_back(skip);
+    }
+    fs::create_directories(out);
+    writeTextAtomically((fs::path(out) / "run.json").string(), runJson);
+    writeTextAtomically((fs::path(out) / "per_image.csv").string(),
+                        csvLine(uncertaintyHeader()) + "\n" + rows);
+    const DatasetRun merged(out, runJson, uncertaintyHeader(), uncertaintyKeyColumns(), keys,
+                            false);
+    return finishRun(merged, indices, keys, seconds, skipped,
+                     run.at("model").at("name").get<std::string>(), out, true);
+}
 
 int runUncertainty(const std::vector<std::string> &argv)
 {
@@ -422,7 +488,8 @@ int runUncertainty(const std::vector<std::string> &argv)
               {"model",   "image",         "dataset",     "index",      "limit",     "indices",
                "methods", "sources",       "samples",     "target",     "param",     "source-param",
                "members", "target-error",  "time-budget", "batch-rows", "normalise", "curves",
-               "ranking", "curve-samples", "steps",       "cells",      "baseline",  "out"},
+               "ranking", "curve-samples", "steps",       "cells",      "baseline",  "out",
+               "shard",   "shards"},
               {"percentiles", "sanity", "save-samples", "no-figures", "force", "help"});
     if (args.has("help")) {
         std::cout << kUsage;

@@ -15,8 +15,10 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QProcess>
+#include <QProcessEnvironment>
 #include <QTest>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -26,9 +28,13 @@ using heatlens::test::ProgramRun;
 
 namespace {
 
+// Runs heatlens-cli as a whole run even inside a Slurm array or an indexed job.
 ProgramRun cli(const QStringList &args)
 {
-    return heatlens::test::runProgram(HEATLENS_CLI, args);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char *name : {"SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"})
+        env.remove(name);
+    return heatlens::test::runProgram(HEATLENS_CLI, args, env);
 }
 
 QString demoModel(const std::string &name = "demo-cnn")
@@ -240,6 +246,42 @@ private Q_SLOTS:
         QVERIFY2(err.contains("run the same command again"), qPrintable(err));
         const size_t done = csvRows(out + "/per_image.csv").size();
         QVERIFY2(done >= 4 && done < 240 && done % 2 == 0, qPrintable(QString::number(done)));
+    }
+
+    void shardsMergeIntoTheSummaryOfOneRun()
+    {
+        const QString root = QString::fromStdString(heatlens::test::makeTempDir("unc-shards"));
+        const QStringList run = {"uncertainty", "--model",     demoModel(), "--dataset",
+                                 testImages(),  "--limit",     "5",         "--methods",
+                                 "saliency",    "--sources",   "noise",     "--samples",
+                                 "4",           "--no-figures"};
+        const ProgramRun single = cli(QStringList(run) << "--out" << root + "/single");
+        QVERIFY2(single.exitCode == 0, qPrintable(single.err));
+        for (const char *shard : {"0/2", "1/2"}) {
+            const ProgramRun part =
+                cli(QStringList(run) << "--shard" << shard << "--out" << root + "/parts");
+            QVERIFY2(part.exitCode == 0, qPrintable(part.err));
+        }
+        const ProgramRun merged = cli({"merge", root + "/parts", "--out", root + "/merged"});
+        QVERIFY2(merged.exitCode == 0, qPrintable(merged.err));
+        // The rows but for their timings, and every statistic of the summary recomputed from
+        // them, equal one process's; run.json is a whole run's.
+        const auto one = csvRows(root + "/single/per_image.csv"),
+                   combined = csvRows(root + "/merged/per_image.csv");
+        QCOMPARE(combined.size(), one.size());
+        for (size_t r = 0; r < one.size(); ++r)
+            QVERIFY(std::equal(one[r].begin(), one[r].end() - 2, combined[r].begin()));
+        const QJsonObject a = heatlens::test::readJsonObject(root + "/single/summary.json"),
+                          b = heatlens::test::readJsonObject(root + "/merged/summary.json");
+        QCOMPARE(b["images"].toInt(), 5);
+        QJsonObject sa = a["combinations"].toObject()["saliency|noise"].toObject(),
+                    sb = b["combinations"].toObject()["saliency|noise"].toObject();
+        sa.remove("seconds");
+        sb.remove("seconds");
+        QVERIFY(!sa.isEmpty());
+        QCOMPARE(sb, sa);
+        QCOMPARE(heatlens::test::readJsonObject(root + "/merged/run.json"),
+                 heatlens::test::readJsonObject(root + "/single/run.json"));
     }
 };
 
