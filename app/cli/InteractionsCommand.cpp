@@ -17,6 +17,7 @@
 #include "core/model/InputImage.h"
 #include "core/report/DatasetRun.h"
 #include "core/report/ExplanationExport.h"
+#include "core/report/RunFolder.h"
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -566,7 +568,7 @@ std::vector<std::string> header()
     return h;
 }
 
-std::string runJsonFor(const Args &args, const Setup &s)
+std::string runJsonFor(const Args &args, const Setup &s, const Shard &shard, size_t images)
 {
     std::vector<std::string> plans;
     for (const auto &p : s.plans)
@@ -585,21 +587,63 @@ std::string runJsonFor(const Args &args, const Setup &s)
                         {"seed", s.seed},
                         {"target", args.value("target", "predicted")},
                         {"versus", s.versus ? s.versus->cacheKey() : std::string()}};
+    if (shard.count > 1) { // a shard says which; the merged run.json is a whole run's
+        j["shard"] = {{"index", shard.index}, {"count", shard.count}};
+        j["images"] = images;
+        j["selection"] = args.has("indices") ? "indices:" + args.value("indices")
+                                             : "limit:" + args.value("limit", "100");
+    }
     return j.dump(2) + "\n";
+}
+
+// What a dataset run ends with, and a merge of its shards too: summary.json over `indices` and
+// the table on standard output.
+int finishRun(const DatasetRun &run, const std::vector<size_t> &indices,
+              const std::vector<std::string> &keys, double seconds,
+              const std::vector<std::string> &skipped, bool versus)
+{
+    const auto table = run.summarise(indices, valueColumns(), seconds, skipped);
+    std::vector<std::string> shown = {
+        "calls", "mse", "precision_at_10", "kendall_tau", "false_positive", "weights_spearman"};
+    if (versus)
+        shown = {"calls", "versus_spearman", "versus_pairs_spearman"};
+    std::cout << std::left << std::setw(36) << "estimate (method|index|budget)";
+    for (const auto &c : shown)
+        std::cout << std::setw(20) << c;
+    std::cout << "\n";
+    for (const auto &k : keys) {
+        std::cout << std::setw(36) << k;
+        for (const auto &c : shown) {
+            const Summary &sum = table.at(k).at(c);
+            std::cout << std::setw(20)
+                      << (std::isfinite(sum.mean)
+                              ? fixed(sum.mean, 4) + (std::isfinite(sum.ci95)
+                                                          ? " +-" + fixed(sum.ci95, 4)
+                                                          : std::string())
+                              : std::string("-"));
+        }
+        std::cout << "\n";
+    }
+    std::cout << "wrote " << run.perImagePath() << " " << run.summaryPath() << "\n";
+    return 0;
 }
 
 int runDataset(const Args &args, const Setup &s)
 {
-    const std::string out = args.required("out");
+    const Shard shard = shardOf(args);
+    const std::string out = shardFolder(args.required("out"), shard);
     const auto dataset = std::shared_ptr<const Dataset>(openDataset(args.required("dataset")));
-    const auto indices = selectedIndices(args, dataset->size(), 100);
+    const auto indices = shardPart(selectedIndices(args, dataset->size(), 100), shard);
+    if (shard.count > 1)
+        std::cerr << "shard " << shard.index << " of " << shard.count << " (" << shard.from
+                  << "): " << indices.size() << " images, into " << out << "\n";
     std::vector<std::string> keys;
     for (const auto &p : s.plans)
         keys.push_back(p.key());
     std::unique_ptr<DatasetRun> opened;
     try {
         opened =
-            std::make_unique<DatasetRun>(out, runJsonFor(args, s), header(),
+            std::make_unique<DatasetRun>(out, runJsonFor(args, s, shard, indices.size()), header(),
                                          std::vector<size_t>{5, 6, 7}, keys, args.has("force"));
     } catch (const std::runtime_error &e) {
         throw UsageError(e.what());
@@ -686,40 +730,53 @@ int runDataset(const Args &args, const Setup &s)
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (const auto &skip : skipped)
         std::cerr << "skipped " << skip << "\n";
-    const auto table = run.summarise(indices, valueColumns(), seconds, skipped);
-    std::vector<std::string> shown = {
-        "calls", "mse", "precision_at_10", "kendall_tau", "false_positive", "weights_spearman"};
-    if (s.versus)
-        shown = {"calls", "versus_spearman", "versus_pairs_spearman"};
-    std::cout << std::left << std::setw(36) << "estimate (method|index|budget)";
-    for (const auto &c : shown)
-        std::cout << std::setw(20) << c;
-    std::cout << "\n";
-    for (const auto &k : keys) {
-        std::cout << std::setw(36) << k;
-        for (const auto &c : shown) {
-            const Summary &sum = table.at(k).at(c);
-            std::cout << std::setw(20)
-                      << (std::isfinite(sum.mean)
-                              ? fixed(sum.mean, 4) + (std::isfinite(sum.ci95)
-                                                          ? " +-" + fixed(sum.ci95, 4)
-                                                          : std::string())
-                              : std::string("-"));
-        }
-        std::cout << "\n";
-    }
-    std::cout << "wrote " << run.perImagePath() << " " << run.summaryPath() << "\n";
-    return 0;
+    return finishRun(run, indices, keys, seconds, skipped, s.versus != nullptr);
 }
 
 } // namespace
 
+int mergeInteractions(const std::vector<std::string> &shards, const std::string &runJson,
+                      const std::string &out)
+{
+    namespace fs = std::filesystem;
+    const auto run = nlohmann::json::parse(runJson);
+    const auto keys = run.at("plans").get<std::vector<std::string>>();
+    // The rows of every shard in shard order (the order of a whole run), its seconds and skips.
+    std::string rows;
+    std::vector<size_t> indices;
+    std::vector<std::string> skipped;
+    double seconds = 0.0;
+    for (const auto &dir : shards) {
+        const auto lines = readLines((fs::path(dir) / "per_image.csv").string());
+        for (size_t i = 1; i < lines.size(); ++i) {
+            if (!lines[i].second)
+                continue;
+            rows += lines[i].first + "\n";
+            const size_t index = std::stoull(lines[i].first.substr(0, lines[i].first.find(',')));
+            if (indices.empty() || indices.back() != index)
+                indices.push_back(index);
+        }
+        std::ifstream in(fs::path(dir) / "summary.json");
+        const auto summary = nlohmann::json::parse(in);
+        seconds += summary.value("seconds", 0.0);
+        for (const auto &skip : summary.value("skipped", std::vector<std::string>{}))
+            skipped.push_back(skip);
+    }
+    fs::create_directories(out);
+    writeTextAtomically((fs::path(out) / "run.json").string(), runJson);
+    writeTextAtomically((fs::path(out) / "per_image.csv").string(),
+                        csvLine(header()) + "\n" + rows);
+    const DatasetRun merged(out, runJson, header(), std::vector<size_t>{5, 6, 7}, keys, false);
+    return finishRun(merged, indices, keys, seconds, skipped,
+                     !run.value("versus", std::string()).empty());
+}
+
 int runInteractions(const std::vector<std::string> &argv)
 {
     Args args(argv,
-              {"model", "versus", "image", "dataset", "index", "limit", "indices", "groups",
-               "method", "budget", "repeats", "seed", "baseline", "target", "batch", "stop-overlap",
-               "out"},
+              {"model", "versus", "image", "dataset", "index", "limit", "indices", "shard",
+               "shards", "groups", "method", "budget", "repeats", "seed", "baseline", "target",
+               "batch", "stop-overlap", "out"},
               {"adjacent", "force", "help"});
     if (args.has("help")) {
         std::cout << kUsage;

@@ -83,11 +83,12 @@ std::vector<ShardRun> findShards(const std::vector<std::string> &dirs)
         s.dir = folder;
         s.run = readJson(folder / "run.json");
         const std::string format = s.run.value("format", "");
-        if (format != "heatlens-explain-1" && format != "heatlens-uncertainty-1")
+        if (format != "heatlens-explain-1" && format != "heatlens-uncertainty-1" &&
+            format != "heatlens-interactions-1")
             throw UsageError((folder / "run.json").string() + ": a " +
                              (format.empty() ? std::string("unknown") : format) +
-                             " run; merge combines the shards of heatlens-cli explain and "
-                             "uncertainty runs");
+                             " run; merge combines the shards of heatlens-cli explain, "
+                             "uncertainty and interactions runs");
         if (!s.run.contains("shard"))
             throw UsageError((folder / "run.json").string() + ": not a shard of a run");
         s.index = s.run["shard"].value("index", 0);
@@ -170,7 +171,7 @@ int runMerge(const std::vector<std::string> &argv)
     if (fs::exists(fs::path(out) / "run.json") && !args.has("force"))
         throw UsageError((fs::path(out) / "run.json").string() +
                          " exists: choose another folder or --force");
-    if (shared.value("format", "") == "heatlens-uncertainty-1") {
+    if (const std::string format = shared.value("format", ""); format != "heatlens-explain-1") {
         // Finished shards: a summary, and a row set for every image but the skipped ones.
         std::vector<std::string> folders;
         for (const auto &s : shards) {
@@ -191,9 +192,11 @@ int runMerge(const std::vector<std::string> &argv)
             folders.push_back(s.dir.string());
         }
         nlohmann::json whole = shared;
-        whole.erase("selection"); // a whole uncertainty run names no selection
         fs::remove(fs::path(out) / "per_image.csv");
-        return mergeUncertainty(folders, whole.dump(2) + "\n", out);
+        whole.erase("selection"); // a whole run names no selection
+        return format == "heatlens-uncertainty-1"
+                   ? mergeUncertainty(folders, whole.dump(2) + "\n", out)
+                   : mergeInteractions(folders, whole.dump(2) + "\n", out);
     }
     // Every shard finished: as many rows as images.
     std::string header;

@@ -11,10 +11,12 @@
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QProcessEnvironment>
 #include <QSet>
 #include <QTest>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -22,9 +24,13 @@ using heatlens::test::ProgramRun;
 
 namespace {
 
+// Runs heatlens-cli as a whole run even inside a Slurm array or an indexed job.
 ProgramRun cli(const QStringList &args)
 {
-    return heatlens::test::runProgram(HEATLENS_CLI, args);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char *name : {"SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"})
+        env.remove(name);
+    return heatlens::test::runProgram(HEATLENS_CLI, args, env);
 }
 
 QString zooModel(const std::string &name)
@@ -198,6 +204,58 @@ private Q_SLOTS:
                  "--index", "0", "--groups", "tokens", "--method", "cd", "--out", out});
         QCOMPARE(vit.exitCode, 2);
         QVERIFY2(vit.err.contains("no rule for aten::layer_norm"), qPrintable(vit.err));
+    }
+
+    void shardsMergeIntoTheTableOfOneRun()
+    {
+        const QString root = QString::fromStdString(heatlens::test::makeTempDir("int-shards"));
+        const QStringList run = {"interactions",
+                                 "--model",
+                                 zooModel("demo-groups-additive"),
+                                 "--dataset",
+                                 testImages(),
+                                 "--limit",
+                                 "5",
+                                 "--groups",
+                                 "model",
+                                 "--method",
+                                 "archdetect,regression",
+                                 "--budget",
+                                 "300"};
+        const ProgramRun single = cli(QStringList(run) << "--out" << root + "/single");
+        QVERIFY2(single.exitCode == 0, qPrintable(single.err));
+        for (const char *shard : {"0/3", "1/3", "2/3"}) {
+            const ProgramRun part =
+                cli(QStringList(run) << "--shard" << shard << "--out" << root + "/parts");
+            QVERIFY2(part.exitCode == 0, qPrintable(part.err));
+        }
+        const ProgramRun merged = cli({"merge", root + "/parts", "--out", root + "/merged"});
+        QVERIFY2(merged.exitCode == 0, qPrintable(merged.err));
+        // Every statistic but the timings equals one process's (up to the last bits of the
+        // regression's solve: its MSE is ~1e-12 and differs at 1e-20).
+        const QJsonObject a = heatlens::test::readJsonObject(root + "/single/summary.json")
+                                  .value("combinations")
+                                  .toObject(),
+                          b = heatlens::test::readJsonObject(root + "/merged/summary.json")
+                                  .value("combinations")
+                                  .toObject();
+        QCOMPARE(b.keys(), a.keys());
+        int compared = 0;
+        for (const QString &key : a.keys())
+            for (const QString &column : a[key].toObject().keys()) {
+                if (column == "seconds")
+                    continue;
+                for (const char *field : {"mean", "ci95", "n"}) {
+                    const double x = a[key].toObject()[column].toObject()[field].toDouble(),
+                                 y = b[key].toObject()[column].toObject()[field].toDouble();
+                    QVERIFY2(std::abs(x - y) <= 1e-9 * (1 + std::abs(x)),
+                             qPrintable(key + " " + column + " " + field));
+                    ++compared;
+                }
+            }
+        QVERIFY(compared > 20);
+        QCOMPARE(heatlens::test::readJsonObject(root + "/merged/run.json"),
+                 heatlens::test::readJsonObject(root + "/single/run.json"));
     }
 };
 
