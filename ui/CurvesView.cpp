@@ -133,6 +133,8 @@ CurvesView::CurvesView(CurvesSession *document, QWidget *parent)
             }
     });
     connect(m_session, &Session::modelChanged, this, &CurvesView::buildCompareMenu);
+    // Ticks as the document has them (a workspace may have set them).
+    connect(m_compareMenu, &QMenu::aboutToShow, this, &CurvesView::buildCompareMenu);
     buildCompareMenu();
     forwardSettings();
 }

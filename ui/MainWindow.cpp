@@ -48,6 +48,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 namespace heatlens::ui {
 
@@ -384,6 +385,8 @@ Workspace MainWindow::currentWorkspace() const
     for (size_t row = 1; row < models.size(); ++row)
         w.compareModels << QString::fromStdString(models[row]->path());
     w.compareMethods = m_compareDocument->methods();
+    for (const auto &id : m_curvesDocument->compared())
+        w.curvesCompared << QString::fromStdString(id);
     const GroupingOptions &grouping = m_groupsDocument->grouping();
     w.grouping = grouping.method == "grid" // grid:N is N x N cells
                      ? QStringLiteral("grid:%1").arg(std::lround(std::sqrt(grouping.groups)))
@@ -464,6 +467,16 @@ void MainWindow::openWorkspace(const QString &path)
             m_compareDocument->addModelFile(model);
     if (!w.compareMethods.isEmpty())
         m_compareDocument->setMethods(w.compareMethods);
+    const std::set<std::string> compared = m_curvesDocument->compared(); // a copy: it changes
+    for (const auto &id : compared)
+        if (!w.curvesCompared.contains(QString::fromStdString(id)))
+            m_curvesDocument->setCompared(id, false);
+    for (const QString &id : w.curvesCompared) {
+        if (MethodRegistry::instance().find(id.toStdString()))
+            m_curvesDocument->setCompared(id.toStdString(), true);
+        else
+            problems << tr("unknown method \"%1\" on the Curves tab").arg(id);
+    }
     try {
         EstimateOptions estimate;
         estimate.estimator = w.estimator.toStdString();

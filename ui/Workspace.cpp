@@ -42,6 +42,7 @@ QJsonObject Workspace::toJson() const
         {"tab", tab},
         {"compare",
          QJsonObject{{"models", toArray(compareModels)}, {"methods", toArray(compareMethods)}}},
+        {"curves", QJsonObject{{"compared", toArray(curvesCompared)}}},
         {"groups", QJsonObject{{"grouping", grouping},
                                {"estimator", estimator},
                                {"index", interactionIndex},
@@ -100,6 +101,8 @@ Workspace Workspace::fromJson(const QJsonObject &json)
     const QJsonObject compare = field(json, "compare", QJsonValue::Object, {}).toObject();
     list(compare, "models", "compare.", w.compareModels);
     list(compare, "methods", "compare.", w.compareMethods);
+    const QJsonObject curves = field(json, "curves", QJsonValue::Object, {}).toObject();
+    list(curves, "compared", "curves.", w.curvesCompared);
     const QJsonObject groups = field(json, "groups", QJsonValue::Object, {}).toObject();
     text(groups, "grouping", "groups.", w.grouping);
     text(groups, "estimator", "groups.", w.estimator);

@@ -12,9 +12,9 @@ namespace heatlens::ui {
 // What File > Save workspace writes (a small JSON file, format "heatlens-workspace", version 1;
 // the README documents it): the open model and dataset, the image, the method with its
 // parameters and the class explained, the tab shown, and each tab's state that a person set up
-// (the Compare tab's extra models and methods, the Groups tab's grouping, estimate and masker,
-// the Uncertainty tab's source and sample count). Paths are stored as given (absolute when the
-// viewer opened them so).
+// (the Compare tab's extra models and methods, the methods compared on the Curves tab, the Groups
+// tab's grouping, estimate and masker, the Uncertainty tab's source and sample count). Paths are
+// stored as given (absolute when the viewer opened them so).
 struct Workspace
 {
     static constexpr int kVersion = 1;
@@ -28,6 +28,7 @@ struct Workspace
     QString tab;                               // explain, compare, curves, ...
     QStringList compareModels;                 // rows after the open model's
     QStringList compareMethods;                // columns
+    QStringList curvesCompared;                // methods and controls compared on the Curves tab
     QString grouping = QStringLiteral("slico:16");
     QString estimator = QStringLiteral("exact"), interactionIndex = QStringLiteral("k-sii");
     int budget = 0;

@@ -6,6 +6,7 @@
 #include "core/model/Zoo.h"
 #include "tests/support/TestSupport.h"
 #include "ui/CompareSession.h"
+#include "ui/CurvesSession.h"
 #include "ui/GroupsSession.h"
 #include "ui/GroupsView.h"
 #include "ui/MainWindow.h"
@@ -23,6 +24,8 @@
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTest>
+
+#include <set>
 
 using namespace heatlens;
 using heatlens::ui::MainWindow;
@@ -72,6 +75,8 @@ private Q_SLOTS:
             session->setTarget(3);
             window.compareSession()->addModelFile(demo("demo-vit"));
             window.compareSession()->setMethods({"saliency", "grad-cam"});
+            window.curvesSession()->setCompared("integrated-gradients", true);
+            window.curvesSession()->setCompared("random", true);
             QTRY_COMPARE_WITH_TIMEOUT(int(window.compareSession()->models().size()), 2, kTimeout);
             EstimateOptions estimate;
             estimate.estimator = "archdetect";
@@ -102,7 +107,8 @@ private Q_SLOTS:
         restored.openWorkspace(path);
         QTRY_VERIFY_WITH_TIMEOUT(session->model() && session->dataset() &&
                                      session->currentIndex() == 5 && session->target() == 3 &&
-                                     session->outcome(),
+                                     session->outcome() &&
+                                     session->outcome()->explanation.target == 3,
                                  kTimeout);
         QCOMPARE(QString::fromStdString(session->model()->path()), demo("demo-cnn"));
         QCOMPARE(session->methodId(), QStringLiteral("grad-cam"));
@@ -111,6 +117,8 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(restored.compareSession()->models()[1]->path()),
                  demo("demo-vit"));
         QCOMPARE(restored.compareSession()->methods(), QStringList({"saliency", "grad-cam"}));
+        QCOMPARE(restored.curvesSession()->compared(),
+                 std::set<std::string>({"integrated-gradients", "random"}));
         QCOMPARE(restored.groupsSession()->grouping().canonical(), std::string("grid:9"));
         QCOMPARE(restored.groupsSession()->estimate().estimator, std::string("archdetect"));
         QVERIFY(restored.groupsSession()->estimate().adjacentOnly);
