@@ -24,6 +24,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSlider>
 #include <QSpinBox>
 #include <QSplitter>
@@ -115,7 +116,17 @@ UncertaintyView::UncertaintyView(UncertaintySession *document, QWidget *parent)
     layout->addWidget(m_status);
     auto *split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(buildMapPanel());
-    split->addWidget(buildSidePanel());
+    // The statistics, plots and curves scroll rather than overlap on a short screen.
+    // Vertically only: the column keeps its least width.
+    auto *side = new QScrollArea(split);
+    QWidget *panel = buildSidePanel();
+    side->setWidgetResizable(true);
+    side->setFrameShape(QFrame::NoFrame);
+    side->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    side->setWidget(panel);
+    side->setMinimumWidth(panel->minimumSizeHint().width() +
+                          side->verticalScrollBar()->sizeHint().width());
+    split->addWidget(side);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
     layout->addWidget(split, 1);
