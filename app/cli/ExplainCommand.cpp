@@ -8,6 +8,7 @@
 #include "core/io/AtomicFile.h"
 #include "core/io/Csv.h"
 #include "core/io/Npy.h"
+#include "core/io/Png.h"
 #include "core/report/ExplanationExport.h"
 #include "core/report/RunFolder.h"
 
@@ -55,19 +56,6 @@ The run resumes: the same command again goes on after the images in index.csv (C
   --colormap     viridis|inferno|magma|turbo|jet|gray|coolwarm|bwr (signed maps: coolwarm)
   --force        replace existing output files (many images: start the run over)
 )";
-
-// An 8-bit RGB image as PNG, atomically.
-void writePng(const std::string &path, const cv::Mat &rgb)
-{
-    cv::Mat bgr;
-    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-    std::vector<uchar> bytes;
-    if (!cv::imencode(".png", bgr, bytes))
-        throw std::runtime_error(path + ": the overlay could not be encoded");
-    writeFileAtomically(path, [&](std::ostream &file) {
-        file.write(reinterpret_cast<const char *>(bytes.data()), std::streamsize(bytes.size()));
-    });
-}
 
 double secondsSince(std::chrono::steady_clock::time_point start)
 {

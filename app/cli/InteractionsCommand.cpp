@@ -12,6 +12,7 @@
 #include "core/io/AtomicFile.h"
 #include "core/io/Csv.h"
 #include "core/io/Npy.h"
+#include "core/io/Png.h"
 #include "core/jobs/CancelToken.h"
 #include "core/metrics/Similarity.h"
 #include "core/model/InputImage.h"
@@ -405,18 +406,6 @@ std::string valuesJson(const GroupInteractions &e, const Plan &p, const Grouping
     return j.dump(2) + "\n";
 }
 
-// The model input with the group boundaries drawn, scaled up for small inputs.
-void writePng(const std::string &path, const cv::Mat &rgb)
-{
-    cv::Mat bgr;
-    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-    std::vector<uchar> bytes;
-    cv::imencode(".png", bgr, bytes);
-    writeFileAtomically(path, [&](std::ostream &out) {
-        out.write(reinterpret_cast<const char *>(bytes.data()), std::streamsize(bytes.size()));
-    });
-}
-
 int targetFor(const Args &args, const Model &model, const Sample &sample, int predicted)
 {
     const std::string t = args.value("target", "predicted");
@@ -738,36 +727,11 @@ int runDataset(const Args &args, const Setup &s)
 int mergeInteractions(const std::vector<std::string> &shards, const std::string &runJson,
                       const std::string &out)
 {
-    namespace fs = std::filesystem;
     const auto run = nlohmann::json::parse(runJson);
     const auto keys = run.at("plans").get<std::vector<std::string>>();
-    // The rows of every shard in shard order (the order of a whole run), its seconds and skips.
-    std::string rows;
-    std::vector<size_t> indices;
-    std::vector<std::string> skipped;
-    double seconds = 0.0;
-    for (const auto &dir : shards) {
-        const auto lines = readLines((fs::path(dir) / "per_image.csv").string());
-        for (size_t i = 1; i < lines.size(); ++i) {
-            if (!lines[i].second)
-                continue;
-            rows += lines[i].first + "\n";
-            const size_t index = std::stoull(lines[i].first.substr(0, lines[i].first.find(',')));
-            if (indices.empty() || indices.back() != index)
-                indices.push_back(index);
-        }
-        std::ifstream in(fs::path(dir) / "summary.json");
-        const auto summary = nlohmann::json::parse(in);
-        seconds += summary.value("seconds", 0.0);
-        for (const auto &skip : summary.value("skipped", std::vector<std::string>{}))
-            skipped.push_back(skip);
-    }
-    fs::create_directories(out);
-    writeTextAtomically((fs::path(out) / "run.json").string(), runJson);
-    writeTextAtomically((fs::path(out) / "per_image.csv").string(),
-                        csvLine(header()) + "\n" + rows);
+    const MergedShards shardRows = writeMergedShards(shards, out, runJson, header());
     const DatasetRun merged(out, runJson, header(), std::vector<size_t>{5, 6, 7}, keys, false);
-    return finishRun(merged, indices, keys, seconds, skipped,
+    return finishRun(merged, shardRows.indices, keys, shardRows.seconds, shardRows.skipped,
                      !run.value("versus", std::string()).empty());
 }
 

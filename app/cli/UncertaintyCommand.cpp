@@ -445,40 +445,15 @@ int runDataset(const Args &args, const Setup &s)
 int mergeUncertainty(const std::vector<std::string> &shards, const std::string &runJson,
                      const std::string &out)
 {
-    namespace fs = std::filesystem;
     const auto run = nlohmann::json::parse(runJson);
     std::vector<std::string> keys;
     for (const auto &m : run.at("methods"))
         for (const auto &src : run.at("sources"))
             keys.push_back(m.get<std::string>() + "|" + src.get<std::string>());
-    // The rows of every shard in shard order (the order of a whole run), its seconds and skips.
-    std::string rows;
-    std::vector<size_t> indices;
-    std::vector<std::string> skipped;
-    double seconds = 0.0;
-    for (const auto &dir : shards) {
-        const auto lines = readLines((fs::path(dir) / "per_image.csv").string());
-        for (size_t i = 1; i < lines.size(); ++i) {
-            if (!lines[i].second)
-                continue;
-            rows += lines[i].first + "\n";
-            const size_t index = std::stoull(lines[i].first.substr(0, lines[i].first.find(',')));
-            if (indices.empty() || indices.back() != index)
-                indices.push_back(index);
-        }
-        std::ifstream in(fs::path(dir) / "summary.json");
-        const auto summary = nlohmann::json::parse(in);
-        seconds += summary.value("seconds", 0.0);
-        for (const auto &skip : summary.value("skipped", std::vector<std::string>{}))
-            skipped.push_back(skip);
-    }
-    fs::create_directories(out);
-    writeTextAtomically((fs::path(out) / "run.json").string(), runJson);
-    writeTextAtomically((fs::path(out) / "per_image.csv").string(),
-                        csvLine(uncertaintyHeader()) + "\n" + rows);
+    const MergedShards shardRows = writeMergedShards(shards, out, runJson, uncertaintyHeader());
     const DatasetRun merged(out, runJson, uncertaintyHeader(), uncertaintyKeyColumns(), keys,
                             false);
-    return finishRun(merged, indices, keys, seconds, skipped,
+    return finishRun(merged, shardRows.indices, keys, shardRows.seconds, shardRows.skipped,
                      run.at("model").at("name").get<std::string>(), out, true);
 }
 

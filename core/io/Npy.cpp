@@ -31,6 +31,19 @@ std::string npyHeader(const std::string &shape, const std::string &descr = "<f4"
     throw std::runtime_error(path + ": " + what);
 }
 
+// The header dictionary of a version 1 .npy; leaves `in` at the data.
+std::string readHeader(std::ifstream &in, const std::string &path)
+{
+    char magic[10];
+    if (!in.read(magic, 10) || std::string(magic, 6) != "\x93NUMPY" || magic[6] != 1)
+        fail(path, "not a version 1 .npy file");
+    const auto headerLen = static_cast<uint8_t>(magic[8]) | (static_cast<uint8_t>(magic[9]) << 8);
+    std::string header(headerLen, '\0');
+    if (!in.read(header.data(), headerLen))
+        fail(path, "truncated header");
+    return header;
+}
+
 } // namespace
 
 void writeNpy(const std::string &path, const cv::Mat &map)
@@ -81,13 +94,7 @@ cv::Mat readNpy(const std::string &path)
     std::ifstream in(path, std::ios::binary);
     if (!in)
         fail(path, "cannot be opened");
-    char magic[10];
-    if (!in.read(magic, 10) || std::string(magic, 6) != "\x93NUMPY" || magic[6] != 1)
-        fail(path, "not a version 1 .npy file");
-    const auto headerLen = static_cast<uint8_t>(magic[8]) | (static_cast<uint8_t>(magic[9]) << 8);
-    std::string header(headerLen, '\0');
-    if (!in.read(header.data(), headerLen))
-        fail(path, "truncated header");
+    const std::string header = readHeader(in, path);
     if (header.find("'descr': '<f4'") == std::string::npos ||
         header.find("'fortran_order': False") == std::string::npos)
         fail(path, "only little-endian float32 C-order arrays are supported");
@@ -190,13 +197,7 @@ cv::Mat readNpyStackMap(const std::string &path, size_t position, size_t *count)
     std::ifstream in(path, std::ios::binary);
     if (!in)
         fail(path, "cannot be opened");
-    char magic[10];
-    if (!in.read(magic, 10) || std::string(magic, 6) != "\x93NUMPY" || magic[6] != 1)
-        fail(path, "not a version 1 .npy file");
-    const auto headerLen = static_cast<uint8_t>(magic[8]) | (static_cast<uint8_t>(magic[9]) << 8);
-    std::string header(headerLen, '\0');
-    if (!in.read(header.data(), headerLen))
-        fail(path, "truncated header");
+    const std::string header = readHeader(in, path);
     std::smatch m;
     static const std::regex shape3(R"('shape': \((\d+), (\d+), (\d+)\))");
     if (header.find("'descr': '<f4'") == std::string::npos || !std::regex_search(header, m, shape3))
@@ -208,7 +209,7 @@ cv::Mat readNpyStackMap(const std::string &path, size_t position, size_t *count)
     if (position >= n || h == 0 || w == 0 || h > 100000 || w > 100000)
         fail(path, "map " + std::to_string(position) + " of a stack of " + std::to_string(n));
     cv::Mat map(int(h), int(w), CV_32FC1);
-    in.seekg(std::streamoff(10 + headerLen + position * h * w * 4));
+    in.seekg(std::streamoff(position * h * w * 4), std::ios::cur);
     if (!in.read(reinterpret_cast<char *>(map.data), std::streamsize(h * w * 4)))
         fail(path, "truncated data");
     return map;

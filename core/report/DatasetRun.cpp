@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 namespace heatlens {
 
@@ -149,6 +150,34 @@ DatasetRun::summarise(const std::vector<size_t> &indices, const std::vector<std:
         j.update(nlohmann::json::parse(extra));
     writeTextAtomically(summaryPath(), j.dump(2) + "\n");
     return table;
+}
+
+MergedShards writeMergedShards(const std::vector<std::string> &shards, const std::string &dir,
+                               const std::string &runJson, const std::vector<std::string> &header)
+{
+    namespace fs = std::filesystem;
+    MergedShards merged;
+    std::string rows;
+    for (const auto &shard : shards) {
+        const auto lines = readLines((fs::path(shard) / "per_image.csv").string());
+        for (size_t i = 1; i < lines.size(); ++i) {
+            if (!lines[i].second)
+                continue;
+            rows += lines[i].first + "\n";
+            const size_t index = std::stoull(lines[i].first.substr(0, lines[i].first.find(',')));
+            if (merged.indices.empty() || merged.indices.back() != index)
+                merged.indices.push_back(index);
+        }
+        std::ifstream in(fs::path(shard) / "summary.json");
+        const auto summary = nlohmann::json::parse(in);
+        merged.seconds += summary.value("seconds", 0.0);
+        for (const auto &skip : summary.value("skipped", std::vector<std::string>{}))
+            merged.skipped.push_back(skip);
+    }
+    fs::create_directories(dir);
+    writeTextAtomically((fs::path(dir) / "run.json").string(), runJson);
+    writeTextAtomically((fs::path(dir) / "per_image.csv").string(), csvLine(header) + "\n" + rows);
+    return merged;
 }
 
 } // namespace heatlens

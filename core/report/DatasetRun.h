@@ -52,4 +52,18 @@ private:
     std::map<size_t, std::map<std::string, std::vector<std::string>>> m_rows;
 };
 
+// The finished shard folders of one run (`shards`, in shard order, each holding per_image.csv
+// and summary.json) written into `dir` as one run: run.json is `runJson` (a whole run's),
+// per_image.csv every shard's rows in order under `header`. Returns what summarise() needs
+// besides: the images in order, the shards' summed seconds and their skipped images. A
+// DatasetRun opened on `dir` with `runJson` then holds the merged rows.
+struct MergedShards
+{
+    std::vector<size_t> indices;
+    double seconds = 0.0;
+    std::vector<std::string> skipped;
+};
+MergedShards writeMergedShards(const std::vector<std::string> &shards, const std::string &dir,
+                               const std::string &runJson, const std::vector<std::string> &header);
+
 } // namespace heatlens

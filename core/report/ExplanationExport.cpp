@@ -2,6 +2,7 @@
 
 #include "core/io/AtomicFile.h"
 #include "core/io/Npy.h"
+#include "core/io/Png.h"
 #include "core/report/JsonSummary.h"
 
 #include <opencv2/imgcodecs.hpp>
@@ -24,18 +25,6 @@ void refuseExisting(const std::vector<std::string> &paths)
         if (fs::exists(p))
             throw std::runtime_error(p + " already exists; choose another --out folder or "
                                          "allow overwriting (--force)");
-}
-
-void writePng(const std::string &path, const cv::Mat &rgb)
-{
-    cv::Mat bgr;
-    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-    std::vector<uchar> bytes;
-    if (!cv::imencode(".png", bgr, bytes))
-        throw std::runtime_error("cannot encode " + path);
-    writeFileAtomically(path, [&](std::ostream &out) {
-        out.write(reinterpret_cast<const char *>(bytes.data()), std::streamsize(bytes.size()));
-    });
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 
 #include "core/io/AtomicFile.h"
 #include "core/io/Npy.h"
+#include "core/io/Png.h"
 #include "core/model/InputImage.h"
 #include "core/render/UncertaintyColors.h"
 
@@ -53,18 +54,6 @@ cv::Mat scaledUp(const cv::Mat &rgb, int minSide)
     cv::Mat out;
     cv::resize(rgb, out, cv::Size(rgb.cols * factor, rgb.rows * factor), 0, 0, cv::INTER_NEAREST);
     return out;
-}
-
-void writePng(const std::string &path, const cv::Mat &rgb)
-{
-    cv::Mat bgr;
-    cv::cvtColor(rgb, bgr, rgb.channels() == 4 ? cv::COLOR_RGBA2BGRA : cv::COLOR_RGB2BGR);
-    std::vector<uchar> bytes;
-    if (!cv::imencode(".png", bgr, bytes))
-        throw std::runtime_error(path + ": PNG encoding failed");
-    writeFileAtomically(path, [&](std::ostream &out) {
-        out.write(reinterpret_cast<const char *>(bytes.data()), std::streamsize(bytes.size()));
-    });
 }
 
 // Pastes the VSUP legend (RGBA) into the bottom-right corner of `rgb`.
