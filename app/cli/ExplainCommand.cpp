@@ -12,9 +12,6 @@
 #include "core/report/ExplanationExport.h"
 #include "core/report/RunFolder.h"
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include <chrono>
