@@ -22,7 +22,7 @@ BUILD_DIR="${HEATLENS_BUILD_DIR:-$DEFAULT_BUILD_DIR}"
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread
-  qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6
+  qt6-base-dev qt6-svg-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libopencv-dev libopencv-contrib-dev nlohmann-json3-dev zlib1g-dev
   dataset-fashion-mnist
   python3-torch python3-torchvision python3-numpy

@@ -3,6 +3,7 @@
 // Names the Compare tab's files share (not part of the ui library's interface).
 
 #include "core/explain/MethodRegistry.h"
+#include "ui/figure/Figures.h"
 
 #include <QRegularExpression>
 #include <QString>
@@ -21,8 +22,6 @@ inline QString methodName(const std::string &id)
     return qs(m ? m->name() : id);
 }
 
-// A name short enough for the matrix's labels: "Integrated Gradients" -> "IG",
-// "CNN (saliency-guided)" -> "CNN sg"; names of up to 12 characters stay.
-QString shortName(const QString &name);
+using ui::shortName; // ui/figure/Figures.h
 
 } // namespace heatlens::ui::compare

@@ -503,6 +503,21 @@ void CompareView::setMatrixMetric(const QString &metric)
     m_metric->setCurrentIndex(m_metric->findData(metric));
 }
 
+CompareView::Scale CompareView::scaleMode() const
+{
+    return Scale(m_scale->currentData().toInt());
+}
+
+bool CompareView::absolute() const
+{
+    return m_absolute->isChecked();
+}
+
+QString CompareView::matrixMetric() const
+{
+    return m_metric->currentData().toString();
+}
+
 CompareDatasetDialog *CompareView::openDatasetDialog()
 {
     const ComparisonOptions options = m_document->comparisonOptions();
@@ -522,35 +537,7 @@ CompareDatasetDialog *CompareView::openDatasetDialog()
 
 // The agreement: matrix, selection, consensus cells' menu, export.
 
-namespace compare {
-
-// A name short enough for the matrix's labels: "Integrated Gradients" -> "IG",
-// "CNN (saliency-guided)" -> "CNN sg"; names of up to 12 characters stay.
-static QString initials(const QString &text)
-{
-    QString out;
-    for (const QString &word :
-         text.split(QRegularExpression(QStringLiteral("[\\s-]+")), Qt::SkipEmptyParts))
-        if (word.front().isLetter()) // "Chefer 2021b" -> "c", not "c2"
-            out += word.front();
-    return out;
-}
-
-QString shortName(const QString &name)
-{
-    if (name.size() <= 12)
-        return name;
-    const int open = name.indexOf(QLatin1Char('('));
-    const QString head = (open > 0 ? name.left(open) : name).trimmed();
-    const QString inner =
-        open > 0 ? name.mid(open + 1).section(QLatin1Char(')'), 0, 0).trimmed() : QString();
-    QString out = head.size() <= 12 ? head : initials(head);
-    if (!inner.isEmpty())
-        out += QLatin1Char(' ') + initials(inner).toLower();
-    return out;
-}
-
-} // namespace compare
+namespace compare {} // namespace compare
 
 QString CompareView::cellName(int index) const
 {

@@ -49,6 +49,9 @@ public:
     void setAbsolute(bool absolute);
     void setTopPercent(int percent);
     void setMatrixMetric(const QString &metric); // an agreementMetrics() name
+    Scale scaleMode() const;
+    bool absolute() const;
+    QString matrixMetric() const;
 
     CompareGrid *grid() const { return m_grid; }
     AgreementMatrixView *matrixView() const { return m_matrix; }

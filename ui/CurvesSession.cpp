@@ -7,6 +7,7 @@
 #include "core/metrics/MethodCurves.h"
 #include "ui/JobRunner.h"
 #include "ui/Session.h"
+#include "ui/figure/Figures.h"
 
 #include <opencv2/core.hpp>
 
@@ -26,20 +27,6 @@ QString qs(const std::string &s)
 QString slot()
 {
     return QStringLiteral("curves");
-}
-
-// "Grad-CAM", or "Grad-CAM (layer=features.block2)" when parameters differ from the defaults.
-QString displayName(const Method &method, const Params &params)
-{
-    const Params defaults = completeParams(method.params(), Params(), method.id());
-    QStringList changed;
-    for (const auto &[name, value] : params.values())
-        if (!defaults.has(name) || defaults.get(name) != value)
-            changed << qs(name + "=" + paramValueText(value));
-    QString text = qs(method.name());
-    if (!changed.isEmpty())
-        text += QStringLiteral(" (") + changed.join(QStringLiteral(", ")) + QLatin1Char(')');
-    return text;
 }
 
 QString curveCount(int n)
@@ -172,7 +159,7 @@ std::vector<CurvesSession::Entry> CurvesSession::entries() const
         const MethodRegistry &registry = MethodRegistry::instance();
         const Method &method = registry.get(id);
         const Params complete = completeParams(method.params(), params, id);
-        return Entry{id + "|" + complete.canonical(), id, complete, displayName(method, complete),
+        return Entry{id + "|" + complete.canonical(), id, complete, methodDisplayName(id, complete),
                      registry.isControl(id),          {}, {}};
     };
     add(methodEntry(outcome->explanation.methodId, outcome->explanation.params));

@@ -7,6 +7,7 @@
 #include "ui/CurvesSession.h"
 #include "ui/ImageConvert.h"
 #include "ui/Session.h"
+#include "ui/figure/Figures.h"
 
 #include <QAction>
 #include <QCheckBox>
@@ -180,16 +181,11 @@ QString CurvesView::title() const
     const ModelPtr &model = m_session->model();
     if (!outcome || !model)
         return {};
-    // Two short lines: the plot is often narrow, and a text element does not wrap.
-    QString text = tr("%1, image %2, target %3\n%4")
-                       .arg(qs(model->displayName()), m_session->sampleId(),
-                            qs(model->label(outcome->explanation.target)),
-                            m_order->currentData().toString() == QLatin1String("morf")
-                                ? tr("most relevant first")
-                                : tr("least relevant first"));
-    if (m_mode->currentData().toString() != QLatin1String("insertion"))
-        text += tr(", deleted to %1").arg(m_baseline->currentText());
-    return text;
+    return curvesTitle(qs(model->displayName()), m_session->sampleId(),
+                       qs(model->label(outcome->explanation.target)),
+                       m_order->currentData().toString().toStdString(),
+                       m_mode->currentData().toString().toStdString(),
+                       m_baseline->currentText().toStdString());
 }
 
 void CurvesView::redraw()
@@ -200,22 +196,23 @@ void CurvesView::redraw()
     m_shown.clear();
     m_complete = true;
     const bool hasCurrent = m_document->hasCurrent();
+    std::vector<NamedCurve> curves;
     for (const CurvesSession::Line &line : m_document->lines()) {
-        CurveSeries series;
-        series.label = line.name + QStringLiteral("  ") + qs(line.mode);
-        series.colour = colourOf(line.methodKey, line.control);
-        series.style = line.mode == "insertion" ? Qt::DashLine : Qt::SolidLine;
-        series.partial = !line.stored || !line.stored->complete;
-        if (line.stored)
-            series.curve = line.stored->curve;
-        m_complete = m_complete && !series.partial;
-        m_series.push_back(std::move(series));
+        NamedCurve c{line.methodKey, line.name, line.mode, line.control, {}, false};
+        if (line.stored) {
+            c.curve = line.stored->curve;
+            c.complete = line.stored->complete;
+        }
+        m_complete = m_complete && c.complete;
+        curves.push_back(std::move(c));
         m_shown.push_back({line.curveKey, line.name, qs(line.mode), line.current});
     }
-    m_complete = m_complete && !m_series.empty();
-    const int points = int(m_series.size()) * (m_steps->value() + 1);
-    for (CurveSeries &series : m_series)
-        series.width = points > kWideLinePoints ? 1.0 : 2.0;
+    m_complete = m_complete && !curves.empty();
+    const int points = int(curves.size()) * (m_steps->value() + 1);
+    m_series = curveSeries(curves, points > kWideLinePoints ? 1.0 : 2.0);
+    // Colours stay with their method while others come and go (the figure's are by order).
+    for (size_t i = 0; i < curves.size(); ++i)
+        m_series[i].colour = colourOf(curves[i].methodKey, curves[i].control);
     // While points stream, lines are drawn without antialiasing (half the cost of a replot of
     // many dense curves); the finished plot is drawn smooth.
     m_plot->setNotAntialiasedElements(m_complete ? QCP::aeNone : QCP::aePlottables);

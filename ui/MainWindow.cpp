@@ -185,6 +185,8 @@ void MainWindow::buildMenus()
     file->addSeparator();
     file->addAction(tr("&Export explanation..."), QKeySequence(tr("Ctrl+E")), this,
                     &MainWindow::exportExplanation);
+    file->addAction(tr("Export &figure..."), QKeySequence(tr("Ctrl+Shift+E")), this,
+                    &MainWindow::exportFigure);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     QMenu *view = menuBar()->addMenu(tr("&View"));
@@ -315,6 +317,59 @@ void MainWindow::exportExplanation()
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Export to folder"));
     if (!dir.isEmpty())
         exportExplanationTo(dir);
+}
+
+std::string MainWindow::currentFigureKind() const
+{
+    const auto *tabs = qobject_cast<const QTabWidget *>(centralWidget());
+    return figureKindOfTab(tabs ? tabs->currentIndex() : 0);
+}
+
+void MainWindow::exportFigure()
+{
+    const std::string kind = currentFigureKind();
+    QString why;
+    if (!windowFigure(*this, kind, MapColours(), &why)) {
+        showError(why);
+        return;
+    }
+    const QString stem =
+        m_session->outcome()
+            ? QString::fromStdString(safeStem(m_session->sampleId().toStdString()) + "-" + kind)
+            : QString::fromStdString(kind);
+    // Not modal: a dialog never blocks the event loop.
+    auto *dialog = new FigureDialog(QString::fromStdString(kind), stem, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog, kind] {
+        exportFigureTo(dialog->folder(), dialog->stem(), dialog->request(), kind);
+    });
+    dialog->open();
+}
+
+bool MainWindow::exportFigureTo(const QString &dir, const QString &stem,
+                                const FigureRequest &request, const std::string &kind)
+{
+    const std::string k = kind.empty() ? currentFigureKind() : kind;
+    QString why;
+    const auto figure = windowFigure(*this, k, request.colours, &why);
+    if (!figure) {
+        showError(why);
+        return false;
+    }
+    if (stem.isEmpty()) {
+        showError(tr("The figure needs a file name."));
+        return false;
+    }
+    try {
+        const auto paths = saveFigure(*figure, request.style, request.formats, dir.toStdString(),
+                                      stem.toStdString(), request.overwrite);
+        for (const auto &p : paths)
+            logMessage(tr("Exported %1").arg(QString::fromStdString(p)));
+        return true;
+    } catch (const std::exception &e) {
+        showError(tr("Figure export failed:\n%1").arg(QString::fromUtf8(e.what())));
+        return false;
+    }
 }
 
 bool MainWindow::exportExplanationTo(const QString &dir)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "ui/FigureExport.h"
 #include "ui/Workspace.h"
 
 #include <QMainWindow>
@@ -76,6 +77,12 @@ public:
     // File > Export explanation... without its folder dialog: the current explanation's files
     // (those of heatlens-cli explain) in `dir`; false, with the error shown, when it cannot.
     bool exportExplanationTo(const QString &dir);
+    // File > Export figure... without its dialog: the figure of the tab in view (or of `kind`,
+    // one of figureKinds()) as DIR/STEM.<format>; false, with the error shown, when there is
+    // nothing complete to draw or a file cannot be written.
+    bool exportFigureTo(const QString &dir, const QString &stem, const FigureRequest &request,
+                        const std::string &kind = {});
+    std::string currentFigureKind() const; // of the tab in view
     void showError(const QString &message);
     void logMessage(const QString &message);
     // File > Save workspace / Open workspace without their dialogs. Saving returns false, with
@@ -100,6 +107,7 @@ private:
     void fillDemoMenu();
     void openDatasetDialog();
     void exportExplanation();
+    void exportFigure();
     void updateTitle();
     void restoreLayout();
     void fillRecentMenu();

@@ -19,6 +19,9 @@ int mergeUncertainty(const std::vector<std::string> &shards, const std::string &
 // The same for an interactions run.
 int mergeInteractions(const std::vector<std::string> &shards, const std::string &runJson,
                       const std::string &out);
+// The index an estimator reports unless --index says otherwise (exact: `given` or k-SII).
+std::string defaultInteractionIndex(const std::string &estimator, const std::string &given);
+int runFigure(const std::vector<std::string> &args);
 int runTrain(const std::vector<std::string> &args);
 int runInspect(const std::vector<std::string> &args);
 int runListMethods();

@@ -75,8 +75,12 @@ Sample loadSample(const Args &args)
 {
     if (args.has("image") == args.has("dataset"))
         throw UsageError("give either --image F or --dataset D --index K");
-    if (args.has("image"))
+    if (args.has("image")) {
+        std::error_code ec;
+        if (!fs::is_regular_file(args.value("image"), ec))
+            throw UsageError("--image " + args.value("image") + ": no such file");
         return openImageFiles({args.value("image")})->load(0);
+    }
     auto dataset = openDataset(args.value("dataset"));
     const int index = args.intValue("index", -1);
     if (index < 0 || size_t(index) >= dataset->size())

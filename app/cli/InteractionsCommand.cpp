@@ -137,7 +137,9 @@ bool isPixelMethod(const std::string &method)
     return method.rfind("pixels:", 0) == 0;
 }
 
-std::string defaultIndex(const std::string &method, const std::string &given)
+} // namespace
+
+std::string defaultInteractionIndex(const std::string &method, const std::string &given)
 {
     if (isPixelMethod(method))
         return "sum";
@@ -151,6 +153,8 @@ std::string defaultIndex(const std::string &method, const std::string &given)
         return "cd";
     return "archdetect";
 }
+
+namespace {
 
 // Contextual decomposition walks the model's operators: fail before a long run when one has no
 // rule (the message names it).
@@ -200,7 +204,7 @@ Setup setupFrom(const Args &args)
              method == "exact" || method == "archdetect" || method == "cd" || isPixelMethod(method)
                  ? std::vector<int>{0}
                  : budgets) {
-            Plan p{method, defaultIndex(method, indexName(args)), budget};
+            Plan p{method, defaultInteractionIndex(method, indexName(args)), budget};
             if (isPixelMethod(method)) {
                 MethodRegistry::instance().get(method.substr(7)); // throws naming the known ids
                 s.plans.push_back(p);

@@ -25,6 +25,8 @@ Commands:
                  curves, sanity of the std map; over a dataset: per-image CSV and summary
   interactions   group attributions and pairwise interactions of superpixels, grid cells or
                  tokens: exact (p <= 20) or estimated with a budget of model calls
+  figure         a publication figure of any view (explain, grid, curves, sanity, uncertainty,
+                 groups) as PNG, SVG and PDF, sized in millimetres for a journal column
   merge          combine the shard folders of a dataset run (explain --shard I/N, Slurm array
                  or Kubernetes indexed job) into the files of one run
   train          train the demo CNN on Fashion-MNIST (or an image folder) with LibTorch
@@ -95,6 +97,8 @@ int dispatch(const std::string &command, std::vector<std::string> rest)
         return runUncertainty(rest);
     if (command == "interactions")
         return runInteractions(rest);
+    if (command == "figure")
+        return runFigure(rest);
     if (command == "merge")
         return runMerge(rest);
     if (command == "train")

@@ -45,32 +45,6 @@ bool updating()
     return qEnvironmentVariableIsSet("HEATLENS_UPDATE_GOLDEN");
 }
 
-// A 28 x 28 grey image: a ramp with a bright disc, left of centre.
-cv::Mat goldenInput()
-{
-    cv::Mat image(28, 28, CV_8UC1);
-    for (int r = 0; r < 28; ++r)
-        for (int c = 0; c < 28; ++c) {
-            const bool disc = (r - 14) * (r - 14) + (c - 10) * (c - 10) < 40;
-            image.at<uchar>(r, c) = uchar((r * 5 + c * 3 + (disc ? 110 : 0)) % 256);
-        }
-    return image;
-}
-
-// Ten classes on 1 x 28 x 28 inputs normalised with mean 0.5, std 0.25; the weights are
-// multiples of 1/8 in [-11/8, 11/8] and class 3's bias puts it far ahead of the others, so the
-// predicted class (the one both explain) is 3 whatever the rounding of the logits.
-torch::jit::Module goldenModule()
-{
-    auto weight = torch::empty({10, 28 * 28});
-    for (int k = 0; k < 10; ++k)
-        for (int i = 0; i < 28 * 28; ++i)
-            weight[k][i] = float((i * 37 + k * 11) % 23 - 11) / 8.0f;
-    auto bias = torch::zeros({10});
-    bias[3] = 1000.0f;
-    return test::linearModule(weight, bias, false);
-}
-
 // The golden file's image equals `actual`: the map's bytes exactly; the overlay's pixels within
 // one level (OpenCV's blend may round differently on another processor's SIMD path).
 void compareToGolden(const std::string &png, const std::string &npy)
@@ -103,13 +77,13 @@ private Q_SLOTS:
         const std::string input = m_dir + "/images/input.png";
         if (updating()) {
             fs::create_directories(goldenDir());
-            QVERIFY(cv::imwrite(goldenDir() + "/input.png", goldenInput()));
+            QVERIFY(cv::imwrite(goldenDir() + "/input.png", test::goldenInput()));
         }
         // The committed input is the one drawn here (the PNG codec is lossless).
         const cv::Mat committed = cv::imread(goldenDir() + "/input.png", cv::IMREAD_UNCHANGED);
-        QVERIFY2(test::bitwiseEqual(committed, goldenInput()), "tests/data/golden/input.png");
+        QVERIFY2(test::bitwiseEqual(committed, test::goldenInput()), "tests/data/golden/input.png");
         fs::copy_file(goldenDir() + "/input.png", input);
-        goldenModule().save(m_dir + "/golden.pt");
+        test::goldenModule().save(m_dir + "/golden.pt");
         ModelCard card;
         card.name = "golden linear";
         card.inputChannels = 1;

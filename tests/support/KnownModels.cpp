@@ -93,4 +93,26 @@ LinearCase::LinearCase(std::vector<float> mean, std::vector<float> std)
     input = torch::randn({1, 2, 3, 4});
 }
 
+cv::Mat goldenInput()
+{
+    cv::Mat image(28, 28, CV_8UC1);
+    for (int r = 0; r < 28; ++r)
+        for (int c = 0; c < 28; ++c) {
+            const bool disc = (r - 14) * (r - 14) + (c - 10) * (c - 10) < 40;
+            image.at<uchar>(r, c) = uchar((r * 5 + c * 3 + (disc ? 110 : 0)) % 256);
+        }
+    return image;
+}
+
+torch::jit::Module goldenModule(int variant)
+{
+    auto weight = torch::empty({10, 28 * 28});
+    for (int k = 0; k < 10; ++k)
+        for (int i = 0; i < 28 * 28; ++i)
+            weight[k][i] = float((i * 37 + k * 11 + variant * 5) % 23 - 11) / 8.0f;
+    auto bias = torch::zeros({10});
+    bias[3] = 1000.0f;
+    return linearModule(weight, bias, false);
+}
+
 } // namespace heatlens::test

@@ -61,4 +61,13 @@ struct LinearCase
     ModelPtr model;
 };
 
+// The golden files' model and image (tests/data/golden), made from closed forms so that they
+// hold on any processor. A 28 x 28 grey image: a ramp with a bright disc, left of centre.
+cv::Mat goldenInput();
+// Ten classes on 1 x 28 x 28 inputs normalised with mean 0.5, std 0.25; the weights are
+// multiples of 1/8 in [-11/8, 11/8] and class 3's bias puts it far ahead of the others, so the
+// predicted class is 3 whatever the rounding of the logits. `variant` > 0 shifts the weights
+// (a second model of the same shape for comparisons).
+torch::jit::Module goldenModule(int variant = 0);
+
 } // namespace heatlens::test

@@ -20,26 +20,6 @@ std::string text(const QString &s)
     return s.toStdString();
 }
 
-void placeLegendBelow(QCustomPlot *plot)
-{
-    if (plot->property(kLegendBelow).toBool())
-        return;
-    plot->setProperty(kLegendBelow, true);
-    QCPLayoutGrid *layout = plot->plotLayout();
-    auto *holder = new QCPLayoutGrid; // a margin between the legend and the plot's border
-    const int row = layout->rowCount();
-    layout->addElement(row, 0, holder);
-    holder->setMargins(QMargins(kLegendMargin, 0, kLegendMargin, kLegendMargin));
-    holder->addElement(0, 0, plot->legend); // takes it out of the axis rect's inset layout
-    layout->setRowStretchFactor(row, 0.001);
-    plot->legend->setVisible(true);
-    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-    plot->legend->setWrap(2); // see fitLegend
-    plot->legend->setBorderPen(Qt::NoPen);
-    plot->legend->setBrush(Qt::NoBrush);
-    plot->legend->setIconSize(34, 12);
-}
-
 // The title is the element of row 0 when there is one.
 void setTitle(QCustomPlot *plot, const QString &title)
 {
@@ -80,6 +60,26 @@ QCPRange yRange(const std::vector<CurveSeries> &series, bool logit)
 }
 
 } // namespace
+
+void placeLegendBelow(QCustomPlot *plot)
+{
+    if (plot->property(kLegendBelow).toBool())
+        return;
+    plot->setProperty(kLegendBelow, true);
+    QCPLayoutGrid *layout = plot->plotLayout();
+    auto *holder = new QCPLayoutGrid; // a margin between the legend and the plot's border
+    const int row = layout->rowCount();
+    layout->addElement(row, 0, holder);
+    holder->setMargins(QMargins(kLegendMargin, 0, kLegendMargin, kLegendMargin));
+    holder->addElement(0, 0, plot->legend); // takes it out of the axis rect's inset layout
+    layout->setRowStretchFactor(row, 0.001);
+    plot->legend->setVisible(true);
+    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    plot->legend->setWrap(2); // see fitLegend
+    plot->legend->setBorderPen(Qt::NoPen);
+    plot->legend->setBrush(Qt::NoBrush);
+    plot->legend->setIconSize(34, 12);
+}
 
 QColor seriesColour(int i)
 {

@@ -56,6 +56,9 @@ void drawCurves(QCustomPlot *plot, const std::vector<CurveSeries> &series, bool 
                 const QString &title = {}, const QString &features = QStringLiteral("pixels"),
                 QCustomPlot::RefreshPriority refresh = QCustomPlot::rpRefreshHint);
 
+// Moves the legend from inside the axes to a row under them (once; drawCurves does it).
+void placeLegendBelow(QCustomPlot *plot);
+
 // Lays the legend out two entries a row (a method's deletion and insertion side by side) when two
 // of its widest entries fit in the plot's width, else one a row; drawCurves calls it, a widget
 // calls it again when the plot is resized (then replots). Returns true when the layout changed.
