@@ -147,10 +147,11 @@ std::optional<Figure> windowFigure(const MainWindow &window, const std::string &
         const UncertaintySession *u = window.uncertaintySession();
         if (!u->isComplete() || !u->result())
             return nothing(whyNot, QObject::tr("The uncertainty samples are not complete yet."));
+        if (!u->curves() || !u->curvesComplete())
+            return nothing(whyNot, QObject::tr("The banded curves are still being computed."));
         UncertaintyFigureInput in;
         in.result = *u->result();
-        if (u->curves() && u->curvesComplete())
-            in.curves = *u->curves();
+        in.curves = *u->curves();
         in.image = inputToRgb8(input, model->card());
         in.model = qs(model->displayName());
         in.method = methodDisplayName(outcome->explanation.methodId, outcome->explanation.params);

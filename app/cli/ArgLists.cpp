@@ -179,4 +179,29 @@ int parseTarget(const std::string &text, const Model &model)
                      " nor a class index in [0, " + std::to_string(model.numClasses() - 1) + "]");
 }
 
+namespace {
+
+bool isNumber(const std::string &text)
+{
+    return !text.empty() && std::all_of(text.begin(), text.end(), ::isdigit);
+}
+
+} // namespace
+
+int imageIndex(const Args &args)
+{
+    for (const auto &v : args.all("index"))
+        if (isNumber(v))
+            return std::stoi(v);
+    return -1;
+}
+
+std::string indexName(const Args &args)
+{
+    for (const auto &v : args.all("index"))
+        if (!isNumber(v))
+            return v;
+    return {};
+}
+
 } // namespace heatlens::cli

@@ -57,4 +57,10 @@ parseDottedParams(const std::vector<std::string> &items, const std::string &opti
 // A class given as a label of `model` or an index; throws UsageError naming both otherwise.
 int parseTarget(const std::string &text, const Model &model);
 
+// --index given for an image (a number) and for an interaction index (a name) alike, as the
+// interactions and figure commands take it: the image's (-1 when none), the index's name ("" when
+// none).
+int imageIndex(const Args &args);
+std::string indexName(const Args &args);
+
 } // namespace heatlens::cli

@@ -46,7 +46,7 @@ embedded), sized for a journal column: --width-mm 89 (single, the default) or 18
   uncertainty  --source ID (default mc-dropout) --samples T (default 32): mean, std and CV maps,
                banded deletion curves
   groups       --groups METHOD[:N] (default slico:16) --estimator E (default archdetect)
-               [--index I] [--budget B] [--masker black|mean|blur|inpaint|group-mean]
+               [--index I (a name: k-sii, sii, ...)] [--budget B] [--masker black|mean|blur|inpaint|group-mean]
                [--pairs K, the pairs drawn, default 10]
 The method defaults to saliency; the class to the model's prediction (--target C: an index or a
 label). Colour maps default to colour-blind-safe ones: viridis, and coolwarm for signed maps.
@@ -118,7 +118,7 @@ Sample loadSample(const Args &args, std::shared_ptr<const Dataset> &dataset)
         return sample;
     }
     dataset = openDataset(args.value("dataset"));
-    const int index = args.intValue("index", -1);
+    const int index = imageIndex(args);
     if (index < 0 || size_t(index) >= dataset->size())
         throw UsageError("--index must be in [0, " + std::to_string(dataset->size() - 1) +
                          "] for " + args.value("dataset") + ", got " + args.value("index", "none"));
@@ -344,7 +344,7 @@ ui::Figure groupsFigureOf(const Args &args, const Request &r, const JobContext &
     try {
         grouping = parseGrouping(args.value("groups", "slico:16"));
         estimate.estimator = args.value("estimator", "archdetect");
-        estimate.index = defaultInteractionIndex(estimate.estimator, args.value("index", ""));
+        estimate.index = defaultInteractionIndex(estimate.estimator, indexName(args));
         estimate.budget = args.intValue("budget", 0);
         estimate.streamSteps = true;
         estimate.validate();

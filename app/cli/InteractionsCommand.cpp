@@ -90,27 +90,6 @@ estimated group attributions with its weights is reported.
 
 // --index serves twice, as the command line has it: a number picks the image of the
 // dataset, a name the interaction index.
-bool isNumber(const std::string &text)
-{
-    return !text.empty() && std::all_of(text.begin(), text.end(), ::isdigit);
-}
-
-std::string indexName(const Args &args)
-{
-    for (const auto &v : args.all("index"))
-        if (!isNumber(v))
-            return v;
-    return {};
-}
-
-int imageIndex(const Args &args)
-{
-    for (const auto &v : args.all("index"))
-        if (isNumber(v))
-            return std::stoi(v);
-    return -1;
-}
-
 struct Plan
 {
     std::string method, index;

@@ -162,11 +162,17 @@ Layout layoutOf(const Figure &figure, const FigureStyle &style)
             bars |= p.bar.has_value();
         }
         const int n = int(row.panels.size());
-        const double h = n > 0 ? (available - (n - 1) * kGap) / aspects : 0.0;
+        double h = n > 0 ? (available - (n - 1) * kGap) / aspects : 0.0;
+        double used = available;
+        if (row.maxHeight > 0.0 && h > row.maxHeight) {
+            h = row.maxHeight;
+            used = aspects * h + (n - 1) * kGap;
+        }
         const double titleH = titles ? lineHeight(font) + 1.0 : 0.0;
         const double barH = bars ? panelBarHeight(style) : 0.0;
         const double noteH = notes ? lineHeight(small) + 1.0 : 0.0;
-        double x = left + (contentWidth - available) / 2.0;
+        // Centred, but a labelled row stays beside its label.
+        double x = left + (row.label.isEmpty() ? (contentWidth - used) / 2.0 : 0.0);
         for (const Panel &p : row.panels) {
             const double w = std::max(0.05, p.aspect) * h;
             PanelBox pb;

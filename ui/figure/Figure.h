@@ -87,6 +87,9 @@ struct FigureRow
     std::vector<Panel> panels;
     // The share of the width this row's panels fill (1 = all); a lone plot may take less.
     double widthShare = 1.0;
+    // > 0: the panels' height is at most this many points (a wide figure's grid does not grow
+    // past a page); the row is then centred.
+    double maxHeight = 0.0;
 };
 
 struct Figure

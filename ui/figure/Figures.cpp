@@ -19,6 +19,8 @@ namespace {
 
 constexpr int kMinSide = 256;        // small images are enlarged (nearest) before embedding
 constexpr double kCurveWidth = 1.25; // points
+constexpr double kMaxCell = 150.0;   // points: a grid cell at most 53 mm high
+constexpr double kMaxMatrix = 220.0; // points: the agreement matrix at most 78 mm
 
 QString qs(const std::string &s)
 {
@@ -432,6 +434,7 @@ Figure gridFigure(const GridFigureInput &in)
                 p.title = in.methods[c];
             row.panels.push_back(std::move(p));
         }
+        row.maxHeight = kMaxCell;
         f.rows.push_back(std::move(row));
     }
     if (in.scale == GridFigureInput::Scale::Shared) {
@@ -462,6 +465,7 @@ Figure gridFigure(const GridFigureInput &in)
         p.title = QStringLiteral("agreement: %1").arg(a.metric);
         row.panels.push_back(std::move(p));
         row.widthShare = 0.7;
+        row.maxHeight = kMaxMatrix;
         f.rows.push_back(std::move(row));
     }
     QString caption =
@@ -488,7 +492,8 @@ Figure curvesFigure(const CurvesFigureInput &in)
     FigureRow row;
     Panel p;
     p.kind = Panel::Kind::Plot;
-    p.aspect = 1.35;
+    // Taller with every legend entry (one a row in a single column): the axes keep their size.
+    p.aspect = 1.6 / (1.0 + 0.057 * double(in.series.size()));
     // The figure's line width, whatever the screen's was (1 px lines are hairlines on paper).
     std::vector<CurveSeries> series = in.series;
     for (CurveSeries &s : series)
