@@ -16,6 +16,9 @@ int runMerge(const std::vector<std::string> &args);
 // (in shard order) of the run `runJson` describes (a whole run's run.json).
 int mergeUncertainty(const std::vector<std::string> &shards, const std::string &runJson,
                      const std::string &out);
+// The same for an evaluation run.
+int mergeEvaluation(const std::vector<std::string> &shards, const std::string &runJson,
+                    const std::string &out);
 // The same for an interactions run.
 int mergeInteractions(const std::vector<std::string> &shards, const std::string &runJson,
                       const std::string &out);

@@ -24,7 +24,10 @@ namespace {
 
 ProgramRun cli(const QStringList &args)
 {
-    return heatlens::test::runProgram(HEATLENS_CLI, args);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char *name : {"SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"})
+        env.remove(name); // a test run inside a cluster job is not a shard
+    return heatlens::test::runProgram(HEATLENS_CLI, args, env);
 }
 
 QString demoModel()
@@ -197,6 +200,51 @@ private Q_SLOTS:
         QVERIFY2(rest.exitCode == 0, qPrintable(rest.err));
         QCOMPARE(int(imageMethodPairs(out + "/per_image.csv").size()), 400);
         QCOMPARE(int(csvRows(out + "/per_image.csv").size()), 400);
+    }
+
+    // Three shards and their merge give the files of one process: the same rows (but for their
+    // seconds) and curves, the same run.json, the same means and intervals (but for timings),
+    // and the sanity check on the run's first images, which shard 0 holds.
+    void shardsMergeIntoTheRunOfOneProcess()
+    {
+        const QString dir = QString::fromStdString(heatlens::test::makeTempDir("evaluate-shards"));
+        QVERIFY(cli(evaluateArgs(dir + "/single", "0-6")).exitCode == 0);
+        for (int i = 0; i < 3; ++i) {
+            const ProgramRun shard = cli(evaluateArgs(dir + "/sharded", "0-6")
+                                         << "--shard" << QStringLiteral("%1/3").arg(i));
+            QVERIFY2(shard.exitCode == 0, qPrintable(shard.err));
+        }
+        QVERIFY(
+            std::filesystem::exists((dir + "/sharded/shard-2-of-3/summary.json").toStdString()));
+        const ProgramRun merged = cli({"merge", dir + "/sharded", "--out", dir + "/merged"});
+        QVERIFY2(merged.exitCode == 0, qPrintable(merged.err));
+        auto withoutSeconds = [](std::vector<std::vector<std::string>> rows) {
+            for (auto &row : rows)
+                row.at(7).clear(); // the seconds column
+            return rows;
+        };
+        QCOMPARE(withoutSeconds(csvRows(dir + "/merged/per_image.csv")),
+                 withoutSeconds(csvRows(dir + "/single/per_image.csv")));
+        QCOMPARE(heatlens::test::readAll((dir + "/merged/curves.csv").toStdString()),
+                 heatlens::test::readAll((dir + "/single/curves.csv").toStdString()));
+        QCOMPARE(heatlens::test::readAll((dir + "/merged/run.json").toStdString()),
+                 heatlens::test::readAll((dir + "/single/run.json").toStdString()));
+        QJsonObject a = heatlens::test::readJsonObject(dir + "/merged/summary.json");
+        QJsonObject b = heatlens::test::readJsonObject(dir + "/single/summary.json");
+        QJsonObject ma = a["methods"].toObject(), mb = b["methods"].toObject();
+        for (const QString &method : {QStringLiteral("saliency"), QStringLiteral("random")}) {
+            QJsonObject x = ma[method].toObject(), y = mb[method].toObject();
+            x.remove(QStringLiteral("seconds"));
+            y.remove(QStringLiteral("seconds"));
+            QCOMPARE(x, y);
+        }
+        QCOMPARE(a["curves"], b["curves"]);
+        const auto sanity = csvRows(dir + "/merged/per_image.csv");
+        int sanityRows = 0;
+        for (const auto &row : sanity)
+            sanityRows += row.at(6) == "saliency" && !row.back().empty();
+        QCOMPARE(sanityRows, 2); // --sanity-images 2: images 0 and 1 only
+        QVERIFY(std::filesystem::exists((dir + "/merged/deletion.png").toStdString()));
     }
 
     void badMethodsAndMetricsAreNamed()
