@@ -333,6 +333,34 @@ void CurvesSession::pin()
     refresh();
 }
 
+void CurvesSession::pinMethod(const std::string &methodId, const Params &params)
+{
+    const MethodRegistry &registry = MethodRegistry::instance();
+    const Method &method = registry.get(methodId);
+    const Params complete = completeParams(method.params(), params, methodId);
+    Entry entry{methodId + "|" + complete.canonical(),
+                methodId,
+                complete,
+                methodDisplayName(methodId, complete),
+                registry.isControl(methodId),
+                {},
+                {}};
+    for (const Entry &e : m_pins)
+        if (e.methodKey == entry.methodKey)
+            return;
+    m_pins.push_back(std::move(entry));
+    refresh();
+}
+
+std::vector<std::pair<std::string, Params>> CurvesSession::pinnedMethods() const
+{
+    std::vector<std::pair<std::string, Params>> out;
+    for (const Entry &e : m_pins)
+        if (!e.methodId.empty())
+            out.push_back({e.methodId, e.params});
+    return out;
+}
+
 void CurvesSession::addMapCurve(const QString &name, const cv::Mat &inputMap)
 {
     const std::string context = contextKey();

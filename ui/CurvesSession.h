@@ -73,6 +73,11 @@ public:
     void setCompared(const std::string &methodId, bool on); // a method or control id
     const std::set<std::string> &compared() const { return m_compare; }
     void pin(); // the current method, with its parameters
+    // Pins `methodId` with `params` (missing ones take their defaults; workspaces); throws
+    // std::invalid_argument naming an unknown method or a bad parameter.
+    void pinMethod(const std::string &methodId, const Params &params);
+    // The pinned methods with their parameters, in pinning order (not the pinned maps).
+    std::vector<std::pair<std::string, Params>> pinnedMethods() const;
     // Pins a map that no method makes (a consensus of several models, say), at the model's input
     // resolution, for the current image and target only.
     void addMapCurve(const QString &name, const cv::Mat &inputMap);

@@ -29,8 +29,11 @@
 #include "ui/UncertaintyView.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDockWidget>
+#include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
@@ -42,6 +45,7 @@
 #include <QPushButton>
 #include <QScreen>
 #include <QSettings>
+#include <QSpinBox>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTime>
@@ -442,6 +446,21 @@ Workspace MainWindow::currentWorkspace() const
     w.compareMethods = m_compareDocument->methods();
     for (const auto &id : m_curvesDocument->compared())
         w.curvesCompared << QString::fromStdString(id);
+    for (const auto &[id, params] : m_curvesDocument->pinnedMethods()) {
+        std::map<std::string, std::string> values;
+        for (const auto &[name, value] : params.values())
+            values[name] = paramValueText(value);
+        w.curvesPinned.push_back({QString::fromStdString(id), values});
+    }
+    w.curvesMode = m_curves->modeBox()->currentData().toString();
+    w.curvesOrder = m_curves->orderBox()->currentData().toString();
+    w.curvesBaseline = m_curves->baselineBox()->currentData().toString();
+    w.curvesSteps = m_curves->stepsBox()->value();
+    w.curvesCells =
+        m_curves->featuresBox()->currentData().toInt() == 1 ? m_curves->cellsBox()->value() : 0;
+    w.curvesLogit = m_curves->logitBox()->isChecked();
+    w.sanityMode = m_sanity->modeBox()->currentData().toString();
+    w.sanityThreshold = m_sanity->thresholdBox()->value();
     const GroupingOptions &grouping = m_groupsDocument->grouping();
     w.grouping = grouping.method == "grid" // grid:N is N x N cells
                      ? QStringLiteral("grid:%1").arg(std::lround(std::sqrt(grouping.groups)))
@@ -532,6 +551,34 @@ void MainWindow::openWorkspace(const QString &path)
         else
             problems << tr("unknown method \"%1\" on the Curves tab").arg(id);
     }
+    // The Curves tab's settings and pins, the Sanity tab's options: a value a box does not
+    // offer is named.
+    const auto choose = [&](QComboBox *box, const QVariant &value, const QString &what) {
+        if (const int at = box->findData(value); at >= 0)
+            box->setCurrentIndex(at);
+        else
+            problems << tr("unknown %1 \"%2\"").arg(what, value.toString());
+    };
+    choose(m_curves->modeBox(), w.curvesMode, tr("curve mode"));
+    choose(m_curves->orderBox(), w.curvesOrder, tr("curve order"));
+    choose(m_curves->baselineBox(), w.curvesBaseline, tr("curve baseline"));
+    m_curves->stepsBox()->setValue(w.curvesSteps);
+    if (w.curvesCells > 0)
+        m_curves->cellsBox()->setValue(w.curvesCells);
+    choose(m_curves->featuresBox(), w.curvesCells > 0 ? 1 : 0, tr("curve features"));
+    m_curves->logitBox()->setChecked(w.curvesLogit);
+    m_curvesDocument->clearPins();
+    for (const auto &[id, values] : w.curvesPinned) {
+        try {
+            const Method &method = MethodRegistry::instance().get(id.toStdString());
+            m_curvesDocument->pinMethod(method.id(),
+                                        resolveParams(method.params(), values, method.id()));
+        } catch (const std::exception &e) {
+            problems << tr("pinned curve %1: %2").arg(id, QString::fromUtf8(e.what()));
+        }
+    }
+    choose(m_sanity->modeBox(), w.sanityMode, tr("sanity mode"));
+    m_sanity->thresholdBox()->setValue(w.sanityThreshold);
     try {
         EstimateOptions estimate;
         estimate.estimator = w.estimator.toStdString();

@@ -30,6 +30,13 @@ QJsonObject Workspace::toJson() const
     QJsonObject params;
     for (const auto &[name, value] : this->params)
         params.insert(QString::fromStdString(name), QString::fromStdString(value));
+    QJsonArray pinned;
+    for (const auto &[id, values] : curvesPinned) {
+        QJsonObject p;
+        for (const auto &[name, value] : values)
+            p.insert(QString::fromStdString(name), QString::fromStdString(value));
+        pinned.append(QJsonObject{{"method", id}, {"params", p}});
+    }
     return {
         {"format", kFormat},
         {"version", kVersion},
@@ -42,7 +49,15 @@ QJsonObject Workspace::toJson() const
         {"tab", tab},
         {"compare",
          QJsonObject{{"models", toArray(compareModels)}, {"methods", toArray(compareMethods)}}},
-        {"curves", QJsonObject{{"compared", toArray(curvesCompared)}}},
+        {"curves", QJsonObject{{"compared", toArray(curvesCompared)},
+                               {"pinned", pinned},
+                               {"mode", curvesMode},
+                               {"order", curvesOrder},
+                               {"baseline", curvesBaseline},
+                               {"steps", curvesSteps},
+                               {"cells", curvesCells},
+                               {"logit", curvesLogit}}},
+        {"sanity", QJsonObject{{"mode", sanityMode}, {"threshold", sanityThreshold}}},
         {"groups", QJsonObject{{"grouping", grouping},
                                {"estimator", estimator},
                                {"index", interactionIndex},
@@ -103,6 +118,26 @@ Workspace Workspace::fromJson(const QJsonObject &json)
     list(compare, "methods", "compare.", w.compareMethods);
     const QJsonObject curves = field(json, "curves", QJsonValue::Object, {}).toObject();
     list(curves, "compared", "curves.", w.curvesCompared);
+    for (const QJsonValue &v : field(curves, "pinned", QJsonValue::Array, "curves.").toArray()) {
+        if (!v.isObject() || !v.toObject().value("method").isString())
+            throw std::runtime_error("curves.pinned: every entry must be an object with a "
+                                     "\"method\"");
+        std::map<std::string, std::string> values;
+        const QJsonObject p = v.toObject().value("params").toObject();
+        for (auto it = p.begin(); it != p.end(); ++it)
+            values[it.key().toStdString()] = it.value().toVariant().toString().toStdString();
+        w.curvesPinned.push_back({v.toObject().value("method").toString(), values});
+    }
+    text(curves, "mode", "curves.", w.curvesMode);
+    text(curves, "order", "curves.", w.curvesOrder);
+    text(curves, "baseline", "curves.", w.curvesBaseline);
+    number(curves, "steps", "curves.", w.curvesSteps);
+    number(curves, "cells", "curves.", w.curvesCells);
+    w.curvesLogit = field(curves, "logit", QJsonValue::Bool, "curves.").toBool(false);
+    const QJsonObject sanity = field(json, "sanity", QJsonValue::Object, {}).toObject();
+    text(sanity, "mode", "sanity.", w.sanityMode);
+    w.sanityThreshold =
+        field(sanity, "threshold", QJsonValue::Double, "sanity.").toDouble(w.sanityThreshold);
     const QJsonObject groups = field(json, "groups", QJsonValue::Object, {}).toObject();
     text(groups, "grouping", "groups.", w.grouping);
     text(groups, "estimator", "groups.", w.estimator);

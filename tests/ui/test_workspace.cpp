@@ -7,15 +7,20 @@
 #include "tests/support/TestSupport.h"
 #include "ui/CompareSession.h"
 #include "ui/CurvesSession.h"
+#include "ui/CurvesView.h"
 #include "ui/GroupsSession.h"
 #include "ui/GroupsView.h"
 #include "ui/MainWindow.h"
+#include "ui/SanitySession.h"
+#include "ui/SanityView.h"
 #include "ui/Session.h"
 #include "ui/UncertaintySession.h"
 #include "ui/UncertaintyView.h"
 #include "ui/Workspace.h"
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -77,6 +82,16 @@ private Q_SLOTS:
             window.compareSession()->setMethods({"saliency", "grad-cam"});
             window.curvesSession()->setCompared("integrated-gradients", true);
             window.curvesSession()->setCompared("random", true);
+            Params steps;
+            steps.set("steps", 16);
+            window.curvesSession()->pinMethod("integrated-gradients", steps);
+            auto *order = window.curvesView()->orderBox();
+            order->setCurrentIndex(order->findData(QStringLiteral("lerf")));
+            window.curvesView()->stepsBox()->setValue(40);
+            window.curvesView()->logitBox()->setChecked(true);
+            auto *sanityMode = window.sanityView()->modeBox();
+            sanityMode->setCurrentIndex(sanityMode->findData(QStringLiteral("independent")));
+            window.sanityView()->thresholdBox()->setValue(0.3);
             QTRY_COMPARE_WITH_TIMEOUT(int(window.compareSession()->models().size()), 2, kTimeout);
             EstimateOptions estimate;
             estimate.estimator = "archdetect";
@@ -119,6 +134,15 @@ private Q_SLOTS:
         QCOMPARE(restored.compareSession()->methods(), QStringList({"saliency", "grad-cam"}));
         QCOMPARE(restored.curvesSession()->compared(),
                  std::set<std::string>({"integrated-gradients", "random"}));
+        const auto pinned = restored.curvesSession()->pinnedMethods();
+        QCOMPARE(pinned.size(), size_t(1));
+        QCOMPARE(pinned[0].first, std::string("integrated-gradients"));
+        QCOMPARE(pinned[0].second.getInt("steps"), 16);
+        QCOMPARE(restored.curvesSession()->settings().order, std::string("lerf"));
+        QCOMPARE(restored.curvesSession()->settings().steps, 40);
+        QVERIFY(restored.curvesView()->logitBox()->isChecked());
+        QCOMPARE(restored.sanitySession()->options().mode, std::string("independent"));
+        QCOMPARE(restored.sanitySession()->options().threshold, 0.3);
         QCOMPARE(restored.groupsSession()->grouping().canonical(), std::string("grid:9"));
         QCOMPARE(restored.groupsSession()->estimate().estimator, std::string("archdetect"));
         QVERIFY(restored.groupsSession()->estimate().adjacentOnly);
