@@ -19,6 +19,9 @@ int mergeUncertainty(const std::vector<std::string> &shards, const std::string &
 // The same for an evaluation run.
 int mergeEvaluation(const std::vector<std::string> &shards, const std::string &runJson,
                     const std::string &out);
+// The same for a comparison run.
+int mergeComparison(const std::vector<std::string> &shards, const std::string &runJson,
+                    const std::string &out);
 // The same for an interactions run.
 int mergeInteractions(const std::vector<std::string> &shards, const std::string &runJson,
                       const std::string &out);

@@ -6,18 +6,25 @@
 
 #include "core/data/Dataset.h"
 #include "core/io/AtomicFile.h"
+#include "core/io/Csv.h"
 #include "core/jobs/CancelToken.h"
 #include "core/model/Ensemble.h"
 #include "core/model/Zoo.h"
 #include "core/report/ComparisonRun.h"
+#include "core/report/RunFolder.h"
 #include "ui/figure/ComparisonFigures.h"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <limits>
+#include <set>
 #include <sstream>
 
 namespace heatlens::cli {
@@ -51,6 +58,9 @@ Pearson, cosine, SSIM and top-k IoU.
                  sign conventions)
   --top-k F      the fraction of pixels of the top-k IoU, in (0, 1] (default 0.1)
   --max-side S   the longest side of the comparison frame in pixels (default 512)
+  --shard I/N    do shard I of N (from 0): a contiguous Nth of the images, into DIR/shard-I-of-N;
+                 without it, a Slurm array task or a Kubernetes indexed job (with --shards N)
+                 picks its shard; heatlens-cli merge combines the folders
   --no-plots     do not write the PNG figures
   --force        replace the results of an earlier comparison in DIR
 Writes into DIR:
@@ -58,6 +68,7 @@ Writes into DIR:
                  why there is no map (ok = 0)
   pairs.csv      one row per image and pair of cells that both have maps: predictions, whether
                  each is correct, every agreement metric
+  run.json       the options as given, the images and the shard
   summary.json   the options, each model's accuracy, each cell's success, and per pair of cells
                  the mean, 95% confidence interval and n of every metric over all images, per
                  true class (class:<name>), and where both models are correct, neither is
@@ -143,6 +154,80 @@ void checkOutputFolder(const std::string &dir, bool force)
                                  (created ? created : checked).message());
 }
 
+const std::set<std::string> kValueOptions = {"models",  "methods",  "dataset", "limit",
+                                             "indices", "out",      "param",   "target",
+                                             "top-k",   "max-side", "shard",   "shards"};
+
+// run.json: what was compared, as given (merge parses the options again from it), and the
+// shard's images.
+nlohmann::json comparisonRunJson(const Args &args, size_t selected, size_t images,
+                                 const Shard &shard)
+{
+    return {{"format", "heatlens-comparison-1"},
+            {"models", splitList(args.required("models"))},
+            {"methods", args.required("methods")},
+            {"params", args.all("param")},
+            {"target", args.value("target", "label")},
+            {"signed", args.has("signed")},
+            {"top_k", args.value("top-k", "0.1")},
+            {"max_side", args.value("max-side", "512")},
+            {"dataset", args.required("dataset")},
+            {"selection", args.has("indices") ? "indices:" + args.value("indices")
+                                              : "limit:" + std::to_string(selected)},
+            {"images", images},
+            {"shard", {{"index", shard.index}, {"count", shard.count}, {"of_images", selected}}}};
+}
+
+// The comparison options of a run.json, as the arguments that gave them.
+std::vector<std::string> argumentsOf(const nlohmann::json &run)
+{
+    std::string models;
+    for (const auto &m : run.at("models"))
+        models += (models.empty() ? "" : ",") + m.get<std::string>();
+    std::vector<std::string> argv = {"--models",   models,
+                                     "--methods",  run.at("methods").get<std::string>(),
+                                     "--target",   run.at("target").get<std::string>(),
+                                     "--top-k",    run.at("top_k").get<std::string>(),
+                                     "--max-side", run.at("max_side").get<std::string>(),
+                                     "--dataset",  run.at("dataset").get<std::string>()};
+    for (const auto &p : run.at("params"))
+        argv.insert(argv.end(), {"--param", p.get<std::string>()});
+    if (run.at("signed").get<bool>())
+        argv.push_back("--signed");
+    return argv;
+}
+
+double numberOr(const std::string &text)
+{
+    return text.empty() ? std::numeric_limits<double>::quiet_NaN() : std::stod(text);
+}
+
+int intOr(const std::string &text)
+{
+    return text.empty() ? -1 : std::stoi(text);
+}
+
+// The data rows of a CSV file by column name.
+std::vector<std::map<std::string, std::string>> csvRecords(const fs::path &path)
+{
+    const auto lines = readLines(path.string());
+    if (lines.empty())
+        throw std::runtime_error(path.string() + ": missing or empty");
+    const auto header = parseCsvLine(lines.front().first);
+    std::vector<std::map<std::string, std::string>> records;
+    for (size_t i = 1; i < lines.size(); ++i) {
+        const auto fields = parseCsvLine(lines[i].first);
+        if (!lines[i].second || !fields || !header || fields->size() != header->size())
+            throw std::runtime_error(path.string() + ": line " + std::to_string(i + 1) +
+                                     " is cut or malformed");
+        std::map<std::string, std::string> r;
+        for (size_t k = 0; k < fields->size(); ++k)
+            r[(*header)[k]] = (*fields)[k];
+        records.push_back(std::move(r));
+    }
+    return records;
+}
+
 std::string meanCi(const Summary &s)
 {
     if (s.n == 0 || !std::isfinite(s.mean))
@@ -226,17 +311,98 @@ void printTable(const ComparisonRun &run, const std::vector<PairSummary> &pairs)
 
 } // namespace
 
+int mergeComparison(const std::vector<std::string> &shards, const std::string &runJson,
+                    const std::string &out)
+{
+    const auto json = nlohmann::json::parse(runJson);
+    const Args args(argumentsOf(json), kValueOptions, {"signed"});
+    ComparisonRun run;
+    run.models = loadModels(splitList(args.required("models")));
+    run.options = comparisonOptions(args, run.modelPointers());
+    run.dataset = args.required("dataset");
+    run.requested = json.at("images").get<size_t>();
+    std::map<std::string, size_t> cellOf;
+    for (size_t c = 0; c < run.cellCount(); ++c)
+        cellOf[run.cellName(c)] = c;
+    const size_t pairCount = run.cellCount() * (run.cellCount() - 1) / 2;
+    for (const auto &dir : shards) {
+        std::ifstream in(fs::path(dir) / "summary.json");
+        const auto summary = nlohmann::json::parse(in);
+        if (summary.value("interrupted", false))
+            throw UsageError(dir + " is unfinished (interrupted); run its command again");
+        run.seconds += summary.value("seconds", 0.0);
+        for (const auto &k : summary.value("skipped", std::vector<std::string>{}))
+            run.skipped.push_back(k);
+        // The shard's images from its cells, one row per cell in the grid's order.
+        std::map<size_t, size_t> imageAt; // dataset index -> position in run.images
+        for (const auto &r : csvRecords(fs::path(dir) / "cells.csv")) {
+            const size_t index = std::stoull(r.at("index"));
+            if (!imageAt.count(index)) {
+                imageAt[index] = run.images.size();
+                ImageComparison image;
+                image.index = index;
+                image.id = r.at("id");
+                image.label = intOr(r.at("label"));
+                image.pairs.resize(pairCount);
+                run.images.push_back(std::move(image));
+            }
+            ImageComparison &image = run.images[imageAt[index]];
+            const size_t c = image.cells.size();
+            if (c >= run.cellCount() || cellOf.at(r.at("model") + "/" + r.at("method")) != c)
+                throw std::runtime_error(dir + "/cells.csv: the cells of image " + r.at("id") +
+                                         " are not the grid's");
+            CellResult cell;
+            cell.ok = r.at("ok") == "1";
+            cell.error = r.at("error");
+            cell.target = intOr(r.at("target"));
+            cell.seconds = numberOr(r.at("seconds"));
+            Prediction &p = cell.prediction;
+            p.predicted = intOr(r.at("predicted"));
+            p.probabilities.assign(size_t(run.models[run.modelOf(c)].model->numClasses()),
+                                   std::numeric_limits<float>::quiet_NaN());
+            if (p.predicted >= 0 && size_t(p.predicted) < p.probabilities.size())
+                p.probabilities[size_t(p.predicted)] =
+                    float(numberOr(r.at("probability_predicted")));
+            if (cell.target >= 0 && size_t(cell.target) < p.probabilities.size())
+                p.probabilities[size_t(cell.target)] = float(numberOr(r.at("probability_target")));
+            image.cells.push_back(std::move(cell));
+        }
+        for (const auto &r : csvRecords(fs::path(dir) / "pairs.csv")) {
+            ImageComparison &image = run.images.at(imageAt.at(std::stoull(r.at("index"))));
+            Agreement &a = image.pairs[pairIndex(cellOf.at(r.at("cell_a")),
+                                                 cellOf.at(r.at("cell_b")), run.cellCount())];
+            a.spearman = numberOr(r.at("spearman"));
+            a.pearson = numberOr(r.at("pearson"));
+            a.cosine = numberOr(r.at("cosine"));
+            a.ssim = numberOr(r.at("ssim"));
+            a.topIou = numberOr(r.at("top_k_iou"));
+        }
+    }
+    const std::vector<PairSummary> pairs = summarise(run);
+    fs::create_directories(out);
+    std::vector<std::string> written = writeComparisonTables(run, pairs, out);
+    writeTextAtomically((fs::path(out) / "run.json").string(), runJson);
+    drawOffscreen([&] {
+        for (const auto &png : ui::writeComparisonFigures(run, pairs, out))
+            written.push_back(png);
+    });
+    std::cout << "merged " << shards.size() << " shards, " << run.images.size() << " images, into "
+              << out << ":";
+    for (const auto &w : written)
+        std::cout << " " << w;
+    std::cout << "\n";
+    return 0;
+}
+
 int runCompare(const std::vector<std::string> &argv)
 {
-    Args args(argv,
-              {"models", "methods", "dataset", "limit", "indices", "out", "param", "target",
-               "top-k", "max-side"},
-              {"signed", "no-plots", "force", "help"});
+    Args args(argv, kValueOptions, {"signed", "no-plots", "force", "help"});
     if (args.has("help")) {
         std::cout << kUsage;
         return 0;
     }
-    const std::string outDir = args.required("out");
+    const Shard shard = shardOf(args);
+    const std::string outDir = shardFolder(args.required("out"), shard);
     const std::vector<std::string> modelArguments = splitList(args.required("models"));
     if (modelArguments.empty())
         throw UsageError("--models lists no model");
@@ -250,8 +416,12 @@ int runCompare(const std::vector<std::string> &argv)
     run.options = comparisonOptions(args, models);
     run.dataset = datasetPath;
     const auto dataset = std::shared_ptr<const Dataset>(openDataset(datasetPath));
-    const std::vector<size_t> indices = selectedIndices(args, dataset->size(), 100);
+    const std::vector<size_t> selected = selectedIndices(args, dataset->size(), 100);
+    const std::vector<size_t> indices = shardPart(selected, shard);
     run.requested = indices.size();
+    writeTextAtomically((fs::path(outDir) / "run.json").string(),
+                        comparisonRunJson(args, selected.size(), indices.size(), shard).dump(2) +
+                            "\n");
     const auto count = [](size_t n, const char *what) {
         return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
     };

@@ -26,11 +26,12 @@ namespace {
 
 const char *kUsage = R"(usage: heatlens-cli merge DIR... --out DIR [--force]
 
-Combines the shard folders of one dataset run (heatlens-cli explain, evaluate, uncertainty or
-interactions with --shard I/N, a Slurm array or a Kubernetes indexed job: DIR/shard-I-of-N) into
+Combines the shard folders of one dataset run (heatlens-cli explain, evaluate, compare,
+uncertainty or interactions with --shard I/N, a Slurm array or a Kubernetes indexed job: DIR/shard-I-of-N) into
 exactly the files of a single run. explain: the stacks of every method in image order, index.csv
 with positions of the whole run, run.json, overlays. evaluate: per_image.csv, curves.csv,
 run.json, summary.json with its means and intervals recomputed from the rows, the plots.
+compare: cells.csv, pairs.csv, run.json, summary.json recomputed from the rows, the figures.
 uncertainty and interactions: per_image.csv, summary.json recomputed from the rows, run.json and
 the figures.
 A DIR may be a shard folder or the folder holding them. Refuses shards of different options,
@@ -86,11 +87,12 @@ std::vector<ShardRun> findShards(const std::vector<std::string> &dirs)
         s.run = readJson(folder / "run.json");
         const std::string format = s.run.value("format", "");
         if (format != "heatlens-explain-1" && format != "heatlens-uncertainty-1" &&
-            format != "heatlens-interactions-1" && format != "heatlens-evaluation-1")
+            format != "heatlens-interactions-1" && format != "heatlens-evaluation-1" &&
+            format != "heatlens-comparison-1")
             throw UsageError((folder / "run.json").string() + ": a " +
                              (format.empty() ? std::string("unknown") : format) +
                              " run; merge combines the shards of heatlens-cli explain, "
-                             "evaluate, uncertainty and interactions runs");
+                             "evaluate, compare, uncertainty and interactions runs");
         if (!s.run.contains("shard"))
             throw UsageError((folder / "run.json").string() + ": not a shard of a run");
         s.index = s.run["shard"].value("index", 0);
@@ -183,7 +185,8 @@ int runMerge(const std::vector<std::string> &argv)
                                                   "command again");
             const auto skipped = readJson(summary).value("skipped", std::vector<std::string>{});
             std::set<std::string> images;
-            const auto lines = readLines((s.dir / "per_image.csv").string());
+            const char *rows = format == "heatlens-comparison-1" ? "cells.csv" : "per_image.csv";
+            const auto lines = readLines((s.dir / rows).string());
             for (size_t i = 1; i < lines.size(); ++i)
                 if (lines[i].second)
                     images.insert(lines[i].first.substr(0, lines[i].first.find(',')));
@@ -195,14 +198,17 @@ int runMerge(const std::vector<std::string> &argv)
         }
         nlohmann::json whole = shared;
         fs::remove(fs::path(out) / "per_image.csv");
-        if (format == "heatlens-evaluation-1") { // the run.json of one process's run
+        if (format == "heatlens-evaluation-1" || format == "heatlens-comparison-1") {
+            // The run.json of one process's run.
             size_t images = 0;
             for (const auto &s : shards)
                 images += s.images;
             whole["images"] = images;
             whole["shard"] = {{"index", 0}, {"count", 1}, {"of_images", images}};
             fs::remove(fs::path(out) / "run.json");
-            return mergeEvaluation(folders, whole.dump(2) + "\n", out);
+            return format == "heatlens-evaluation-1"
+                       ? mergeEvaluation(folders, whole.dump(2) + "\n", out)
+                       : mergeComparison(folders, whole.dump(2) + "\n", out);
         }
         whole.erase("selection"); // a whole run names no selection
         return format == "heatlens-uncertainty-1"

@@ -24,7 +24,10 @@ namespace {
 
 ProgramRun cli(const QStringList &args)
 {
-    return heatlens::test::runProgram(HEATLENS_CLI, args);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char *name : {"SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"})
+        env.remove(name); // a test run inside a cluster job is not a shard
+    return heatlens::test::runProgram(HEATLENS_CLI, args, env);
 }
 
 QString testImages()
@@ -197,6 +200,53 @@ private Q_SLOTS:
         const ProgramRun forced = cli(QStringList(args) << "--force"
                                                         << "--no-plots");
         QVERIFY2(forced.exitCode == 0, qPrintable(forced.err));
+    }
+
+    // Three shards and their merge give the files of one process: the same cells (but for their
+    // seconds) and pairs, the same run.json, the same summary but for its timings.
+    void shardsMergeIntoTheComparisonOfOneProcess()
+    {
+        const QString dir = QString::fromStdString(heatlens::test::makeTempDir("compare-shards"));
+        const QString models = QStringLiteral("demo-cnn,demo-vit");
+        const QString methods = QStringLiteral("saliency,grad-cam");
+        QVERIFY(cli(compareArgs(models, methods, 7, dir + "/single") << "--no-plots").exitCode ==
+                0);
+        for (int i = 0; i < 3; ++i) {
+            const ProgramRun shard = cli(compareArgs(models, methods, 7, dir + "/sharded")
+                                         << "--no-plots"
+                                         << "--shard" << QStringLiteral("%1/3").arg(i));
+            QVERIFY2(shard.exitCode == 0, qPrintable(shard.err));
+        }
+        const ProgramRun merged = cli({"merge", dir + "/sharded", "--out", dir + "/merged"});
+        QVERIFY2(merged.exitCode == 0, qPrintable(merged.err));
+        CsvTable a(dir + "/merged/cells.csv"), b(dir + "/single/cells.csv");
+        QCOMPARE(a.header, b.header);
+        QCOMPARE(a.rows.size(), size_t(7 * 4));
+        for (auto *table : {&a, &b})
+            for (auto &row : table->rows)
+                row.back().clear(); // seconds
+        QCOMPARE(a.rows, b.rows);
+        QCOMPARE(heatlens::test::readAll((dir + "/merged/pairs.csv").toStdString()),
+                 heatlens::test::readAll((dir + "/single/pairs.csv").toStdString()));
+        QCOMPARE(heatlens::test::readAll((dir + "/merged/run.json").toStdString()),
+                 heatlens::test::readAll((dir + "/single/run.json").toStdString()));
+        QJsonObject x = heatlens::test::readJsonObject(dir + "/merged/summary.json");
+        QJsonObject y = heatlens::test::readJsonObject(dir + "/single/summary.json");
+        for (const QString &key : {QStringLiteral("pairs"), QStringLiteral("accuracy"),
+                                   QStringLiteral("options"), QStringLiteral("images")})
+            QVERIFY2(x[key] == y[key], qPrintable(key));
+        QVERIFY(std::filesystem::exists((dir + "/merged/matrix_spearman.png").toStdString()));
+        // A shard of other options is refused, naming what differs.
+        const ProgramRun other =
+            cli(compareArgs(models, QStringLiteral("saliency"), 7, dir + "/other") << "--no-plots"
+                                                                                   << "--shard"
+                                                                                   << "0/3");
+        QVERIFY(other.exitCode == 0);
+        const ProgramRun refused =
+            cli({"merge", dir + "/other/shard-0-of-3", dir + "/sharded/shard-1-of-3",
+                 dir + "/sharded/shard-2-of-3", "--out", dir + "/bad"});
+        QVERIFY(refused.exitCode != 0);
+        QVERIFY2(refused.err.contains(QLatin1String("methods")), qPrintable(refused.err));
     }
 
     void aModelAgreesWithItself()
