@@ -1,6 +1,7 @@
 #include "ui/CompareDataset.h"
 
 #include "core/data/Dataset.h"
+#include "core/io/AtomicFile.h"
 #include "ui/CompareNames.h"
 #include "ui/JobRunner.h"
 #include "ui/Session.h"
@@ -298,6 +299,12 @@ std::vector<std::string> CompareDatasetDialog::exportTo(const QString &dir) cons
     const std::string out = dir.toStdString();
     std::filesystem::create_directories(out);
     std::vector<std::string> written = writeComparisonTables(m_comparison, m_summary, out);
+    // The run.json heatlens-cli compare writes for the first images of the dataset.
+    const std::string runJson = (std::filesystem::path(out) / "run.json").string();
+    writeTextAtomically(
+        runJson, comparisonRunJson(m_comparison, "limit:" + std::to_string(m_comparison.requested),
+                                   m_comparison.requested));
+    written.push_back(runJson);
     for (const auto &png : writeComparisonFigures(m_comparison, m_summary, out))
         written.push_back(png);
     return written;
@@ -310,7 +317,7 @@ void CompareDatasetDialog::exportDialog()
     if (dir.isEmpty())
         return;
     QStringList present;
-    for (const char *name : {"cells.csv", "pairs.csv", "summary.json"})
+    for (const char *name : {"cells.csv", "pairs.csv", "summary.json", "run.json"})
         if (QFileInfo::exists(QDir(dir).filePath(QString::fromLatin1(name))))
             present << QString::fromLatin1(name);
     if (!present.isEmpty() &&

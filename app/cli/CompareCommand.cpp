@@ -158,26 +158,6 @@ const std::set<std::string> kValueOptions = {"models",  "methods",  "dataset", "
                                              "indices", "out",      "param",   "target",
                                              "top-k",   "max-side", "shard",   "shards"};
 
-// run.json: what was compared, as given (merge parses the options again from it), and the
-// shard's images.
-nlohmann::json comparisonRunJson(const Args &args, size_t selected, size_t images,
-                                 const Shard &shard)
-{
-    return {{"format", "heatlens-comparison-1"},
-            {"models", splitList(args.required("models"))},
-            {"methods", args.required("methods")},
-            {"params", args.all("param")},
-            {"target", args.value("target", "label")},
-            {"signed", args.has("signed")},
-            {"top_k", args.value("top-k", "0.1")},
-            {"max_side", args.value("max-side", "512")},
-            {"dataset", args.required("dataset")},
-            {"selection", args.has("indices") ? "indices:" + args.value("indices")
-                                              : "limit:" + std::to_string(selected)},
-            {"images", images},
-            {"shard", {{"index", shard.index}, {"count", shard.count}, {"of_images", selected}}}};
-}
-
 // The comparison options of a run.json, as the arguments that gave them.
 std::vector<std::string> argumentsOf(const nlohmann::json &run)
 {
@@ -419,9 +399,12 @@ int runCompare(const std::vector<std::string> &argv)
     const std::vector<size_t> selected = selectedIndices(args, dataset->size(), 100);
     const std::vector<size_t> indices = shardPart(selected, shard);
     run.requested = indices.size();
-    writeTextAtomically((fs::path(outDir) / "run.json").string(),
-                        comparisonRunJson(args, selected.size(), indices.size(), shard).dump(2) +
-                            "\n");
+    writeTextAtomically(
+        (fs::path(outDir) / "run.json").string(),
+        comparisonRunJson(run,
+                          args.has("indices") ? "indices:" + args.value("indices")
+                                              : "limit:" + std::to_string(selected.size()),
+                          indices.size(), shard.index, shard.count, selected.size()));
     const auto count = [](size_t n, const char *what) {
         return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
     };

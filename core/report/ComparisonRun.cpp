@@ -249,6 +249,38 @@ std::string summaryJson(const ComparisonRun &run, const std::vector<PairSummary>
     return j.dump(2) + "\n";
 }
 
+std::string comparisonRunJson(const ComparisonRun &run, const std::string &selection, size_t images,
+                              int shardIndex, int shardCount, size_t ofImages)
+{
+    const ComparisonOptions &o = run.options;
+    std::vector<std::string> models, params;
+    for (const auto &m : run.models)
+        models.push_back(m.argument);
+    std::string methods;
+    for (const auto &m : o.methods)
+        methods += (methods.empty() ? "" : ",") + m;
+    for (const auto &[id, p] : o.params)
+        for (const auto &[name, value] : p.values())
+            params.push_back(id + "." + name + "=" + paramValueText(value));
+    // Keys sorted, as heatlens-cli merge writes the run.json of the shards it merges.
+    const nlohmann::json j = {{"format", "heatlens-comparison-1"},
+                              {"models", models},
+                              {"methods", methods},
+                              {"params", params},
+                              {"target", o.target},
+                              {"signed", !o.agreement.absolute},
+                              {"top_k", csvNumber(o.agreement.topFraction)},
+                              {"max_side", std::to_string(o.maxSide)},
+                              {"dataset", run.dataset},
+                              {"selection", selection},
+                              {"images", images},
+                              {"shard",
+                               {{"index", shardIndex},
+                                {"count", shardCount},
+                                {"of_images", ofImages > 0 ? ofImages : images}}}};
+    return j.dump(2) + "\n";
+}
+
 std::vector<ComparedModel> comparedModels(const std::vector<ModelPtr> &models,
                                           const std::vector<std::string> &arguments)
 {

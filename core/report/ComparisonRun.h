@@ -70,6 +70,13 @@ std::vector<std::string> writeComparisonTables(const ComparisonRun &run,
                                                const std::vector<PairSummary> &pairs,
                                                const std::string &dir);
 
+// run.json of a comparison: its options in the form of heatlens-cli compare's arguments (the
+// models as given, methods, --param items, target, signed, top-k, max-side; merge parses them
+// again), the dataset, the selection ("limit:N" or "indices:LIST"), the images of this run and
+// its shard (index, count, images of the whole run).
+std::string comparisonRunJson(const ComparisonRun &run, const std::string &selection, size_t images,
+                              int shardIndex = 0, int shardCount = 1, size_t ofImages = 0);
+
 // "true label", "the first model's prediction", "each model's own prediction".
 std::string targetDescription(const std::string &target);
 
