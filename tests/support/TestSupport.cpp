@@ -30,6 +30,8 @@ std::vector<std::string> &tempDirs()
     if (!registered) {
         registered = true;
         std::atexit([] {
+            if (std::getenv("HEATLENS_KEEP_TEST_DIRS")) // for a look after the run
+                return;
             std::error_code ec;
             for (const auto &d : tempDirs())
                 std::filesystem::remove_all(d, ec);

@@ -16,7 +16,8 @@
 
 namespace heatlens::test {
 
-// A fresh empty directory under the build tree's tmp area, removed at process exit.
+// A fresh empty directory under the build tree's tmp area, removed at process exit (kept when
+// the environment sets HEATLENS_KEEP_TEST_DIRS, to look at what a test wrote).
 std::string makeTempDir(const std::string &prefix);
 
 // Directory with models exported by Debian's python3-torch (see fixtures/make_fixtures.py).

@@ -21,6 +21,7 @@ constexpr int kMinSide = 256;        // small images are enlarged (nearest) befo
 constexpr double kCurveWidth = 1.25; // points
 constexpr double kMaxCell = 150.0;   // points: a grid cell at most 53 mm high
 constexpr double kMaxMatrix = 220.0; // points: the agreement matrix at most 78 mm
+constexpr double kMaxPlot = 200.0;   // points: a plot (without its legend) at most 71 mm
 
 QString qs(const std::string &s)
 {
@@ -502,6 +503,7 @@ Figure curvesFigure(const CurvesFigureInput &in)
         drawCurves(&plot, series, in.logit, in.title, in.features);
     };
     row.panels.push_back(std::move(p));
+    row.maxHeight = kMaxPlot + 14.0 * double(in.series.size()); // with its legend
     f.rows.push_back(std::move(row));
     f.caption = in.caption;
     return f;
@@ -579,12 +581,20 @@ Figure sanityFigure(const SanityFigureInput &in)
         plot.xAxis->setLabel(QStringLiteral("randomisation step (%1)").arg(qs(r.mode)));
         plot.yAxis->setLabel(QStringLiteral("similarity to original"));
         plot.xAxis->setRange(-0.2, double(r.steps.size()) + 0.2);
-        plot.yAxis->setRange(-0.2, 1.05);
+        // Every value inside the axes: SVG has no clipping (Qt's generator drops it), so a line
+        // beyond the range would run over the caption.
+        double low = -0.2;
+        for (const SanityStep &step : r.steps)
+            for (double v : {step.spearmanAbs, step.ssim, step.hogPearson})
+                if (std::isfinite(v))
+                    low = std::min(low, v - 0.05);
+        plot.yAxis->setRange(low, 1.05);
         QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
         ticker->setTickStep(1.0);
         plot.xAxis->setTicker(ticker);
     };
     plotRow.panels.push_back(std::move(plotPanel));
+    plotRow.maxHeight = kMaxPlot;
     f.rows.push_back(std::move(plotRow));
     QStringList steps;
     for (size_t i = 0; i < r.steps.size(); ++i)
@@ -649,6 +659,7 @@ Figure uncertaintyFigure(const UncertaintyFigureInput &in)
             }
         };
         row.panels.push_back(std::move(p));
+        row.maxHeight = kMaxPlot;
         f.rows.push_back(std::move(row));
     }
     f.caption = QStringLiteral("%1 \u00b7 %2 under %3, T = %4: mean CV %5 (%6% undefined), "
