@@ -353,9 +353,11 @@ AgreementMatrix gridAgreementMatrix(const GridAgreement &agreement, const QStrin
     for (const QString &name : models) // "A" and "A B": keep the names whole
         if (name.mid(prefix.size()).trimmed().isEmpty())
             prefix.clear();
-    for (int i = 0; i < n; ++i)
-        m.labels << shortName(models[i / columns].mid(prefix.size()).trimmed()) +
-                        QStringLiteral(" / ") + shortName(methods[i % columns]);
+    for (int i = 0; i < n; ++i) // one model: its methods are the cells
+        m.labels << (models.size() == 1
+                         ? shortName(methods[i % columns])
+                         : shortName(models[i / columns].mid(prefix.size()).trimmed()) +
+                               QStringLiteral(" / ") + shortName(methods[i % columns]));
     m.values.assign(size_t(n * n), 1.0);
     if (agreement.pairs.size() == size_t(n * (n - 1) / 2))
         for (int i = 0; i < n; ++i)
