@@ -3,9 +3,7 @@
 // Names the Compare tab's files share (not part of the ui library's interface).
 
 #include "core/explain/MethodRegistry.h"
-#include "ui/figure/Figures.h"
 
-#include <QRegularExpression>
 #include <QString>
 
 namespace heatlens::ui::compare {
@@ -21,7 +19,5 @@ inline QString methodName(const std::string &id)
     const Method *m = MethodRegistry::instance().find(id);
     return qs(m ? m->name() : id);
 }
-
-using ui::shortName; // ui/figure/Figures.h
 
 } // namespace heatlens::ui::compare

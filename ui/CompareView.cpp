@@ -10,6 +10,7 @@
 #include "ui/CompareWidgets.h"
 #include "ui/FlowLayout.h"
 #include "ui/Session.h"
+#include "ui/figure/Figures.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -20,7 +21,6 @@
 #include <QLabel>
 #include <QMenu>
 #include <QPushButton>
-#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QSplitter>
@@ -33,7 +33,6 @@ namespace heatlens::ui {
 
 using compare::methodName;
 using compare::qs;
-using compare::shortName;
 
 CompareView::CompareView(CompareSession *document, QWidget *parent)
     : QWidget(parent)
@@ -570,31 +569,16 @@ void CompareView::updateMatrix()
     const int n = m_grid->rowCount() * m_grid->columnCount();
     if (!agreement || agreement->pairs.size() != size_t(n * (n - 1) / 2))
         return;
-    AgreementMatrix m;
-    // Short labels (the tooltips give the full names): without the prefix every model shares
-    // ("Demo: "), long names by their initials.
-    QStringList models;
+    // Short labels, as in exported figures (the tooltips give the full names).
+    QStringList models, methods;
     for (const ModelPtr &model : m_document->models())
         models << qs(model->displayName());
-    QString prefix = models.value(0);
-    for (const QString &name : models)
-        while (!prefix.isEmpty() && !name.startsWith(prefix))
-            prefix.chop(1);
-    if (models.size() < 2)
-        prefix.clear();
-    const int columns = m_grid->columnCount();
-    for (int i = 0; i < n; ++i)
-        m.labels << shortName(models[i / columns].mid(prefix.size()).trimmed()) +
-                        QStringLiteral(" / ") +
-                        shortName(methodName(m_document->methods()[i % columns].toStdString()));
+    for (const QString &id : m_document->methods())
+        methods << methodName(id.toStdString());
     const std::string metric = m_metric->currentData().toString().toStdString();
-    m.values.assign(size_t(n * n), 1.0);
-    for (int i = 0; i < n; ++i)
-        for (int j = 0; j < n; ++j)
-            if (i != j)
-                m.values[size_t(i * n + j)] =
-                    agreement->pairs[pairIndex(size_t(i), size_t(j), size_t(n))].value(metric);
-    m.metric = qs(agreementMetricLabel(metric, m_topK->value() / 100.0));
+    AgreementMatrix m =
+        gridAgreementMatrix(*agreement, models, methods, metric,
+                            qs(agreementMetricLabel(metric, m_topK->value() / 100.0)));
     m.title = tr("%1 of %2, %3")
                   .arg(m.metric, m_absolute->isChecked() ? tr("|maps|") : tr("signed maps"),
                        m_session->sampleId());

@@ -3,7 +3,6 @@
 #include "core/explain/MethodRegistry.h"
 #include "core/metrics/Agreement.h"
 #include "core/model/InputImage.h"
-#include "core/model/Preprocess.h"
 #include "core/uncertainty/StochasticSource.h"
 #include "ui/CompareSession.h"
 #include "ui/CompareView.h"
@@ -15,8 +14,6 @@
 #include "ui/SanitySession.h"
 #include "ui/Session.h"
 #include "ui/UncertaintySession.h"
-
-#include <opencv2/imgproc.hpp>
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -42,13 +39,6 @@ QString qs(const std::string &s)
     return QString::fromStdString(s);
 }
 
-std::optional<Figure> nothing(QString *whyNot, const QString &why)
-{
-    if (whyNot)
-        *whyNot = why;
-    return std::nullopt;
-}
-
 } // namespace
 
 std::string figureKindOfTab(int tab)
@@ -59,37 +49,72 @@ std::string figureKindOfTab(int tab)
     return tab >= 0 && tab < 6 ? kinds[tab] : "explain";
 }
 
+QString figureNotReady(const MainWindow &window, const std::string &kind)
+{
+    const Session *session = window.session();
+    if (!session->model() || !session->outcome())
+        return QObject::tr("Nothing to draw yet: pick an image and wait for its explanation.");
+    if (kind == "explain")
+        return {};
+    if (kind == "grid") {
+        const CompareSession *compare = window.compareSession();
+        return compare->isComplete() && compare->agreement()
+                   ? QString()
+                   : QObject::tr("The Compare grid is not complete yet.");
+    }
+    if (kind == "curves")
+        return window.curvesView()->isComplete() ? QString()
+                                                 : QObject::tr("The curves are not computed yet.");
+    if (kind == "sanity") {
+        const SanitySession *sanity = window.sanitySession();
+        return sanity->isComplete() && sanity->result()
+                   ? QString()
+                   : QObject::tr("The sanity check has not finished yet.");
+    }
+    if (kind == "uncertainty") {
+        const UncertaintySession *u = window.uncertaintySession();
+        if (!u->isComplete() || !u->result())
+            return QObject::tr("The uncertainty samples are not complete yet.");
+        return u->curves() && u->curvesComplete()
+                   ? QString()
+                   : QObject::tr("The banded curves are still being computed.");
+    }
+    if (kind == "groups") {
+        const auto &r = window.groupsSession()->result();
+        return r && r->computed && !r->partial
+                   ? QString()
+                   : QObject::tr("The group interactions are not computed yet (press Run on the "
+                                 "Groups tab).");
+    }
+    return QObject::tr("Unknown figure kind %1").arg(qs(kind));
+}
+
 std::optional<Figure> windowFigure(const MainWindow &window, const std::string &kind,
                                    const MapColours &colours, QString *whyNot)
 {
+    if (const QString why = figureNotReady(window, kind); !why.isEmpty()) {
+        if (whyNot)
+            *whyNot = why;
+        return std::nullopt;
+    }
     const Session *session = window.session();
     const ModelPtr model = session->model();
-    const auto &outcome = session->outcome();
-    if (!model || !outcome)
-        return nothing(whyNot, QObject::tr("Nothing to draw yet: pick an image and wait for its "
-                                           "explanation."));
-    const int target = outcome->explanation.target;
+    const ExplainOutcome &outcome = *session->outcome();
+    const QString method =
+        methodDisplayName(outcome.explanation.methodId, outcome.explanation.params);
     if (kind == "explain")
-        return explainFigure(explainFigureInput(*model, session->image(), *outcome, colours));
+        return explainFigure(explainFigureInput(*model, session->image(), outcome, colours));
     if (kind == "grid") {
         const CompareSession *compare = window.compareSession();
-        if (!compare->isComplete() || !compare->agreement())
-            return nothing(whyNot, QObject::tr("The Compare grid is not complete yet."));
-        GridFigureInput in;
-        const cv::Size frame = comparisonFrame(session->image().size());
-        cv::resize(toRgb8(session->image()), in.image, frame, 0, 0, cv::INTER_AREA);
-        for (const ModelPtr &m : compare->models()) {
-            in.models << qs(m->displayName());
-            std::vector<std::string> names;
-            for (int k = 0; k < m->numClasses(); ++k)
-                names.push_back(m->label(k));
-            in.classNames.push_back(std::move(names));
-        }
-        for (const QString &id : compare->methods())
-            in.methods << methodDisplayName(id.toStdString(), Params());
+        std::vector<const CellResult *> cells;
         for (int r = 0; r < compare->rowCount(); ++r)
             for (int c = 0; c < compare->columnCount(); ++c)
-                in.cells.push_back(compare->cellResult(r, c));
+                cells.push_back(compare->cellResult(r, c));
+        std::vector<std::string> methods;
+        for (const QString &id : compare->methods())
+            methods.push_back(id.toStdString());
+        GridFigureInput in =
+            gridFigureInput(session->image(), compare->models(), methods, std::move(cells));
         const CompareView *view = window.compareView();
         switch (view->scaleMode()) {
         case CompareView::Scale::PerCell:
@@ -115,66 +140,51 @@ std::optional<Figure> windowFigure(const MainWindow &window, const std::string &
     }
     if (kind == "curves") {
         const CurvesView *view = window.curvesView();
-        if (!view->isComplete())
-            return nothing(whyNot, QObject::tr("The curves are not computed yet."));
         CurvesFigureInput in;
         in.series = view->series();
         in.logit = view->logitBox()->isChecked();
         in.features = view->featuresBox()->currentData().toInt() == 1 ? QStringLiteral("grid cells")
                                                                       : QStringLiteral("pixels");
-        in.title =
-            curvesTitle(qs(model->displayName()), session->sampleId(), qs(model->label(target)),
-                        view->orderBox()->currentData().toString().toStdString(),
-                        view->modeBox()->currentData().toString().toStdString(),
-                        view->baselineBox()->currentText().toStdString());
+        in.title = curvesTitle(qs(model->displayName()), session->sampleId(),
+                               qs(model->label(outcome.explanation.target)),
+                               view->orderBox()->currentData().toString().toStdString(),
+                               view->modeBox()->currentData().toString().toStdString(),
+                               view->baselineBox()->currentText().toStdString());
         in.caption = curvesCaption(view->stepsBox()->value());
         return curvesFigure(in);
     }
-    const torch::Tensor input = model->preprocess(session->image());
     if (kind == "sanity") {
-        const SanitySession *sanity = window.sanitySession();
-        if (!sanity->isComplete() || !sanity->result())
-            return nothing(whyNot, QObject::tr("The sanity check has not finished yet."));
         SanityFigureInput in;
-        in.result = *sanity->result();
-        in.image = inputToRgb8(input, model->card());
+        in.result = *window.sanitySession()->result();
+        in.image = inputToRgb8(model->preprocess(session->image()), model->card());
         in.model = qs(model->displayName());
-        in.method = methodDisplayName(outcome->explanation.methodId, outcome->explanation.params);
+        in.method = method;
         in.colours = colours;
         return sanityFigure(in);
     }
     if (kind == "uncertainty") {
         const UncertaintySession *u = window.uncertaintySession();
-        if (!u->isComplete() || !u->result())
-            return nothing(whyNot, QObject::tr("The uncertainty samples are not complete yet."));
-        if (!u->curves() || !u->curvesComplete())
-            return nothing(whyNot, QObject::tr("The banded curves are still being computed."));
         UncertaintyFigureInput in;
         in.result = *u->result();
         in.curves = *u->curves();
-        in.image = inputToRgb8(input, model->card());
+        // The input the samples were drawn on (the worker preprocessed it).
+        in.image = inputToRgb8(
+            u->input().defined() ? u->input() : model->preprocess(session->image()), model->card());
         in.model = qs(model->displayName());
-        in.method = methodDisplayName(outcome->explanation.methodId, outcome->explanation.params);
+        in.method = method;
         in.source = qs(SourceRegistry::instance().get(u->sourceId()).name());
         in.colours = colours;
         return uncertaintyFigure(in);
     }
-    if (kind == "groups") {
-        const GroupsSession *g = window.groupsSession();
-        if (!g->result() || !g->result()->computed || g->result()->partial)
-            return nothing(whyNot, QObject::tr("The group interactions are not computed yet "
-                                               "(press Run on the Groups tab)."));
-        const GroupsResult &r = *g->result();
-        GroupsFigureInput in;
-        in.image = inputToRgb8(r.input, model->card());
-        in.grouping = r.grouping;
-        in.interactions = r.interactions;
-        in.topPairs = window.groupsView()->topKSlider()->value();
-        in.model = qs(model->displayName());
-        in.target = qs(model->label(r.target));
-        return groupsFigure(in);
-    }
-    return nothing(whyNot, QObject::tr("Unknown figure kind %1").arg(qs(kind)));
+    const GroupsResult &r = *window.groupsSession()->result(); // groups
+    GroupsFigureInput in;
+    in.image = inputToRgb8(r.input, model->card());
+    in.grouping = r.grouping;
+    in.interactions = r.interactions;
+    in.topPairs = window.groupsView()->topKSlider()->value();
+    in.model = qs(model->displayName());
+    in.target = qs(model->label(r.target));
+    return groupsFigure(in);
 }
 
 FigureDialog::FigureDialog(const QString &kind, const QString &stem, QWidget *parent)

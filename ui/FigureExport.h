@@ -35,6 +35,10 @@ struct FigureRequest
 // The figure kind of a tab: "explain" for the Explain tab, "grid" for Compare, and so on.
 std::string figureKindOfTab(int tab);
 
+// Why the window has no complete figure of `kind` to draw yet; empty when it has (cheap: the
+// menu asks before it opens the dialog).
+QString figureNotReady(const MainWindow &window, const std::string &kind);
+
 // The figure of `kind` from what the window's documents hold now; nullopt with the reason in
 // `whyNot` when there is nothing complete to draw yet.
 std::optional<Figure> windowFigure(const MainWindow &window, const std::string &kind,

@@ -332,8 +332,7 @@ std::string MainWindow::currentFigureKind() const
 void MainWindow::exportFigure()
 {
     const std::string kind = currentFigureKind();
-    QString why;
-    if (!windowFigure(*this, kind, MapColours(), &why)) {
+    if (const QString why = figureNotReady(*this, kind); !why.isEmpty()) {
         showError(why);
         return;
     }

@@ -14,8 +14,6 @@
 #include "core/uncertainty/StochasticSource.h"
 #include "ui/figure/Figures.h"
 
-#include <opencv2/imgproc.hpp>
-
 #include <filesystem>
 #include <iostream>
 
@@ -196,19 +194,10 @@ ui::Figure gridFigureOf(const Args &args, const Request &r, const JobContext &ct
             cells.push_back(explainCell(models[i], r.sample.image, methods[j], Params(), target,
                                         frame, r.dataset, one));
         }
-    ui::GridFigureInput in;
-    cv::resize(toRgb8(r.sample.image), in.image, frame, 0, 0, cv::INTER_AREA);
-    for (const auto &m : models) {
-        in.models << qs(m->displayName());
-        std::vector<std::string> names;
-        for (int k = 0; k < m->numClasses(); ++k)
-            names.push_back(m->label(k));
-        in.classNames.push_back(names);
-    }
-    for (const auto &m : methods)
-        in.methods << ui::methodDisplayName(m, Params());
+    std::vector<const CellResult *> pointers;
     for (const auto &c : cells)
-        in.cells.push_back(&c);
+        pointers.push_back(&c);
+    ui::GridFigureInput in = ui::gridFigureInput(r.sample.image, models, methods, pointers);
     const std::string scale = args.value("scale", "cell");
     if (scale == "method")
         in.scale = ui::GridFigureInput::Scale::Method;

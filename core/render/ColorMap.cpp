@@ -157,6 +157,14 @@ const std::vector<ColorMapInfo> &colorMaps()
     return maps;
 }
 
+bool colorMapDiverging(ColorMapId id)
+{
+    for (const auto &info : colorMaps())
+        if (info.id == id)
+            return info.diverging;
+    return false;
+}
+
 ColorMapId colorMapFromName(const std::string &name)
 {
     std::string known;

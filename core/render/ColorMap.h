@@ -22,6 +22,7 @@ struct ColorMapInfo
 
 const std::vector<ColorMapInfo> &colorMaps();
 ColorMapId colorMapFromName(const std::string &name); // throws naming the value
+bool colorMapDiverging(ColorMapId id);
 
 // 256 RGB entries, CV_8UC3, 1 x 256; entry 128 is the centre of a diverging map.
 cv::Mat colorMapLut(ColorMapId id);

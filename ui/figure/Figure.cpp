@@ -71,14 +71,6 @@ std::vector<double> barTicks(const ColourBar &bar)
     return ticks;
 }
 
-bool isDiverging(ColorMapId id)
-{
-    for (const auto &info : colorMaps())
-        if (info.id == id)
-            return info.diverging;
-    return false;
-}
-
 // The colour of `value` on `bar`: diverging maps put zero at their centre.
 QColor barColour(const ColourBar &bar, double value)
 {
@@ -87,7 +79,7 @@ QColor barColour(const ColourBar &bar, double value)
     if (it == luts.end())
         it = luts.emplace(int(bar.map), colorMapLut(bar.map)).first;
     double t = 0.5;
-    if (isDiverging(bar.map)) {
+    if (colorMapDiverging(bar.map)) {
         const double m = std::max(std::abs(bar.lo), std::abs(bar.hi));
         t = m > 0 ? 0.5 + 0.5 * value / m : 0.5;
     } else if (bar.hi > bar.lo) {

@@ -2,6 +2,8 @@
 
 #include "core/explain/MethodRegistry.h"
 #include "core/maps/MapMath.h"
+#include "core/model/Preprocess.h"
+#include "ui/figure/FigurePanels.h"
 #include "ui/figure/UncertaintyPlots.h"
 
 #include <opencv2/imgproc.hpp>
@@ -17,7 +19,6 @@ namespace heatlens::ui {
 
 namespace {
 
-constexpr int kMinSide = 256;        // small images are enlarged (nearest) before embedding
 constexpr double kCurveWidth = 1.25; // points
 constexpr double kMaxCell = 150.0;   // points: a grid cell at most 53 mm high
 constexpr double kMaxMatrix = 220.0; // points: the agreement matrix at most 78 mm
@@ -33,179 +34,9 @@ QString number(double v, int digits = 3)
     return std::isfinite(v) ? QString::number(v, 'f', digits) : QStringLiteral("-");
 }
 
-bool diverging(ColorMapId id)
-{
-    return id == ColorMapId::CoolWarm || id == ColorMapId::Bwr;
-}
-
-ColorMapId mapFor(bool signedMap, ColorMapId asked)
-{
-    if (signedMap && !diverging(asked))
-        return ColorMapId::CoolWarm;
-    if (!signedMap && diverging(asked))
-        return ColorMapId::Viridis;
-    return asked;
-}
-
-int enlargement(cv::Size size)
-{
-    const int shorter = std::max(1, std::min(size.width, size.height));
-    return shorter >= kMinSide ? 1 : (kMinSide + shorter - 1) / shorter;
-}
-
-cv::Mat enlarged(const cv::Mat &m, int factor)
-{
-    if (factor <= 1)
-        return m;
-    cv::Mat out;
-    cv::resize(m, out, cv::Size(m.cols * factor, m.rows * factor), 0, 0, cv::INTER_NEAREST);
-    return out;
-}
-
-Panel imagePanel(const QImage &image, const QString &title = {})
-{
-    Panel p;
-    p.kind = Panel::Kind::Image;
-    p.image = image;
-    p.title = title;
-    p.aspect = image.isNull() ? 1.0 : double(image.width()) / image.height();
-    return p;
-}
-
-// A map coloured alone or over `image` (same frame), normalised by its clip percentile or by
-// `scale` when > 0; `usedScale` gets the value at the top of the colours.
-QImage colourMap(const cv::Mat &image, const cv::Mat &map, bool signedMap, const MapColours &c,
-                 double scale, double *usedScale, bool over)
-{
-    const int factor = enlargement(map.size());
-    Normalization norm;
-    norm.signedMap = signedMap;
-    norm.clipPercentile = c.clipPercentile;
-    norm.sharedScale = scale;
-    cv::Mat values = signedMap ? map : cv::abs(map);
-    cv::Mat normalized;
-    const double used = normalizeMap(enlarged(values, factor), norm, normalized);
-    if (usedScale)
-        *usedScale = used;
-    const cv::Mat heat = colorize(normalized, mapFor(signedMap, c.map));
-    if (!over)
-        return rgbImage(heat);
-    cv::Mat base = enlarged(toRgb8(image), factor);
-    return rgbImage(overlayHeatmap(base, heat, c.alpha));
-}
-
-ColourBar barFor(bool signedMap, double scale, const MapColours &c, const QString &caption)
-{
-    ColourBar bar;
-    bar.map = mapFor(signedMap, c.map);
-    bar.lo = signedMap ? -scale : 0.0;
-    bar.hi = scale;
-    bar.caption = caption;
-    return bar;
-}
-
 QString probabilityText(double p)
 {
     return QStringLiteral("p = %1").arg(number(p, 3));
-}
-
-// A sequential map with a fixed range (std, CV): NaN grey.
-QImage rangeMap(const cv::Mat &map, double lo, double hi, ColorMapId id)
-{
-    const int factor = enlargement(map.size());
-    cv::Mat big = enlarged(map, factor);
-    cv::Mat normalized(big.size(), CV_32F);
-    cv::Mat nan(big.size(), CV_8U, cv::Scalar(0));
-    for (int r = 0; r < big.rows; ++r)
-        for (int x = 0; x < big.cols; ++x) {
-            const float v = big.at<float>(r, x);
-            if (!std::isfinite(v)) {
-                nan.at<uchar>(r, x) = 1;
-                normalized.at<float>(r, x) = 0.0f;
-            } else {
-                normalized.at<float>(r, x) =
-                    float(std::clamp(hi > lo ? (v - lo) / (hi - lo) : 0.0, 0.0, 1.0));
-            }
-        }
-    cv::Mat rgb = colorize(normalized, id);
-    rgb.setTo(cv::Scalar(160, 160, 160), nan);
-    return rgbImage(rgb);
-}
-
-// The value at `percentile` of the finite values of a CV_32F map (0 when none).
-double finitePercentile(const cv::Mat &map, double percentile)
-{
-    return percentileOfAbs(map, percentile);
-}
-
-// A square matrix drawn with vectors: coloured cells (coolwarm over -range..range; NaN and,
-// when asked, the diagonal grey), labels on the left and on top (rotated), the values written in
-// the cells when they fit.
-struct MatrixData
-{
-    int n = 0;
-    std::vector<double> values; // n x n, row-major
-    QStringList labels;         // n; empty: the row numbers, thinned to fit
-    double range = 1.0;
-    bool numbers = false;
-    bool greyDiagonal = true;
-};
-
-void paintMatrix(QPainter &painter, const QRectF &rect, const MatrixData &m)
-{
-    static const cv::Mat lut = colorMapLut(ColorMapId::CoolWarm);
-    const QFontMetricsF fm(painter.font());
-    QStringList labels = m.labels;
-    if (labels.isEmpty())
-        for (int k = 0; k < m.n; ++k)
-            labels << QString::number(k);
-    double label = 0.0;
-    for (const QString &l : labels)
-        label = std::max(label, fm.horizontalAdvance(l));
-    label = std::min(label + 2.0, 0.4 * std::min(rect.width(), rect.height()));
-    const double side = std::min(rect.width(), rect.height()) - label;
-    const double cell = m.n > 0 ? side / m.n : side;
-    const QPointF origin(rect.left() + label, rect.top() + label);
-    painter.setPen(Qt::NoPen);
-    for (int i = 0; i < m.n; ++i)
-        for (int j = 0; j < m.n; ++j) {
-            const double v = m.values[size_t(i * m.n + j)];
-            QColor colour(200, 200, 200);
-            if (std::isfinite(v) && !(m.greyDiagonal && i == j)) {
-                const double t = m.range > 0 ? std::clamp(v / m.range, -1.0, 1.0) : 0.0;
-                const auto &rgb =
-                    lut.at<cv::Vec3b>(0, std::clamp(int(std::lround(127.5 + 127.5 * t)), 0, 255));
-                colour = QColor(rgb[0], rgb[1], rgb[2]);
-            }
-            painter.setBrush(colour);
-            painter.drawRect(QRectF(origin.x() + j * cell, origin.y() + i * cell, cell, cell));
-        }
-    painter.setBrush(Qt::NoBrush);
-    painter.setPen(QPen(Qt::black, 0.4));
-    painter.drawRect(QRectF(origin, QSizeF(cell * m.n, cell * m.n)));
-    if (m.numbers && cell >= fm.height() * 1.2 && cell >= fm.horizontalAdvance("-0.00") + 1.0)
-        for (int i = 0; i < m.n; ++i)
-            for (int j = 0; j < m.n; ++j) {
-                const double v = m.values[size_t(i * m.n + j)];
-                if (m.greyDiagonal && i == j)
-                    continue;
-                painter.drawText(QRectF(origin.x() + j * cell, origin.y() + i * cell, cell, cell),
-                                 Qt::AlignCenter,
-                                 std::isfinite(v) ? QString::number(v, 'f', 2)
-                                                  : QStringLiteral("-"));
-            }
-    // Labels, thinned so that they do not overlap.
-    const int every = std::max(1, int(std::ceil(fm.height() / std::max(cell, 1e-6))));
-    for (int k = 0; k < m.n; k += every) {
-        const QString text = fm.elidedText(labels[k], Qt::ElideRight, label - 1.5);
-        painter.drawText(QRectF(rect.left(), origin.y() + k * cell, label - 1.5, cell),
-                         Qt::AlignRight | Qt::AlignVCenter, text);
-        painter.save();
-        painter.translate(origin.x() + k * cell, origin.y() - 1.5);
-        painter.rotate(-90);
-        painter.drawText(QRectF(0, 0, label - 1.5, cell), Qt::AlignLeft | Qt::AlignVCenter, text);
-        painter.restore();
-    }
 }
 
 QString initials(const QString &text)
@@ -369,6 +200,25 @@ AgreementMatrix gridAgreementMatrix(const GridAgreement &agreement, const QStrin
     return m;
 }
 
+GridFigureInput gridFigureInput(const cv::Mat &image, const std::vector<ModelPtr> &models,
+                                const std::vector<std::string> &methods,
+                                std::vector<const CellResult *> cells)
+{
+    GridFigureInput in;
+    cv::resize(toRgb8(image), in.image, comparisonFrame(image.size()), 0, 0, cv::INTER_AREA);
+    for (const ModelPtr &m : models) {
+        in.models << qs(m->displayName());
+        std::vector<std::string> names;
+        for (int k = 0; k < m->numClasses(); ++k)
+            names.push_back(m->label(k));
+        in.classNames.push_back(std::move(names));
+    }
+    for (const auto &m : methods)
+        in.methods << methodDisplayName(m, Params());
+    in.cells = std::move(cells);
+    return in;
+}
+
 Figure gridFigure(const GridFigureInput &in)
 {
     Figure f;
@@ -493,18 +343,15 @@ Figure curvesFigure(const CurvesFigureInput &in)
 {
     Figure f;
     FigureRow row;
-    Panel p;
-    p.kind = Panel::Kind::Plot;
-    // Taller with every legend entry (one a row in a single column): the axes keep their size.
-    p.aspect = 1.6 / (1.0 + 0.057 * double(in.series.size()));
     // The figure's line width, whatever the screen's was (1 px lines are hairlines on paper).
     std::vector<CurveSeries> series = in.series;
     for (CurveSeries &s : series)
         s.width = kCurveWidth;
-    p.plot = [in, series](QCustomPlot &plot) {
-        drawCurves(&plot, series, in.logit, in.title, in.features);
-    };
-    row.panels.push_back(std::move(p));
+    // Taller with every legend entry (one a row in a single column): the axes keep their size.
+    row.panels.push_back(
+        plotPanel(1.6 / (1.0 + 0.057 * double(in.series.size())), [in, series](QCustomPlot &plot) {
+            drawCurves(&plot, series, in.logit, in.title, in.features);
+        }));
     row.maxHeight = kMaxPlot + 14.0 * double(in.series.size()); // with its legend
     f.rows.push_back(std::move(row));
     f.caption = in.caption;
@@ -524,7 +371,7 @@ Figure sanityFigure(const SanityFigureInput &in)
     const SanityResult &r = in.result;
     std::vector<Panel> strip;
     MapColours colours = in.colours;
-    if (diverging(colours.map))
+    if (colorMapDiverging(colours.map))
         colours.map = ColorMapId::Viridis;
     Panel original = imagePanel(colourMap(in.image, r.original, false, colours, 0.0, nullptr, true),
                                 QStringLiteral("original"));
@@ -549,10 +396,7 @@ Figure sanityFigure(const SanityFigureInput &in)
         f.rows.push_back(std::move(row));
     }
     FigureRow plotRow;
-    Panel plotPanel;
-    plotPanel.kind = Panel::Kind::Plot;
-    plotPanel.aspect = 1.7;
-    plotPanel.plot = [r](QCustomPlot &plot) {
+    const auto similarities = [r](QCustomPlot &plot) {
         placeLegendBelow(&plot); // before the graphs: their entries fill it two a row
         struct Line
         {
@@ -595,7 +439,7 @@ Figure sanityFigure(const SanityFigureInput &in)
         ticker->setTickStep(1.0);
         plot.xAxis->setTicker(ticker);
     };
-    plotRow.panels.push_back(std::move(plotPanel));
+    plotRow.panels.push_back(plotPanel(1.7, similarities));
     plotRow.maxHeight = kMaxPlot;
     f.rows.push_back(std::move(plotRow));
     QStringList steps;
@@ -618,7 +462,7 @@ Figure uncertaintyFigure(const UncertaintyFigureInput &in)
                             QStringLiteral("mean"));
     mean.bar = barFor(r.signedMap, scale, in.colours, {});
     maps.panels.push_back(std::move(mean));
-    const double stdTop = finitePercentile(r.stdDev, in.colours.clipPercentile);
+    const double stdTop = percentileOfAbs(r.stdDev, in.colours.clipPercentile);
     Panel sd =
         imagePanel(rangeMap(r.stdDev, 0.0, stdTop, ColorMapId::Viridis), QStringLiteral("std"));
     sd.bar = ColourBar{ColorMapId::Viridis, 0.0, stdTop, {}};
@@ -632,10 +476,7 @@ Figure uncertaintyFigure(const UncertaintyFigureInput &in)
     if (in.curves && !in.curves->samples.fractions.empty()) {
         const UncertaintyCurves c = *in.curves;
         FigureRow row;
-        Panel p;
-        p.kind = Panel::Kind::Plot;
-        p.aspect = 1.5;
-        p.plot = [c](QCustomPlot &plot) {
+        const auto bands = [c](QCustomPlot &plot) {
             placeLegendBelow(&plot); // before the graphs: their entries fill it two a row
             drawBand(&plot, c.samples, seriesColour(0), QStringLiteral("sample maps"));
             drawBand(&plot, c.rankedMap, seriesColour(1),
@@ -660,7 +501,7 @@ Figure uncertaintyFigure(const UncertaintyFigureInput &in)
                 plot.graph(i)->setPen(pen);
             }
         };
-        row.panels.push_back(std::move(p));
+        row.panels.push_back(plotPanel(1.5, bands));
         row.maxHeight = kMaxPlot;
         f.rows.push_back(std::move(row));
     }
@@ -691,13 +532,6 @@ Figure groupsFigure(const GroupsFigureInput &in)
         maxSingle = std::max(maxSingle, std::abs(v));
     for (const auto &[i, j] : e.estimatedPairs)
         maxPair = std::max(maxPair, std::abs(pairValue(i, j)));
-    const cv::Mat lut = colorMapLut(ColorMapId::CoolWarm);
-    auto colourOf = [lut](double v, double m) {
-        const double t = m > 0 ? std::clamp(v / m, -1.0, 1.0) : 0.0;
-        const auto &rgb =
-            lut.at<cv::Vec3b>(0, std::clamp(int(std::lround(127.5 + 127.5 * t)), 0, 255));
-        return cv::Vec3b(rgb[0], rgb[1], rgb[2]);
-    };
     // The tinted image with outlines, enlarged so that outlines stay thin.
     const int factor = enlargement(g.labels.size());
     const cv::Mat labels = enlarged(g.labels, factor);
@@ -715,7 +549,8 @@ Figure groupsFigure(const GroupsFigureInput &in)
                 continue;
             const double v = e.singles[size_t(k)];
             const double a = maxSingle > 0 ? 0.2 + 0.55 * std::abs(v) / maxSingle : 0.0;
-            const cv::Vec3b tint = colourOf(v, maxSingle);
+            const QColor colour = divergingColour(v, maxSingle);
+            const cv::Vec3b tint(uchar(colour.red()), uchar(colour.green()), uchar(colour.blue()));
             for (int ch = 0; ch < 3; ++ch)
                 px[ch] = cv::saturate_cast<uchar>((1 - a) * px[ch] + a * tint[ch]);
         }

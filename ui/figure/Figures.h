@@ -71,6 +71,12 @@ struct GridFigureInput
     QString imageId;
 };
 Figure gridFigure(const GridFigureInput &in);
+// A grid's input for `image` (its native frame; brought to the comparison frame here), its models
+// and method ids, and its cells (row-major): the labels and class names filled in, the rest of
+// the options at their defaults.
+GridFigureInput gridFigureInput(const cv::Mat &image, const std::vector<ModelPtr> &models,
+                                const std::vector<std::string> &methods,
+                                std::vector<const CellResult *> cells);
 // The grid's agreement matrix for `metric` (a GridAgreement pair value such as "spearman"),
 // labelled like the Compare tab: "<model> / <method>".
 AgreementMatrix gridAgreementMatrix(const GridAgreement &agreement, const QStringList &models,
